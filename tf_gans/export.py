@@ -1,0 +1,32 @@
+"""Export a run's generator: `python -m tf_gans.export --logdir=<run> --out=<dir> [--overwrite]`.
+
+Rebuilds the run's models from `<logdir>/run.json`, restores the latest (or
+`--checkpoint`) checkpoint and writes the SavedModel atomically.
+"""
+
+from absl import app
+from absl import flags
+
+from tf_gans import cli
+
+flags.DEFINE_string('logdir', None, 'Run folder written by tf_gans.train.')
+flags.DEFINE_string('out', None, 'Folder to write the SavedModel to.')
+flags.DEFINE_string('checkpoint', None, 'Checkpoint prefix (default: the run\'s latest).')
+flags.DEFINE_bool('overwrite', False, 'Replace --out if it exists.')
+flags.mark_flags_as_required(['logdir', 'out'])
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  from tf_gans.training import restore  # pylint: disable=import-outside-toplevel
+  try:
+    path, step = restore.export_run(FLAGS.logdir, FLAGS.out, checkpoint=FLAGS.checkpoint,
+                                    overwrite=FLAGS.overwrite)
+  except cli.USER_ERRORS as e:
+    cli.fail(e)
+  print(f'Exported the generator at step {step} to {path}.')
+
+
+if __name__ == '__main__':
+  app.run(main)

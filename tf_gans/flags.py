@@ -1,0 +1,70 @@
+"""Flag definitions shared by the CLIs, in one place, with help text for each.
+
+Each `define_*` function defines a group; CLIs call the groups they need.
+Validation that needs several flags lives in `RunConfig.validate()`, so the
+library and the CLI refuse the same things with the same messages.
+"""
+
+import dataclasses
+
+from absl import flags
+
+from tf_gans.training.config import RunConfig
+
+FLAGS = flags.FLAGS
+_D = RunConfig  # defaults live in one place: the dataclass
+
+
+def _default(name):
+  return {f.name: f.default for f in dataclasses.fields(_D)}[name]
+
+
+def define_train_flags():
+  """The `tf_gans.train` flags; names equal RunConfig fields."""
+  d = _default
+  flags.DEFINE_string('logdir', None, 'Run folder: checkpoints, samples, TensorBoard, export.')
+  flags.DEFINE_bool('resume', False, 'Continue the run saved in --logdir from its latest checkpoint.')
+  flags.DEFINE_string('dataset', d('dataset'),
+                      'Data: digits (built-in), mnist_idx:<dir>, folder:<path>, tfds:<name>.')
+  flags.DEFINE_string('split', d('split'), 'Split, optionally sliced: train, test, train[:9000].')
+  flags.DEFINE_integer('image_size', d('image_size'),
+                       'Resize folder images to this square size (0: keep; sizes must agree).')
+  flags.DEFINE_string('data_dir', d('data_dir'), 'TFDS data_dir for tfds:<name> (default: TFDS\'s).')
+  flags.DEFINE_string('model', d('model'), 'Model name in tf_gans.models (e.g. mlp2014).')
+  flags.DEFINE_string('loss', d('loss'), 'Loss name in tf_gans.losses (e.g. nonsaturating, gan2014).')
+  flags.DEFINE_integer('d_steps', d('d_steps'), 'k: discriminator updates per generator update.')
+  flags.DEFINE_bool('simultaneous', d('simultaneous'),
+                    'Update D and G from one forward pass, as the 2014 MNIST code (needs --d_steps=1).')
+  flags.DEFINE_integer('batch_size', d('batch_size'), 'm: global minibatch size of each update.')
+  flags.DEFINE_integer('steps', d('steps'), 'Training iterations (generator updates) in total.')
+  flags.DEFINE_integer('seed', d('seed'), 'Seeds initialisation, noise, dropout and data order.')
+  flags.DEFINE_string('optimizer', d('optimizer'), 'adam or sgd2014 (the 2014 momentum/decay schedule).')
+  flags.DEFINE_float('learning_rate', d('learning_rate'), 'Initial learning rate (D and G).')
+  flags.DEFINE_float('beta1', d('beta1'), 'Adam beta_1.')
+  flags.DEFINE_float('beta2', d('beta2'), 'Adam beta_2.')
+  flags.DEFINE_float('lr_decay_factor', d('lr_decay_factor'), 'sgd2014: lr_t = lr / factor^t.')
+  flags.DEFINE_float('lr_min', d('lr_min'), 'sgd2014: floor of the learning rate.')
+  flags.DEFINE_float('momentum_initial', d('momentum_initial'), 'sgd2014: momentum in epoch 1.')
+  flags.DEFINE_float('momentum_final', d('momentum_final'), 'sgd2014: momentum once saturated.')
+  flags.DEFINE_integer('momentum_saturate_epoch', d('momentum_saturate_epoch'),
+                       'sgd2014: epoch at which momentum reaches --momentum_final.')
+  flags.DEFINE_integer('updates_per_epoch', d('updates_per_epoch'),
+                       'sgd2014: updates per epoch for the momentum ramp (0: dataset size / batch).')
+  flags.DEFINE_string('strategy', d('strategy'), 'tf.distribute strategy: default or mirrored.')
+  flags.DEFINE_bool('jit_compile', d('jit_compile'), 'XLA-compile the train step (slower on CPU).')
+  flags.DEFINE_integer('log_every', d('log_every'), 'Steps per logging interval (scalars, progress).')
+  flags.DEFINE_integer('sample_every', d('sample_every'), 'Steps between sample grids (multiple of --log_every).')
+  flags.DEFINE_integer('checkpoint_every', d('checkpoint_every'), 'Steps between checkpoints (multiple of --log_every).')
+  flags.DEFINE_integer('keep_checkpoints', d('keep_checkpoints'), 'Checkpoints to keep.')
+  flags.DEFINE_integer('num_samples', d('num_samples'), 'Images in each sample grid.')
+  flags.DEFINE_bool('export', d('export'), 'Export the generator SavedModel at the end.')
+  flags.DEFINE_bool('progress', d('progress'), 'Show a progress bar.')
+  flags.mark_flag_as_required('logdir')
+
+
+def run_config_from_flags():
+  """(RunConfig, names of the flags given explicitly)."""
+  fields = [f.name for f in dataclasses.fields(RunConfig)]
+  cfg = RunConfig(**{name: FLAGS[name].value for name in fields})
+  explicit = tuple(name for name in fields if FLAGS[name].present)
+  return cfg, explicit

@@ -1,0 +1,151 @@
+"""`GAN(keras.Model)`: the adversarial game as a Keras `train_step`.
+
+One `train_step` is one iteration of Algorithm 1 (Goodfellow et al. 2014):
+  k times: a fresh real minibatch and fresh noise; descend the D loss;
+  then:    fresh noise (and a fresh real minibatch when the loss needs one,
+           as the relativistic losses do); descend the G loss.
+With `simultaneous=True` it is instead what the 2014 MNIST code did: one
+forward pass, both gradients at the pre-update parameters, both applied.
+
+The data pipeline delivers all real minibatches of one iteration as one
+batch of `real_batches_per_step * m` images, which the step splits.
+
+Distribution: under a `tf.distribute` strategy each replica computes losses
+as means over its local minibatch and scales them by 1/num_replicas, so the
+summed gradients equal those of the global-batch mean. Noise is drawn for the
+global batch from a stateless seed (seed, step, slot) and each replica takes
+its slice, so a step on R replicas sees exactly the noise of a step on one.
+"""
+
+import keras
+import tensorflow as tf
+
+from tf_gans import latents as latents_lib
+from tf_gans import losses as losses_lib
+
+
+class GAN(keras.Model):
+  """A generator and a discriminator trained against each other with `fit()`.
+
+  Args:
+    generator: Keras model, latents -> images.
+    discriminator: Keras model, images -> logits [N, 1].
+    latent_dim: size of z.
+    latent_distribution: name in `tf_gans.latents.LATENTS`.
+    d_steps: k, discriminator updates per generator update (Algorithm 1).
+    simultaneous: update D and G from one forward pass (the 2014 MNIST code);
+      requires d_steps == 1.
+    seed: seeds the noise; with the step counter it fixes every z drawn.
+  """
+
+  def __init__(self, generator, discriminator, latent_dim, latent_distribution='normal',
+               d_steps=1, simultaneous=False, seed=0, **kwargs):
+    super().__init__(**kwargs)
+    if d_steps < 1:
+      raise ValueError(f'd_steps (k) must be >= 1, got {d_steps}.')
+    if simultaneous and d_steps != 1:
+      raise ValueError(f'simultaneous updates use one forward pass, so d_steps must be 1, '
+                       f'got {d_steps}.')
+    latents_lib.LATENTS.get(latent_distribution)  # fail early on a bad name
+    self.generator = generator
+    self.discriminator = discriminator
+    self.latent_dim = latent_dim
+    self.latent_distribution = latent_distribution
+    self.d_steps = d_steps
+    self.simultaneous = simultaneous
+    self.seed = int(seed)
+    # Iterations done (generator updates); drives the noise seeds and the data position.
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step',
+                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    self.d_loss_tracker = keras.metrics.Mean(name='d_loss')
+    self.g_loss_tracker = keras.metrics.Mean(name='g_loss')
+    self.d_real_tracker = keras.metrics.Mean(name='d_real')
+    self.d_fake_tracker = keras.metrics.Mean(name='d_fake')
+    self.loss_pair = None
+    self.built = True  # G and D are built; fit() must not call call() on data.
+
+  def compile(self, d_optimizer, g_optimizer, loss='nonsaturating', **kwargs):
+    """Args: d_optimizer, g_optimizer: Keras optimizers; loss: a name in
+    `tf_gans.losses.LOSSES` or a `LossPair`; kwargs go to `keras.Model.compile`
+    (e.g. `jit_compile`, `steps_per_execution`)."""
+    super().compile(**kwargs)
+    self.d_optimizer = d_optimizer
+    self.g_optimizer = g_optimizer
+    self.loss_pair = losses_lib.get(loss) if isinstance(loss, str) else loss
+
+  @property
+  def real_batches_per_step(self):
+    """How many real minibatches one iteration consumes."""
+    if self.simultaneous:
+      return 1
+    needs_real = self.loss_pair is not None and self.loss_pair.g_needs_real
+    return self.d_steps + (1 if needs_real else 0)
+
+  @property
+  def metrics(self):
+    return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+  def call(self, latents, training=False):
+    return self.generator(latents, training=training)
+
+  def sample_latents(self, num, slot, replica_slice=True):
+    """Noise for minibatch `slot` of the current step, [num, latent_dim] per replica."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync if (ctx and replica_slice) else 1
+    seed = tf.stack([tf.constant(self.seed, tf.int64),
+                     self.step.read_value() * (self.d_steps + 1) + slot])
+    z = latents_lib.sample(self.latent_distribution, [replicas * num, self.latent_dim], seed)
+    if replicas == 1:
+      return z
+    rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
+    return tf.reshape(z, [replicas, num, self.latent_dim])[rid]
+
+  def train_step(self, data):
+    real = data[0] if isinstance(data, (tuple, list)) else data
+    chunks = self.real_batches_per_step
+    m = tf.shape(real)[0] // chunks
+    minibatch = lambda i: real[i * m:(i + 1) * m]
+    ctx = tf.distribute.get_replica_context()
+    inv_replicas = 1.0 / (ctx.num_replicas_in_sync if ctx else 1)
+    G, D = self.generator, self.discriminator
+
+    if self.simultaneous:
+      x = minibatch(0)
+      with tf.GradientTape(persistent=True) as tape:
+        c_real = D(x, training=True)
+        c_fake = D(G(self.sample_latents(m, 0), training=True), training=True)
+        d_loss = self.loss_pair.d_loss(c_real, c_fake)
+        g_loss = self.loss_pair.g_loss(c_real, c_fake)
+        d_scaled, g_scaled = d_loss * inv_replicas, g_loss * inv_replicas
+      d_grads = tape.gradient(d_scaled, D.trainable_variables)
+      g_grads = tape.gradient(g_scaled, G.trainable_variables)
+      del tape
+      self.d_optimizer.apply_gradients(zip(d_grads, D.trainable_variables))
+      self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
+    else:
+      for i in range(self.d_steps):
+        x = minibatch(i)
+        fake = G(self.sample_latents(m, i), training=True)
+        with tf.GradientTape() as tape:
+          c_real = D(x, training=True)
+          c_fake = D(fake, training=True)
+          d_loss = self.loss_pair.d_loss(c_real, c_fake)
+          d_scaled = d_loss * inv_replicas
+        grads = tape.gradient(d_scaled, D.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
+      x_g = minibatch(chunks - 1)
+      with tf.GradientTape() as tape:
+        c_fake_g = D(G(self.sample_latents(m, self.d_steps), training=True), training=True)
+        # Only the relativistic losses look at c_real here; D's weights are not updated.
+        c_real_g = D(x_g, training=True) if self.loss_pair.g_needs_real else c_real
+        g_loss = self.loss_pair.g_loss(c_real_g, c_fake_g)
+        g_scaled = g_loss * inv_replicas
+      grads = tape.gradient(g_scaled, G.trainable_variables)
+      self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
+
+    self.step.assign_add(1)
+    self.d_loss_tracker.update_state(d_loss)
+    self.g_loss_tracker.update_state(g_loss)
+    self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(c_real, tf.float32))))
+    self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(c_fake, tf.float32))))
+    return {m.name: m.result() for m in self.metrics}

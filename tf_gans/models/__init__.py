@@ -1,0 +1,47 @@
+"""Model registry: name -> builder returning a `GanNets`.
+
+A builder is `build(image_shape, pixel_mean=None) -> GanNets`; `image_shape`
+is the data's (H, W, C) and `pixel_mean` the data's per-pixel mean in [0, 1]
+(some papers initialise from it). Adding a paper's nets means adding a module
+that registers its builder here.
+"""
+
+import dataclasses
+
+from tf_gans.registry import Registry
+
+MODELS = Registry('model')
+
+
+@dataclasses.dataclass
+class GanNets:
+  """A generator / discriminator pair and what the rest of the code must know.
+
+  Attributes:
+    generator: Keras model, latents [N, latent_dim] -> images [N, H, W, C].
+    discriminator: Keras model, images -> logits [N, 1].
+    latent_dim: size of z.
+    latent_distribution: a name in `tf_gans.latents.LATENTS`.
+    value_range: (low, high) of the generator's output and of the data fed to D.
+  """
+  generator: object
+  discriminator: object
+  latent_dim: int
+  latent_distribution: str
+  value_range: tuple
+
+
+def build(name, image_shape, pixel_mean=None):
+  """Builds the registered model `name` for images of `image_shape`."""
+  _import_all()
+  return MODELS.get(name)(image_shape, pixel_mean=pixel_mean)
+
+
+def names():
+  _import_all()
+  return MODELS.names()
+
+
+def _import_all():
+  # Registration happens on import; keep this list in step with the modules.
+  from tf_gans.models import mlp2014  # pylint: disable=unused-import,import-outside-toplevel

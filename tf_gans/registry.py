@@ -1,0 +1,36 @@
+"""A tiny name -> object registry, so a new paper adds an entry, not an if/else.
+
+Used for losses (`tf_gans.losses`), models (`tf_gans.models`), datasets
+(`tf_gans.data`) and distribution strategies (`tf_gans.training.strategy`).
+"""
+
+
+class Registry:
+  """Maps names to objects; lookups of unknown names list the valid ones."""
+
+  def __init__(self, kind):
+    self.kind = kind
+    self._entries = {}
+
+  def register(self, name, obj=None):
+    """Registers `obj` under `name`; usable as a decorator when `obj` is None."""
+    if obj is None:
+      return lambda o: self.register(name, o)
+    if name in self._entries:
+      raise ValueError(f'{self.kind} {name!r} is registered twice.')
+    self._entries[name] = obj
+    return obj
+
+  def get(self, name):
+    try:
+      return self._entries[name]
+    except KeyError:
+      raise KeyError(
+          f'Unknown {self.kind} {name!r}; expected one of: '
+          f'{", ".join(sorted(self._entries))}.') from None
+
+  def __contains__(self, name):
+    return name in self._entries
+
+  def names(self):
+    return sorted(self._entries)

@@ -1,0 +1,1 @@
+"""Training machinery: optimizers, strategies, checkpoints, callbacks, export, the loop."""

@@ -1,0 +1,97 @@
+"""`RunConfig`: everything that defines a training run, saved as `<logdir>/run.json`.
+
+The CLI fills it from flags; tests build it directly. On `--resume` the saved
+config is authoritative: only the fields in `RESUME_OVERRIDABLE` may change.
+"""
+
+import dataclasses
+import json
+import os
+
+RUN_FILE = 'run.json'
+# What may differ on resume: how long to train and how to log / run it, never
+# anything that changes the trajectory of the weights.
+RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
+                      'keep_checkpoints', 'export', 'progress', 'strategy', 'jit_compile')
+
+
+@dataclasses.dataclass
+class RunConfig:
+  """A training run. Field names match the `tf_gans.train` flags."""
+  logdir: str
+  dataset: str = 'digits'
+  split: str = 'train'
+  image_size: int = 0
+  data_dir: str = ''
+  model: str = 'mlp2014'
+  loss: str = 'nonsaturating'
+  d_steps: int = 1
+  simultaneous: bool = False
+  batch_size: int = 100
+  steps: int = 5000
+  seed: int = 0
+  optimizer: str = 'adam'
+  learning_rate: float = 2e-4
+  beta1: float = 0.5
+  beta2: float = 0.999
+  lr_decay_factor: float = 1.000004
+  lr_min: float = 1e-6
+  momentum_initial: float = 0.5
+  momentum_final: float = 0.7
+  momentum_saturate_epoch: int = 250
+  updates_per_epoch: int = 0
+  strategy: str = 'default'
+  jit_compile: bool = False
+  log_every: int = 100
+  sample_every: int = 500
+  checkpoint_every: int = 1000
+  keep_checkpoints: int = 3
+  num_samples: int = 64
+  export: bool = True
+  progress: bool = True
+
+  def validate(self):
+    """Raises ValueError naming the offending field (= flag) and what it expects."""
+    positive = ('d_steps', 'batch_size', 'steps', 'log_every', 'sample_every', 'checkpoint_every',
+                'keep_checkpoints', 'num_samples')
+    for name in positive:
+      if getattr(self, name) < 1:
+        raise ValueError(f'--{name} must be >= 1, got {getattr(self, name)}.')
+    if self.simultaneous and self.d_steps != 1:
+      raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
+                       f'--d_steps=1, got --d_steps={self.d_steps}.')
+    for name in ('sample_every', 'checkpoint_every'):
+      if getattr(self, name) % self.log_every:
+        raise ValueError(f'--{name}={getattr(self, name)} must be a multiple of '
+                         f'--log_every={self.log_every}.')
+    if self.learning_rate <= 0:
+      raise ValueError(f'--learning_rate must be > 0, got {self.learning_rate}.')
+    if self.image_size < 0:
+      raise ValueError(f'--image_size must be >= 0 (0: keep the images\' size), got {self.image_size}.')
+    return self
+
+  def save(self, path):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+      json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+  @classmethod
+  def load(cls, path):
+    with open(path) as f:
+      raw = json.load(f)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+      raise ValueError(f'{path}: unknown fields {unknown}; was it written by a newer tf_gans?')
+    return cls(**raw)
+
+  def resumed_with(self, overrides):
+    """The saved config with `overrides` applied; refuses trajectory-changing ones."""
+    bad = sorted(k for k, v in overrides.items()
+                 if k not in RESUME_OVERRIDABLE and getattr(self, k) != v)
+    if bad:
+      detail = ', '.join(f'--{k}={overrides[k]!r} (run has {getattr(self, k)!r})' for k in bad)
+      raise ValueError(f'--resume continues the saved run; these flags would change it: {detail}. '
+                       f'Drop them, or start a new run in another --logdir.')
+    return dataclasses.replace(self, **overrides)

@@ -1,0 +1,86 @@
+"""Generator export as a self-contained SavedModel.
+
+Signatures (loadable with `tf.saved_model.load` alone, no tf_gans import):
+  serving_default: latents float32 [N, latent_dim] -> {'images': float32 NHWC in value_range}
+  generate:        seed int64 [], num int32 [] -> {'images': uint8 NHWC}
+The `generate` noise is `tf_gans.latents.sample(dist, [num, latent_dim], [seed, -1])`,
+the same stream the training grids use.
+"""
+
+import os
+import shutil
+
+import tensorflow as tf
+
+from tf_gans import latents as latents_lib
+
+GENERATE_STREAM = -1  # second seed word of the fixed-seed (grid / export) noise
+
+
+def fixed_latents(distribution, num, latent_dim, seed):
+  """Noise of the fixed-seed stream: the same for grids, export and `generate`."""
+  seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(GENERATE_STREAM, tf.int64)])
+  return latents_lib.sample(distribution, [num, latent_dim], seed)
+
+
+class GeneratorModule(tf.Module):
+  """What gets saved: G plus the metadata a loader needs."""
+
+  def __init__(self, generator, latent_dim, latent_distribution, value_range):
+    super().__init__(name='tf_gans_generator')
+    self.generator = generator
+    self.latent_dim = tf.Variable(latent_dim, trainable=False, dtype=tf.int32, name='latent_dim')
+    self.value_range = tf.Variable(value_range, trainable=False, dtype=tf.float32, name='value_range')
+    self._dist, self._dim, self._range = latent_distribution, latent_dim, tuple(value_range)
+    self.latent_distribution = tf.Variable(latent_distribution, trainable=False, name='latent_distribution')
+    self.serve = tf.function(self._serve, input_signature=[
+        tf.TensorSpec([None, latent_dim], tf.float32, name='latents')])
+    self.generate = tf.function(self._generate, input_signature=[
+        tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')])
+
+  def _serve(self, latents):
+    return {'images': tf.cast(self.generator(latents, training=False), tf.float32)}
+
+  def _generate(self, seed, num):
+    z = fixed_latents(self._dist, num, self._dim, seed)
+    images = self._serve(z)['images']
+    lo, hi = self._range
+    scaled = tf.round((images - lo) * (255.0 / (hi - lo)))
+    return {'images': tf.cast(tf.clip_by_value(scaled, 0.0, 255.0), tf.uint8)}
+
+
+def export_generator(generator, latent_dim, latent_distribution, value_range, out_dir,
+                     overwrite=False):
+  """Writes the SavedModel to `out_dir` atomically.
+
+  The model is written beside `out_dir` first and renamed into place, so a
+  crash leaves either the old export or the new one, never half of one.
+
+  Raises:
+    FileExistsError: `out_dir` exists and `overwrite` is False.
+  """
+  out_dir = os.path.abspath(out_dir)
+  if os.path.exists(out_dir) and not overwrite:
+    raise FileExistsError(f'Export folder {out_dir} exists already; pass --overwrite to replace it.')
+  parent = os.path.dirname(out_dir)
+  os.makedirs(parent, exist_ok=True)
+  tmp = f'{out_dir}.tmp-{os.getpid()}'
+  shutil.rmtree(tmp, ignore_errors=True)
+  module = GeneratorModule(generator, latent_dim, latent_distribution, value_range)
+  tf.saved_model.save(module, tmp, signatures={'serving_default': module.serve,
+                                               'generate': module.generate})
+  old = f'{out_dir}.old-{os.getpid()}'
+  if os.path.exists(out_dir):
+    os.rename(out_dir, old)
+  os.rename(tmp, out_dir)
+  shutil.rmtree(old, ignore_errors=True)
+  return out_dir
+
+
+def load_generator(path):
+  """Loads an export; raises a clear error when `path` is not one."""
+  if not os.path.exists(os.path.join(path, 'saved_model.pb')):
+    raise FileNotFoundError(
+        f'{path} is not a SavedModel export (no saved_model.pb); export one with '
+        f'`python -m tf_gans.export --logdir=<run> --out=<dir>` or train with tf_gans.train.')
+  return tf.saved_model.load(path)

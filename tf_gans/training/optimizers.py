@@ -1,0 +1,113 @@
+"""Optimizers by name, including the GAN 2014 SGD schedule.
+
+The 2014 MNIST run (goodfeli/adversarial mnist.yaml, Pylearn2 SGD) used
+classical momentum with
+  lr_t = max(0.1 / 1.000004^t, 1e-6)            (t = updates done so far)
+  mu_e = 0.5 + 0.2 * clip((e - 1) / 249, 0, 1)  (e = 1-based epoch)
+shared by D and G. Keras' SGD takes a constant momentum, so the schedule needs
+the small optimizer below (faithfulness demands it).
+"""
+
+import dataclasses
+
+import keras
+from keras import ops
+
+from tf_gans.registry import Registry
+
+OPTIMIZERS = Registry('optimizer')
+
+
+@keras.saving.register_keras_serializable(package='tf_gans')
+class FlooredExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+  """lr_t = max(initial / decay_factor^t, minimum) (Pylearn2 ExponentialDecay)."""
+
+  def __init__(self, initial, decay_factor, minimum):
+    self.initial, self.decay_factor, self.minimum = initial, decay_factor, minimum
+
+  def __call__(self, step):
+    t = ops.cast(step, 'float32')
+    return ops.maximum(self.initial / ops.power(self.decay_factor, t), self.minimum)
+
+  def get_config(self):
+    return dict(initial=self.initial, decay_factor=self.decay_factor, minimum=self.minimum)
+
+
+def momentum_at(step, updates_per_epoch, initial, final, saturate_epoch):
+  """Pylearn2 MomentumAdjustor(start=1, saturate): linear in the 1-based epoch."""
+  epoch = ops.floor(ops.cast(step, 'float32') / float(updates_per_epoch)) + 1.0
+  frac = ops.clip((epoch - 1.0) / max(saturate_epoch - 1.0, 1.0), 0.0, 1.0)
+  return initial + (final - initial) * frac
+
+
+class ScheduledMomentumSGD(keras.optimizers.Optimizer):
+  """Classical momentum with a per-epoch momentum schedule.
+
+  v <- mu_t v - lr_t g ;  theta <- theta + v   (as Keras SGD(nesterov=False)).
+  """
+
+  def __init__(self, learning_rate, updates_per_epoch, momentum_initial=0.5,
+               momentum_final=0.7, momentum_saturate_epoch=250, name='sgd2014', **kwargs):
+    super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+    if updates_per_epoch < 1:
+      raise ValueError(f'updates_per_epoch must be >= 1, got {updates_per_epoch}.')
+    self.updates_per_epoch = updates_per_epoch
+    self.momentum_initial = momentum_initial
+    self.momentum_final = momentum_final
+    self.momentum_saturate_epoch = momentum_saturate_epoch
+
+  def build(self, variables):
+    if self.built:
+      return
+    super().build(variables)
+    self.velocities = [self.add_variable_from_reference(v, 'velocity') for v in variables]
+
+  def momentum(self):
+    return momentum_at(self.iterations, self.updates_per_epoch, self.momentum_initial,
+                       self.momentum_final, self.momentum_saturate_epoch)
+
+  def update_step(self, gradient, variable, learning_rate):
+    lr = ops.cast(learning_rate, variable.dtype)
+    mu = ops.cast(self.momentum(), variable.dtype)
+    v = self.velocities[self._get_variable_index(variable)]
+    self.assign(v, mu * v - lr * ops.cast(gradient, variable.dtype))
+    self.assign_add(variable, v)
+
+  def get_config(self):
+    return {**super().get_config(), 'updates_per_epoch': self.updates_per_epoch,
+            'momentum_initial': self.momentum_initial, 'momentum_final': self.momentum_final,
+            'momentum_saturate_epoch': self.momentum_saturate_epoch}
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+  """What the CLI knows about an optimizer; each registry entry reads what it needs."""
+  learning_rate: float
+  beta1: float = 0.5
+  beta2: float = 0.999
+  epsilon: float = 1e-8
+  lr_decay_factor: float = 1.000004
+  lr_min: float = 1e-6
+  momentum_initial: float = 0.5
+  momentum_final: float = 0.7
+  momentum_saturate_epoch: int = 250
+  updates_per_epoch: int = 500
+
+
+@OPTIMIZERS.register('sgd2014')
+def sgd2014(cfg, name):
+  """The GAN 2014 MNIST SGD: decaying lr with a floor, per-epoch momentum ramp."""
+  lr = FlooredExponentialDecay(cfg.learning_rate, cfg.lr_decay_factor, cfg.lr_min)
+  return ScheduledMomentumSGD(lr, cfg.updates_per_epoch, cfg.momentum_initial,
+                              cfg.momentum_final, cfg.momentum_saturate_epoch, name=name)
+
+
+@OPTIMIZERS.register('adam')
+def adam(cfg, name):
+  return keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2,
+                               epsilon=cfg.epsilon, name=name)
+
+
+def build(name, cfg, label):
+  """A fresh optimizer `name` configured by `cfg`; `label` is 'd' or 'g'."""
+  return OPTIMIZERS.get(name)(cfg, f'{label}_{name}')

@@ -1,0 +1,31 @@
+"""Rebuild a finished or running run from its folder (for export and evaluation)."""
+
+import os
+
+from tf_gans.training import export as export_lib
+from tf_gans.training import loop
+from tf_gans.training.checkpoint import TrainState
+from tf_gans.training.config import RUN_FILE, RunConfig
+
+
+def load_run(logdir, checkpoint=None):
+  """(gan, nets, cfg, step) of the run in `logdir`, restored from `checkpoint` or the latest."""
+  run_file = os.path.join(logdir, RUN_FILE)
+  if not os.path.exists(run_file):
+    raise FileNotFoundError(f'{logdir} is not a tf_gans run folder (no {RUN_FILE}).')
+  cfg = RunConfig.load(run_file)
+  source = loop.load_data(cfg)
+  gan, nets = loop.build_gan(cfg, source)
+  state = TrainState(gan, logdir)
+  step = state.restore(checkpoint)
+  return gan, nets, cfg, step
+
+
+def export_run(logdir, out_dir, checkpoint=None, overwrite=False):
+  """Exports the run's generator; returns (export path, step)."""
+  if os.path.exists(out_dir) and not overwrite:  # before any expensive work
+    raise FileExistsError(f'Export folder {out_dir} exists already; pass --overwrite to replace it.')
+  _, nets, _, step = load_run(logdir, checkpoint)
+  path = export_lib.export_generator(nets.generator, nets.latent_dim, nets.latent_distribution,
+                                     nets.value_range, out_dir, overwrite=overwrite)
+  return path, step
