@@ -3,6 +3,8 @@
 Signatures (loadable with `tf.saved_model.load` alone, no tf_gans import):
   serving_default: latents float32 [N, latent_dim] -> {'images': float32 NHWC in value_range}
   generate:        seed int64 [], num int32 [] -> {'images': uint8 NHWC}
+  sample:          seed int64 [], num int32 [] -> {'images': float32 NHWC in [0, 1]}
+                   (unquantised, for metrics such as the Parzen estimate)
 The `generate` noise is `tf_gans.latents.sample(dist, [num, latent_dim], [seed, -1])`,
 the same stream the training grids use.
 """
@@ -35,18 +37,21 @@ class GeneratorModule(tf.Module):
     self.latent_distribution = tf.Variable(latent_distribution, trainable=False, name='latent_distribution')
     self.serve = tf.function(self._serve, input_signature=[
         tf.TensorSpec([None, latent_dim], tf.float32, name='latents')])
-    self.generate = tf.function(self._generate, input_signature=[
-        tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')])
+    seed_num = [tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')]
+    self.generate = tf.function(self._generate, input_signature=seed_num)
+    self.sample = tf.function(self._sample, input_signature=seed_num)
 
   def _serve(self, latents):
     return {'images': tf.cast(self.generator(latents, training=False), tf.float32)}
 
-  def _generate(self, seed, num):
-    z = fixed_latents(self._dist, num, self._dim, seed)
-    images = self._serve(z)['images']
+  def _sample(self, seed, num):
+    images = self._serve(fixed_latents(self._dist, num, self._dim, seed))['images']
     lo, hi = self._range
-    scaled = tf.round((images - lo) * (255.0 / (hi - lo)))
-    return {'images': tf.cast(tf.clip_by_value(scaled, 0.0, 255.0), tf.uint8)}
+    return {'images': tf.clip_by_value((images - lo) / (hi - lo), 0.0, 1.0)}
+
+  def _generate(self, seed, num):
+    unit = self._sample(seed, num)['images']
+    return {'images': tf.cast(tf.round(unit * 255.0), tf.uint8)}
 
 
 def export_generator(generator, latent_dim, latent_distribution, value_range, out_dir,
@@ -68,7 +73,8 @@ def export_generator(generator, latent_dim, latent_distribution, value_range, ou
   shutil.rmtree(tmp, ignore_errors=True)
   module = GeneratorModule(generator, latent_dim, latent_distribution, value_range)
   tf.saved_model.save(module, tmp, signatures={'serving_default': module.serve,
-                                               'generate': module.generate})
+                                               'generate': module.generate,
+                                               'sample': module.sample})
   old = f'{out_dir}.old-{os.getpid()}'
   if os.path.exists(out_dir):
     os.rename(out_dir, old)

@@ -153,7 +153,7 @@ def train(cfg, resume=False, explicit=(), log=print):
     while state.step < cfg.steps:
       n = min(cfg.log_every - state.step % cfg.log_every, cfg.steps - state.step)
       ds = make_train_dataset(cfg, source, gan, nets.value_range, replicas)
-      gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, callbacks=callbacks)
+      gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
   except KeyboardInterrupt:
     interrupted = True
     sys.stderr.write('\n')

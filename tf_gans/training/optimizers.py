@@ -9,6 +9,7 @@ the small optimizer below (faithfulness demands it).
 """
 
 import dataclasses
+import math
 
 import keras
 from keras import ops
@@ -26,8 +27,10 @@ class FlooredExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
     self.initial, self.decay_factor, self.minimum = initial, decay_factor, minimum
 
   def __call__(self, step):
-    t = ops.cast(step, 'float32')
-    return ops.maximum(self.initial / ops.power(self.decay_factor, t), self.minimum)
+    # float64: 1.000004 is 1.0000039 in float32, 0.7% off after 125k updates.
+    t = ops.cast(step, 'float64')
+    lr = self.initial * ops.exp(-t * math.log(self.decay_factor))
+    return ops.cast(ops.maximum(lr, self.minimum), 'float32')
 
   def get_config(self):
     return dict(initial=self.initial, decay_factor=self.decay_factor, minimum=self.minimum)

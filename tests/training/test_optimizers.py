@@ -1,0 +1,44 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_gans.training import optimizers
+
+
+def test_learning_rate_schedule_matches_the_2014_formula():
+  lr = optimizers.FlooredExponentialDecay(0.1, 1.000004, 1e-6)
+  for t in (0, 1, 125000, 500000, 3_000_000):
+    np.testing.assert_allclose(float(lr(t)), max(0.1 / 1.000004 ** t, 1e-6), rtol=1e-5)
+  # gan2014.md: 0.0607 after 250 epochs (x500 updates), 0.0135 after 1000 epochs.
+  assert round(float(lr(125000)), 4) == 0.0607
+  assert round(float(lr(500000)), 4) == 0.0135
+
+
+def test_momentum_ramp_per_epoch():
+  mu = lambda t: float(optimizers.momentum_at(t, 500, 0.5, 0.7, 250))
+  assert mu(0) == pytest.approx(0.5) and mu(499) == pytest.approx(0.5)   # epoch 1
+  assert mu(500) == pytest.approx(0.5 + 0.2 / 249)                       # epoch 2
+  assert mu(249 * 500) == pytest.approx(0.7) and mu(10 ** 7) == pytest.approx(0.7)
+
+
+def test_scheduled_sgd_is_classical_momentum():
+  cfg = optimizers.OptimizerConfig(learning_rate=0.1, updates_per_epoch=2,
+                                   momentum_saturate_epoch=3)
+  opt = optimizers.build('sgd2014', cfg, 'd')
+  var = keras.Variable(np.array([1.0, -2.0], np.float32))
+  theta, v = np.array([1.0, -2.0]), np.zeros(2)
+  grads = [np.array([0.5, 1.0]), np.array([-1.0, 2.0]), np.array([0.3, 0.3]),
+           np.array([1.0, 1.0]), np.array([2.0, -1.0])]
+  for t, g in enumerate(grads):
+    opt.apply_gradients([(tf.constant(g, tf.float32), var)])
+    lr = max(0.1 / 1.000004 ** t, 1e-6)
+    mu = 0.5 + 0.2 * min(max((t // 2) / 2, 0), 1)
+    v = mu * v - lr * g
+    theta = theta + v
+    np.testing.assert_allclose(var.numpy(), theta, rtol=1e-5)
+
+
+def test_unknown_optimizer():
+  with pytest.raises(KeyError, match='adam, sgd2014'):
+    optimizers.build('rmsprop', optimizers.OptimizerConfig(learning_rate=1.0), 'd')

@@ -1,0 +1,83 @@
+"""Deterministic, O(1)-resumable tf.data streams of shuffled image batches.
+
+Batch b of the stream holds the examples at global sample positions
+i = b * batch_size, ..., b * batch_size + batch_size - 1. Position i lies in
+epoch e = i // N at slot p = i % N and shows example
+index_shuffle(p, seed=(seed, e, 0), max_index=N - 1): every epoch is a fresh
+permutation of all N examples (sampling without replacement within an epoch),
+and a batch is a pure function of (seed, b). Resuming at batch b therefore
+costs nothing: `make_dataset(..., start_batch=b)` yields exactly the batches
+b, b + 1, ... of the stream started at 0.
+"""
+
+import tensorflow as tf
+
+
+def _check_args(batch_size, start_batch, value_range):
+  """Raises ValueError for a bad batch size, start or value range."""
+  if int(batch_size) <= 0:
+    raise ValueError(f'batch_size must be positive, got {batch_size}.')
+  if int(start_batch) < 0:
+    raise ValueError(f'start_batch must be >= 0, got {start_batch}.')
+  low, high = value_range
+  if not float(low) < float(high):
+    raise ValueError(f'value_range must be (low, high) with low < high, got '
+                     f'{tuple(value_range)}.')
+
+
+def example_indices(batch_index, batch_size, num_examples, seed):
+  """Returns the example indices [batch_size] (int64) of one batch.
+
+  Args:
+    batch_index: Scalar int64 tensor, the batch number b.
+    batch_size: Python int.
+    num_examples: Python int N.
+    seed: Python int.
+
+  Returns:
+    int64 tensor [batch_size]: entry k is the example at global sample
+    position b * batch_size + k.
+  """
+  positions = batch_index * batch_size + tf.range(batch_size, dtype=tf.int64)
+  epochs = positions // num_examples
+  slots = positions % num_examples
+  seeds = tf.stack(
+      [tf.fill([batch_size], tf.constant(seed, tf.int64)), epochs,
+       tf.zeros([batch_size], tf.int64)], axis=1)
+  return tf.raw_ops.RandomIndexShuffle(
+      index=slots, seed=seeds,
+      max_index=tf.constant(num_examples - 1, tf.int64), rounds=4)
+
+
+def make_dataset(source, batch_size, seed, start_batch=0,
+                 value_range=(0.0, 1.0)):
+  """Builds an infinite stream of shuffled float32 image batches.
+
+  Args:
+    source: An `ArraySource`.
+    batch_size: Examples per batch (> 0); may exceed the number of examples.
+    seed: Integer seed of the shuffle (fits in int64).
+    start_batch: Number of the first batch to yield (to resume a run).
+    value_range: (low, high): pixel values in [0, 1] are mapped linearly to
+      [low, high], e.g. (-1, 1) for a tanh generator.
+
+  Returns:
+    A `tf.data.Dataset` of float32 tensors [batch_size, H, W, C].
+  """
+  _check_args(batch_size, start_batch, value_range)
+  batch_size = int(batch_size)
+  num_examples = source.num_examples
+  images = tf.constant(source.images)
+  low, high = float(value_range[0]), float(value_range[1])
+  factor = tf.constant(source.scale * (high - low), tf.float32)
+  offset = tf.constant(low, tf.float32)
+
+  def to_batch(batch_index):
+    indices = example_indices(batch_index, batch_size, num_examples, int(seed))
+    batch = tf.cast(tf.gather(images, indices), tf.float32)
+    return batch * factor + offset
+
+  dataset = tf.data.Dataset.counter(start=int(start_batch), dtype=tf.int64)
+  dataset = dataset.map(
+      to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,259 @@
+"""In-memory image sources, split strings and the dataset registry.
+
+A source is an `ArraySource`: every image of one split held as a numpy array
+[N, H, W, C] plus the `scale` that maps its stored values into [0, 1]. Sources
+are made by loaders registered in `DATASETS` and looked up by `load_source`
+from a spec such as `digits`, `mnist_idx:/data/mnist` or `folder:~/faces`.
+
+A split string is a base split name optionally followed by a python-like
+slice, e.g. `train`, `test`, `train[:9000]`, `train[9000:]`, `test[-1000:]`.
+The loader only sees the base name; `load_source` applies the slice.
+"""
+
+import dataclasses
+import re
+from typing import Optional
+
+import numpy as np
+
+from tf_gans.registry import Registry
+
+DATASETS = Registry('dataset')
+
+# Tolerance for floating point images whose scaled maximum is a hair above 1.
+_RANGE_TOLERANCE = 1e-6
+
+_SPLIT_RE = re.compile(
+    r'^(?P<base>[A-Za-z_][A-Za-z0-9_]*)'
+    r'(?:\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$')
+
+_SPLIT_FORM = ("'<name>' or '<name>[start:stop]' with optional integer "
+               "bounds, e.g. 'train', 'train[:9000]', 'test[-1000:]'")
+
+
+@dataclasses.dataclass
+class ArraySource:
+  """All images of one dataset split, held in memory.
+
+  Attributes:
+    name: Human-readable name, used in error messages and logs.
+    images: Numeric array [N, H, W, C]; `images * scale` lies in [0, 1].
+    scale: Positive factor mapping stored values into [0, 1] (1/255 for
+      uint8 photos, 1/16 for the scikit-learn digits).
+    labels: Optional integer array [N] of class labels.
+  """
+
+  name: str
+  images: np.ndarray
+  scale: float
+  labels: Optional[np.ndarray] = None
+
+  def __post_init__(self):
+    self.images = np.asarray(self.images)
+    _check_images(self.name, self.images)
+    self.scale = float(self.scale)
+    if not self.scale > 0:
+      raise ValueError(
+          f'Source {self.name!r}: scale must be > 0, got {self.scale}.')
+    _check_range(self.name, self.images, self.scale)
+    if self.labels is not None:
+      self.labels = np.asarray(self.labels)
+      _check_labels(self.name, self.labels, self.images.shape[0])
+
+  @property
+  def num_examples(self):
+    """Number of images N."""
+    return int(self.images.shape[0])
+
+  @property
+  def image_shape(self):
+    """Shape of one image as a tuple (H, W, C)."""
+    return tuple(int(d) for d in self.images.shape[1:])
+
+  def as_float(self):
+    """Returns the images as float32 [N, H, W, C] with values in [0, 1]."""
+    return self.images.astype(np.float32) * np.float32(self.scale)
+
+  def pixel_mean(self):
+    """Returns the per-pixel mean image, float32 [H, W, C] in [0, 1].
+
+    Accumulates in float64 without materialising a float copy of the images.
+    """
+    mean = self.images.mean(axis=0, dtype=np.float64) * self.scale
+    return mean.astype(np.float32)
+
+  def slice(self, start=None, stop=None):
+    """Returns the examples [start:stop] (python slice semantics) as a source.
+
+    Args:
+      start: First index (may be negative or None).
+      stop: One past the last index (may be negative or None).
+
+    Returns:
+      A new `ArraySource` sharing memory with this one.
+
+    Raises:
+      ValueError: If the slice selects no examples.
+    """
+    window = slice(start, stop)
+    labels = None if self.labels is None else self.labels[window]
+    return ArraySource(
+        name=f'{self.name}[{_bound_str(start)}:{_bound_str(stop)}]',
+        images=self.images[window],
+        scale=self.scale,
+        labels=labels)
+
+
+def _bound_str(bound):
+  """Formats a slice bound, None as the empty string."""
+  return '' if bound is None else str(bound)
+
+
+def _check_images(name, images):
+  """Raises ValueError unless `images` is a non-empty numeric 4-D array."""
+  if images.ndim != 4:
+    raise ValueError(
+        f'Source {name!r}: images must be 4-D [N, H, W, C], got shape '
+        f'{images.shape}.')
+  if images.shape[0] == 0:
+    raise ValueError(f'Source {name!r} has no examples (N = 0).')
+  if min(images.shape[1:]) == 0:
+    raise ValueError(
+        f'Source {name!r}: images have an empty dimension: {images.shape}.')
+  if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.number):
+    raise ValueError(
+        f'Source {name!r}: images must be numeric, got dtype {images.dtype}.')
+
+
+def _check_range(name, images, scale):
+  """Raises ValueError unless `images * scale` lies in [0, 1]."""
+  low = float(images.min()) * scale
+  high = float(images.max()) * scale
+  if low < 0 or high > 1 + _RANGE_TOLERANCE:
+    raise ValueError(
+        f'Source {name!r}: images * scale must lie in [0, 1], got '
+        f'[{low:g}, {high:g}] (scale {scale:g}).')
+
+
+def _check_labels(name, labels, num_examples):
+  """Raises ValueError unless `labels` is 1-D with one entry per example."""
+  if labels.ndim != 1 or labels.shape[0] != num_examples:
+    raise ValueError(
+        f'Source {name!r}: labels must have shape [{num_examples}], got '
+        f'{labels.shape}.')
+
+
+def parse_split(split):
+  """Parses a split string into its base name and optional slice bounds.
+
+  Args:
+    split: E.g. 'train', 'test', 'train[:9000]', 'train[9000:]',
+      'test[-1000:]'.
+
+  Returns:
+    (base, window): the base split name and a `slice` object, or None when
+    the string has no brackets.
+
+  Raises:
+    ValueError: If `split` is not of the accepted form.
+  """
+  match = _SPLIT_RE.match(split) if isinstance(split, str) else None
+  if match is None:
+    raise ValueError(f'Malformed split {split!r}; expected {_SPLIT_FORM}.')
+  if match.group('start') is None:
+    return match.group('base'), None
+  start = _parse_bound(match.group('start'), split)
+  stop = _parse_bound(match.group('stop'), split)
+  return match.group('base'), slice(start, stop)
+
+
+def _parse_bound(text, split):
+  """Parses one slice bound: '' -> None, '-12' -> -12."""
+  if text == '':
+    return None
+  if text == '-':
+    raise ValueError(f'Malformed split {split!r}; expected {_SPLIT_FORM}.')
+  return int(text)
+
+
+def parse_spec(spec):
+  """Splits a dataset spec 'name' or 'name:arg' on its first colon.
+
+  Args:
+    spec: E.g. 'digits', 'mnist_idx:/data/mnist', 'tfds:mnist'.
+
+  Returns:
+    (name, arg) with arg None when the spec has no colon.
+  """
+  name, colon, arg = spec.partition(':')
+  return name, (arg if colon else None)
+
+
+def load_source(spec, split='train', **options):
+  """Loads one split of a registered dataset into memory.
+
+  Args:
+    spec: 'name' or 'name:arg', e.g. 'digits', 'mnist_idx:/data/mnist',
+      'folder:~/faces', 'tfds:cifar10'. Registered names: `DATASETS.names()`.
+    split: Base split with an optional slice, e.g. 'train[:1500]'.
+    **options: Passed to the loader (e.g. `image_size`, `channels` for
+      folders, `data_dir` for TFDS). Options a loader does not use must be
+      None.
+
+  Returns:
+    An `ArraySource`.
+
+  Raises:
+    ValueError: For an unknown dataset name, a malformed split, or a slice
+      selecting no examples. Loaders raise their own specific errors.
+  """
+  name, arg = parse_spec(spec)
+  try:
+    loader = DATASETS.get(name)
+  except KeyError as error:
+    raise ValueError(f'Bad dataset spec {spec!r}: {error.args[0]}') from None
+  base, window = parse_split(split)
+  source = loader(arg, base, **options)
+  if window is None:
+    return source
+  return _apply_window(source, window, spec, split)
+
+
+def _apply_window(source, window, spec, split):
+  """Slices `source`, raising a ValueError naming the split when empty."""
+  if not range(source.num_examples)[window]:
+    raise ValueError(
+        f'Split {split!r} selects no examples of {spec!r}, which has '
+        f'{source.num_examples} examples in split {parse_split(split)[0]!r}.')
+  return source.slice(window.start, window.stop)
+
+
+def reject_options(source_name, options):
+  """Raises ValueError if any option a loader does not use is set.
+
+  Loaders call this with the options they ignore, so a CLI may pass e.g.
+  `image_size=None` to every loader but a real value is never dropped.
+
+  Args:
+    source_name: The loader's registered name, for the message.
+    options: Dict of the unused options.
+  """
+  unused = sorted(k for k, v in options.items() if v is not None)
+  if unused:
+    raise ValueError(
+        f'Dataset {source_name!r} does not support option(s) '
+        f'{", ".join(unused)}.')
+
+
+def check_split(source_name, split, allowed):
+  """Raises ValueError unless `split` is one of `allowed`.
+
+  Args:
+    source_name: The loader's registered name, for the message.
+    split: The base split name the loader was given.
+    allowed: Sequence of supported base split names.
+  """
+  if split not in allowed:
+    raise ValueError(
+        f'Dataset {source_name!r} has no split {split!r}; expected one of: '
+        f'{", ".join(allowed)}.')
