@@ -15,6 +15,7 @@ setup(
         'importlib_resources',        # tensorflow-datasets 4.9.10 imports it without declaring it
         'numpy',
         'absl-py',
+        'tensorboard',                # tf.summary ops; TF 2.21 no longer installs it
         'matplotlib',
         'pillow',                     # PNG grids and folder datasets
         'scikit-learn',               # the built-in default dataset (load_digits), inside its wheel

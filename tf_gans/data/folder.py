@@ -73,7 +73,8 @@ def _crop_resize(image, size):
   left = (width - side) // 2
   top = (height - side) // 2
   box = (left, top, left + side, top + side)
-  return image.resize((size, size), Image.Resampling.LANCZOS, box=box)
+  # Crop first: resizing with `box=` would blend in pixels outside the box.
+  return image.crop(box).resize((size, size), Image.Resampling.LANCZOS)
 
 
 def _corrupt_error(directory, corrupt):

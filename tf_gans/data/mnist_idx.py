@@ -44,17 +44,20 @@ def read_idx(path, magic):
       does not match the header.
   """
   data = _read_bytes(path)
+  if len(data) < 4:
+    raise ValueError(
+        f'IDX file {path} is truncated: {len(data)} bytes, no magic number.')
+  found = struct.unpack('>I', data[:4])[0]
+  if found != magic:
+    raise ValueError(
+        f'IDX file {path} has magic number 0x{found:08x}, expected '
+        f'0x{magic:08x}; is it the right (uncorrupted) file?')
   ndim = magic & 0xFF
   header_size = 4 * (1 + ndim)
   if len(data) < header_size:
     raise ValueError(
         f'IDX file {path} is truncated: {len(data)} bytes, shorter than its '
         f'{header_size}-byte header.')
-  found = struct.unpack('>I', data[:4])[0]
-  if found != magic:
-    raise ValueError(
-        f'IDX file {path} has magic number 0x{found:08x}, expected '
-        f'0x{magic:08x}; is it the right (uncorrupted) file?')
   dims = struct.unpack(f'>{ndim}I', data[4:header_size])
   expected = int(np.prod(dims)) + header_size
   if len(data) != expected:

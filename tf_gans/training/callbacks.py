@@ -95,14 +95,15 @@ class ScalarLogger(keras.callbacks.Callback):
 class SampleGrids(keras.callbacks.Callback):
   """Every `every` steps: G on fixed latents -> `<logdir>/samples/step_XXXXXXX.png` and TensorBoard."""
 
-  def __init__(self, logdir, writer, latents, value_range, every):
+  def __init__(self, generator, logdir, writer, latents, value_range, every):
     super().__init__()
+    self.generator = generator
     self.dir = os.path.join(logdir, 'samples')
     self.writer, self.latents, self.value_range, self.every = writer, latents, value_range, every
 
   def write(self, step):
     os.makedirs(self.dir, exist_ok=True)
-    fake = self.model.generator(self.latents, training=False)
+    fake = self.generator(self.latents, training=False)
     grid = images_lib.grid(images_lib.to_uint8(fake, self.value_range))
     upscale = max(1, 256 // max(grid.shape[:2]))
     path = os.path.join(self.dir, f'step_{step:07d}.png')

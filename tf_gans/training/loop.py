@@ -141,7 +141,7 @@ def train(cfg, resume=False, explicit=(), log=print):
 
   writer = tf.summary.create_file_writer(os.path.join(cfg.logdir, 'tensorboard'))
   fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim, cfg.seed)
-  grids = cb.SampleGrids(cfg.logdir, writer, fixed, nets.value_range, cfg.sample_every)
+  grids = cb.SampleGrids(nets.generator, cfg.logdir, writer, fixed, nets.value_range, cfg.sample_every)
   callbacks = [cb.DivergenceGuard(), cb.ScalarLogger(cfg.logdir, writer), grids,
                cb.CheckpointSaver(state, cfg.checkpoint_every)]
   if cfg.progress:
