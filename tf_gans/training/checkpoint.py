@@ -40,9 +40,11 @@ class TrainState:
     # Optimizer slots must exist before a restore can fill them.
     gan.d_optimizer.build(gan.discriminator.trainable_variables)
     gan.g_optimizer.build(gan.generator.trainable_variables)
+    # Keys sort so that the nets come before the optimizers that also track
+    # their variables: weights are then stored as G/... and D/....
     self.checkpoint = tf.train.Checkpoint(
-        generator=gan.generator, discriminator=gan.discriminator,
-        d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, step=gan.step,
+        G=gan.generator, D=gan.discriminator,
+        G_opt=gan.g_optimizer, D_opt=gan.d_optimizer, step=gan.step,
         seed_states=_seed_states(gan.generator) + _seed_states(gan.discriminator))
     self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep)
 

@@ -1,0 +1,155 @@
+"""The training loop end to end on the built-in digits: artefacts, resume, errors."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_gans.training import callbacks as cb
+from tf_gans.training import loop
+from tf_gans.training import restore
+from tf_gans.training.checkpoint import DivergenceError, NoCheckpointError
+from tf_gans.training.config import RunConfig
+
+
+def small_config(logdir, **kw):
+  base = dict(logdir=str(logdir), dataset='digits', model='mlp2014', batch_size=20, steps=40,
+              log_every=10, sample_every=20, checkpoint_every=20, num_samples=16, progress=False,
+              export=False, seed=3)
+  base.update(kw)
+  return RunConfig(**base)
+
+
+def quiet(*_):
+  pass
+
+
+def weights_of(logdir):
+  """All G and D weights of the run's latest checkpoint, by variable path."""
+  gan, _, _, _ = restore.load_run(str(logdir))
+  return {f'{net.name}/{v.path}': v.numpy()
+          for net in (gan.generator, gan.discriminator) for v in net.weights}
+
+
+def test_run_writes_every_artefact(tmp_path):
+  result = loop.train(small_config(tmp_path, export=True), log=quiet)
+  assert result.step == 40 and not result.interrupted
+  files = set(os.listdir(tmp_path))
+  assert {'run.json', 'checkpoints', 'samples', 'tensorboard', 'history.csv', 'loss_curves.png',
+          'export'} <= files
+  assert sorted(os.listdir(tmp_path / 'samples')) == [
+      'step_0000000.png', 'step_0000020.png', 'step_0000040.png']
+  ckpts = tf.train.get_checkpoint_state(str(tmp_path / 'checkpoints')).all_model_checkpoint_paths
+  assert [os.path.basename(p) for p in ckpts] == ['ckpt-20', 'ckpt-40']
+  rows = open(tmp_path / 'history.csv').read().splitlines()
+  assert rows[0].split(',')[:2] == ['step', 'd_fake'] and len(rows) == 5
+  assert any(f.startswith('events.out') for f in os.listdir(tmp_path / 'tensorboard'))
+  gen = tf.saved_model.load(result.export_dir)
+  images = gen.signatures['generate'](seed=tf.constant(1, tf.int64), num=tf.constant(5))['images']
+  assert images.shape == (5, 8, 8, 1) and images.dtype == tf.uint8
+
+
+@pytest.mark.parametrize('variant', [
+    dict(loss='nonsaturating', optimizer='adam', d_steps=2),
+    dict(loss='gan2014', optimizer='sgd2014', simultaneous=True, learning_rate=0.1),
+])
+def test_interrupt_and_resume_gives_the_same_weights(tmp_path, monkeypatch, variant):
+  straight = tmp_path / 'straight'
+  loop.train(small_config(straight, **variant), log=quiet)
+
+  # Same run, Ctrl-C at step 27 (mid-interval, not at a checkpoint), then --resume.
+  split = tmp_path / 'split'
+  original = cb.DivergenceGuard.on_train_batch_end
+
+  def interrupt_at_27(self, batch, logs=None):
+    original(self, batch, logs)
+    if int(self.model.step.numpy()) == 27:
+      raise KeyboardInterrupt
+  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', interrupt_at_27)
+  result = loop.train(small_config(split, **variant), log=quiet)
+  assert result.interrupted and result.step == 27
+  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', original)
+  result = loop.train(small_config(split, **variant), resume=True, log=quiet)
+  assert result.step == 40
+
+  a, b = weights_of(straight), weights_of(split)
+  assert a.keys() == b.keys() and len(a) >= 10
+  for name in a:
+    np.testing.assert_allclose(a[name], b[name], rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_resume_extends_steps_and_refuses_trajectory_changes(tmp_path):
+  loop.train(small_config(tmp_path, steps=20), log=quiet)
+  with pytest.raises(ValueError, match=r"--seed=9 \(run has 3\)"):
+    loop.train(small_config(tmp_path, steps=30, seed=9), resume=True, explicit=('steps', 'seed'),
+               log=quiet)
+  result = loop.train(small_config(tmp_path, steps=30), resume=True, explicit=('steps',), log=quiet)
+  assert result.step == 30
+
+
+def test_divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+  loop.train(small_config(tmp_path, steps=20, optimizer='sgd2014', learning_rate=0.01), log=quiet)
+  before = weights_of(tmp_path)
+  # Make the continuation explode: an absurd learning rate in the saved run.
+  run = json.loads((tmp_path / 'run.json').read_text())
+  run.update(learning_rate=1e12, steps=40)
+  (tmp_path / 'run.json').write_text(json.dumps(run))
+  with pytest.raises(DivergenceError, match=r'at step 2[1-9]'):
+    loop.train(small_config(tmp_path), resume=True, log=quiet)
+  after = weights_of(tmp_path)
+  assert tf.train.latest_checkpoint(str(tmp_path / 'checkpoints')).endswith('ckpt-20')
+  for name in before:
+    np.testing.assert_array_equal(before[name], after[name])
+    assert np.all(np.isfinite(after[name]))
+
+
+def test_resume_errors_name_the_folder(tmp_path):
+  empty = tmp_path / 'empty'
+  empty.mkdir()
+  with pytest.raises(FileNotFoundError, match='not a tf_gans run folder'):
+    loop.train(small_config(empty), resume=True, log=quiet)
+  with pytest.raises(FileNotFoundError, match='does not exist'):
+    loop.train(small_config(tmp_path / 'missing'), resume=True, log=quiet)
+  # A run folder whose config was saved but which holds no checkpoint yet.
+  no_ckpt = tmp_path / 'no_ckpt'
+  no_ckpt.mkdir()
+  small_config(no_ckpt).save(str(no_ckpt / 'run.json'))
+  with pytest.raises(NoCheckpointError, match='No checkpoint'):
+    loop.train(small_config(no_ckpt), resume=True, log=quiet)
+
+
+def test_resume_of_a_foreign_checkpoint_is_refused(tmp_path, mnist_dir):
+  loop.train(small_config(tmp_path, steps=10, checkpoint_every=10, sample_every=10), log=quiet)
+  # Pretend the run was on 28x28 MNIST: its checkpoint cannot fit those models.
+  cfg = dataclasses.replace(RunConfig.load(str(tmp_path / 'run.json')),
+                            dataset=f'mnist_idx:{mnist_dir}', split='test[:100]')
+  cfg.save(str(tmp_path / 'run.json'))
+  with pytest.raises(ValueError, match='does not match this model'):
+    loop.train(small_config(tmp_path), resume=True, log=quiet)
+
+
+def test_a_new_run_never_overwrites_an_old_one(tmp_path):
+  loop.train(small_config(tmp_path, steps=10, checkpoint_every=10, sample_every=10), log=quiet)
+  with pytest.raises(FileExistsError, match='pass --resume'):
+    loop.train(small_config(tmp_path), log=quiet)
+
+
+@pytest.mark.parametrize('overrides, message', [
+    (dict(d_steps=0), '--d_steps must be >= 1'),
+    (dict(simultaneous=True, d_steps=2), '--simultaneous .* --d_steps=1'),
+    (dict(sample_every=15), '--sample_every=15 must be a multiple of --log_every=10'),
+    (dict(batch_size=-1), '--batch_size must be >= 1'),
+])
+def test_contradictory_settings_fail_before_any_work(tmp_path, overrides, message):
+  with pytest.raises(ValueError, match=message):
+    loop.train(small_config(tmp_path / 'run', **overrides), log=quiet)
+  assert not (tmp_path / 'run').exists()
+
+
+def test_mirrored_strategy_run(tmp_path):
+  result = loop.train(small_config(tmp_path, strategy='mirrored', steps=10, checkpoint_every=10,
+                                   sample_every=10), log=quiet)
+  assert result.step == 10

@@ -1,0 +1,1 @@
+"""Evaluation metrics for generators (numpy; importing this package does not import TensorFlow)."""
