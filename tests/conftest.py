@@ -24,3 +24,14 @@ def mnist_dir():
   if not path.is_dir():
     pytest.skip(f'{path} not present: the MNIST IDX files live in ../shared beside the repo.')
   return path
+
+
+@pytest.fixture(scope='session')
+def trained_run(tmp_path_factory):
+  """A short digits run with an exported generator, shared by export / CLI tests."""
+  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.training.config import RunConfig  # pylint: disable=import-outside-toplevel
+  logdir = tmp_path_factory.mktemp('run')
+  cfg = RunConfig(logdir=str(logdir), batch_size=20, steps=20, log_every=10, sample_every=10,
+                  checkpoint_every=10, num_samples=16, progress=False, seed=1)
+  return loop.train(cfg, log=lambda *_: None)

@@ -66,6 +66,18 @@ def resolve_config(cfg, resume, explicit=()):
   return cfg.validate()
 
 
+def check_names(cfg):
+  """Fails fast, naming the flag, when a registry name is unknown."""
+  from tf_gans import losses  # pylint: disable=import-outside-toplevel
+  for flag, registry in (('loss', losses.LOSSES), ('optimizer', optimizers.OPTIMIZERS),
+                         ('strategy', strategy_lib.STRATEGIES)):
+    if getattr(cfg, flag) not in registry:
+      raise ValueError(f'--{flag}={getattr(cfg, flag)}: unknown; expected one of '
+                       f'{", ".join(registry.names())}.')
+  if cfg.model not in models.names():
+    raise ValueError(f'--model={cfg.model}: unknown; expected one of {", ".join(models.names())}.')
+
+
 def load_data(cfg):
   options = {}
   if cfg.image_size:
@@ -120,6 +132,7 @@ def train(cfg, resume=False, explicit=(), log=print):
   kept). KeyboardInterrupt saves a checkpoint and returns interrupted=True.
   """
   cfg = resolve_config(cfg, resume, explicit)
+  check_names(cfg)
   source = load_data(cfg)
   strategy = strategy_lib.get(cfg.strategy)
   replicas = strategy.num_replicas_in_sync

@@ -1,0 +1,60 @@
+"""The command lines, run as a user runs them (one subprocess each: TF import ~3 s)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from conftest import REPO
+
+
+def run_cli(module, *args, timeout=300):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([sys.executable, '-m', f'tf_gans.{module}', *args], capture_output=True,
+                        text=True, cwd=REPO, env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--flagfile=no_such.cfg'], 'no_such.cfg'),
+    (['--bogus=1'], "Unknown command line flag 'bogus'"),
+    (['--d_steps=0'], '--d_steps must be >= 1'),
+    (['--loss=wgan-typo'], '--loss=wgan-typo: unknown'),
+])
+def test_train_refuses_bad_flags_before_any_work(tmp_path, args, message):
+  logdir = tmp_path / 'run'
+  out = run_cli('train', f'--logdir={logdir}', *args)
+  assert out.returncode != 0
+  assert message in out.stderr
+  assert 'Traceback' not in out.stderr
+  assert not logdir.exists()
+
+
+def test_generate_writes_a_grid(trained_run, tmp_path):
+  png = tmp_path / 'grid.png'
+  out = run_cli('generate', f'--model={trained_run.export_dir}', '--num=9', f'--out={png}',
+                '--upscale=2')
+  assert out.returncode == 0, out.stderr[-2000:]
+  # 3x3 grid of 8x8 digits, 1 px padding, enlarged twice.
+  assert Image.open(png).size == ((3 * 9 + 1) * 2, (3 * 9 + 1) * 2)
+
+
+def test_evaluate_parzen_writes_json(trained_run, tmp_path):
+  result = tmp_path / 'parzen.json'
+  out = run_cli('evaluate', f'--model={trained_run.export_dir}', '--metric=parzen', '--data=digits',
+                '--split=test[1500:]', '--valid_split=train[1400:1500]', '--num_samples=500',
+                f'--out={result}')
+  assert out.returncode == 0, out.stderr[-2000:]
+  got = json.loads(result.read_text())
+  assert got['num_test'] == 297 and got['num_centres'] == 500
+  assert 0.1 <= got['sigma'] <= 1.0 and got['std_error'] > 0
+
+
+def test_export_cli_refuses_to_overwrite(trained_run, tmp_path):
+  target = tmp_path / 'exists'
+  target.mkdir()
+  out = run_cli('export', f'--logdir={trained_run.logdir}', f'--out={target}')
+  assert out.returncode != 0 and '--overwrite' in out.stderr
+  assert list(target.iterdir()) == []

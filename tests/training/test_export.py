@@ -1,0 +1,65 @@
+"""The generator SavedModel: signatures, standalone reload, atomic replacement."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_gans.training import export, restore
+
+
+def test_signatures_agree_with_the_generator(trained_run):
+  module = tf.saved_model.load(trained_run.export_dir)
+  assert set(module.signatures) == {'serving_default', 'generate', 'sample'}
+  gan, nets, _, step = restore.load_run(trained_run.logdir)
+  assert step == 20
+  z = export.fixed_latents('uniform', 6, 100, 5)
+  expected = nets.generator(z, training=False).numpy()
+  served = module.signatures['serving_default'](latents=z)['images'].numpy()
+  np.testing.assert_allclose(served, expected, atol=1e-6)
+  sampled = module.signatures['sample'](seed=tf.constant(5, tf.int64), num=tf.constant(6))
+  np.testing.assert_allclose(sampled['images'].numpy(), expected, atol=1e-6)
+  uint8 = module.signatures['generate'](seed=tf.constant(5, tf.int64), num=tf.constant(6))['images']
+  assert uint8.dtype == tf.uint8 and uint8.shape == (6, 8, 8, 1)
+  np.testing.assert_array_equal(uint8.numpy(), np.rint(expected * 255).astype(np.uint8))
+  # The latents are U(-sqrt 3, sqrt 3) (the 2014 noise), deterministic per seed.
+  z_big = export.fixed_latents('uniform', 2000, 100, 0).numpy()
+  assert np.abs(z_big).max() <= np.sqrt(3) and abs(z_big.var() - 1.0) < 0.02
+  assert int(module.latent_dim.numpy()) == 100
+  np.testing.assert_allclose(module.value_range.numpy(), [0.0, 1.0])
+
+
+def test_reload_needs_only_tensorflow(trained_run):
+  code = (
+      'import sys, tensorflow as tf\n'
+      f'm = tf.saved_model.load({trained_run.export_dir!r})\n'
+      'x = m.signatures["generate"](seed=tf.constant(3, tf.int64), num=tf.constant(4))["images"]\n'
+      'assert x.shape == (4, 8, 8, 1), x.shape\n'
+      'assert not any(k.startswith("tf_gans") for k in sys.modules)\n'
+      'print("ok", int(tf.reduce_sum(tf.cast(x, tf.int64))))\n')
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH='')
+  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env,
+                       cwd='/', timeout=120)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.startswith('ok')
+
+
+def test_export_refuses_an_existing_folder_and_replaces_atomically(trained_run, tmp_path):
+  target = tmp_path / 'gen'
+  target.mkdir()
+  (target / 'keep.txt').write_text('precious')
+  with pytest.raises(FileExistsError, match='--overwrite'):
+    restore.export_run(trained_run.logdir, str(target))
+  assert (target / 'keep.txt').read_text() == 'precious'
+  path, step = restore.export_run(trained_run.logdir, str(target), overwrite=True)
+  assert step == 20 and os.path.exists(os.path.join(path, 'saved_model.pb'))
+  assert not (target / 'keep.txt').exists()
+  assert sorted(os.listdir(tmp_path)) == ['gen']  # no temporary or old folders left behind
+
+
+def test_load_generator_explains_a_bad_path(tmp_path):
+  with pytest.raises(FileNotFoundError, match='not a SavedModel export'):
+    export.load_generator(str(tmp_path))
