@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from tf_gans import latents
 from tf_gans.gan import GAN
+from tf_gans.training import strategy as strategy_lib
 from tf_gans.training.loop import _replica_order
 
 M, LATENT, SHAPE = 8, 4, (2, 2, 1)
@@ -111,7 +112,7 @@ def test_mirrored_strategy_step_equals_single_device_step():
   batches = real_batches(steps, k)
   single = make_gan(d_steps=k)
   fit_batches(single, batches)
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  strategy = strategy_lib.get('mirrored')  # all (two logical) CPUs
   assert strategy.num_replicas_in_sync == 2
   with strategy.scope():
     mirrored = make_gan(d_steps=k)

@@ -7,6 +7,8 @@ and the flags and returns a JSON-able dict.
 
 import json
 
+import numpy as np
+
 from absl import app
 from absl import flags
 
@@ -24,7 +26,16 @@ flags.DEFINE_float('sigma', None, 'Parzen: fixed kernel width instead of the val
 flags.DEFINE_integer('num_samples', 10000, 'Generator samples (Parzen: the kernel centres).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
 flags.DEFINE_string('out', None, 'Write the result as JSON here.')
-flags.mark_flag_as_required('model')
+flags.DEFINE_string('centres', 'model',
+                    'Parzen kernel centres: model (--num_samples generator samples), '
+                    'data:<split> (real images of --data: the upper reference) or uniform '
+                    '(--num_samples uniform-noise images: the lower reference).')
+flags.register_validator(
+    'centres', lambda c: c in ('model', 'uniform') or c.startswith('data:'),
+    message='--centres must be model, uniform or data:<split>.')
+flags.register_multi_flags_validator(
+    ['model', 'centres'], lambda f: f['centres'] != 'model' or f['model'],
+    message='--model is required when --centres=model.')
 flags.register_validator('num_samples', lambda n: n >= 1, message='--num_samples must be >= 1.')
 flags.register_multi_flags_validator(
     ['valid_split', 'sigma'], lambda f: (f['valid_split'] is None) != (f['sigma'] is None),
@@ -35,7 +46,6 @@ METRICS = Registry('metric')
 
 def generator_samples(module, num, seed, batch=1000):
   """`num` samples in [0, 1] from an export's `sample` signature, in batches."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
   sample = module.signatures['sample']
   out = []
   for start in range(0, num, batch):
@@ -52,9 +62,15 @@ def parzen(module, f):
   test = data_lib.load_source(f.data, split=f.split).as_float()
   valid = (data_lib.load_source(f.data, split=f.valid_split).as_float()
            if f.valid_split else None)
-  centres = generator_samples(module, f.num_samples, f.seed)
+  if f.centres == 'model':
+    centres = generator_samples(module, f.num_samples, f.seed)
+  elif f.centres == 'uniform':
+      centres = np.random.default_rng(f.seed).uniform(size=(f.num_samples,) + test.shape[1:])
+  else:
+    centres = data_lib.load_source(f.data, split=f.centres[len('data:'):]).as_float()
   result = parzen_lib.parzen_evaluate(centres, test, valid=valid, sigma=f.sigma)
   return {'metric': 'parzen', 'data': f.data, 'split': f.split, 'valid_split': f.valid_split,
+          'centres': f.centres, 'model': f.model,
           **result.to_dict()}
 
 
@@ -63,7 +79,7 @@ def main(argv):
   from tf_gans.training import export  # pylint: disable=import-outside-toplevel
   try:
     metric = METRICS.get(FLAGS.metric)
-    module = export.load_generator(FLAGS.model)
+    module = export.load_generator(FLAGS.model) if FLAGS.centres == 'model' else None
     result = metric(module, FLAGS)
   except cli.USER_ERRORS as e:
     cli.fail(e)

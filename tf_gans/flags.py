@@ -19,7 +19,7 @@ def _default(name):
   return {f.name: f.default for f in dataclasses.fields(_D)}[name]
 
 
-def define_train_flags():
+def define_train_flags(require_logdir=True):
   """The `tf_gans.train` flags; names equal RunConfig fields."""
   d = _default
   flags.DEFINE_string('logdir', None, 'Run folder: checkpoints, samples, TensorBoard, export.')
@@ -59,7 +59,8 @@ def define_train_flags():
   flags.DEFINE_integer('num_samples', d('num_samples'), 'Images in each sample grid.')
   flags.DEFINE_bool('export', d('export'), 'Export the generator SavedModel at the end.')
   flags.DEFINE_bool('progress', d('progress'), 'Show a progress bar.')
-  flags.mark_flag_as_required('logdir')
+  if require_logdir:
+    flags.mark_flag_as_required('logdir')
 
 
 def run_config_from_flags():
