@@ -58,3 +58,28 @@ def test_export_cli_refuses_to_overwrite(trained_run, tmp_path):
   out = run_cli('export', f'--logdir={trained_run.logdir}', f'--out={target}')
   assert out.returncode != 0 and '--overwrite' in out.stderr
   assert list(target.iterdir()) == []
+
+
+def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path):
+  import re  # pylint: disable=import-outside-toplevel
+  import signal  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  logdir = tmp_path / 'run'
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  proc = subprocess.Popen(
+      [sys.executable, '-m', 'tf_gans.train', '--flagfile=configs/quickstart.cfg',
+       f'--logdir={logdir}', '--batch_size=20', '--log_every=10', '--sample_every=1000',
+       '--checkpoint_every=1000', '--steps=100000', '--noprogress', '--noexport'],
+      cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while not (logdir / 'history.csv').exists():  # training is under way
+    assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-2000:]
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGINT)
+  stdout, stderr = proc.communicate(timeout=60)
+  assert proc.returncode == 130, stderr[-2000:]
+  assert 'Traceback' not in stderr
+  step = int(re.search(r'Interrupted at step (\d+)', stdout).group(1))
+  assert 10 <= step < 100000
+  latest = open(logdir / 'checkpoints' / 'checkpoint').read()
+  assert f'ckpt-{step}"' in latest
