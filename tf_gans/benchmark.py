@@ -9,7 +9,6 @@ warm-up, and the process's peak RSS. Variants: `default` and, with
 times (these machines are shared).
 """
 
-import json
 import resource
 import time
 
@@ -83,11 +82,7 @@ def main(argv):
                 bench_steps=FLAGS.bench_steps, variants=results)
   if 'jit_compile' in results:
     report['jit_speedup'] = results['jit_compile']['steps_per_sec'] / results['default']['steps_per_sec']
-  text = json.dumps(report, indent=2, sort_keys=True)
-  print(text)
-  if FLAGS.out:
-    with open(FLAGS.out, 'w') as f:
-      f.write(text + '\n')
+  cli.print_json(report, FLAGS.out)
 
 
 if __name__ == '__main__':

@@ -5,8 +5,6 @@ Metrics are registered by name in `METRICS`; each takes the loaded SavedModel
 and the flags and returns a JSON-able dict.
 """
 
-import json
-
 import numpy as np
 
 from absl import app
@@ -83,11 +81,7 @@ def main(argv):
     result = metric(module, FLAGS)
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  text = json.dumps(result, indent=2, sort_keys=True)
-  print(text)
-  if FLAGS.out:
-    with open(FLAGS.out, 'w') as fh:
-      fh.write(text + '\n')
+  cli.print_json(result, FLAGS.out)
 
 
 if __name__ == '__main__':
