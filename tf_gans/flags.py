@@ -30,8 +30,18 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_integer('image_size', d('image_size'),
                        'Resize folder images to this square size (0: keep; sizes must agree).')
   flags.DEFINE_string('data_dir', d('data_dir'), 'TFDS data_dir for tfds:<name> (default: TFDS\'s).')
+  flags.DEFINE_integer('pad_to', d('pad_to'), 'Zero-pad images to this square size (MNIST 28 -> 32).')
+  flags.DEFINE_enum('sampling', d('sampling'), ['epochs', 'independent'],
+                    'epochs: shuffled passes; independent: each minibatch drawn on its own (RGAN code).')
   flags.DEFINE_string('model', d('model'), 'Model name in tf_gans.models (e.g. mlp2014).')
+  flags.DEFINE_bool('spectral_norm', None, 'Model option: spectral normalization in D (default: the model\'s).')
+  flags.DEFINE_bool('batch_norm_g', None, 'Model option: BatchNorm in G (default: the model\'s).')
+  flags.DEFINE_bool('batch_norm_d', None, 'Model option: BatchNorm in D (default: the model\'s).')
+  flags.DEFINE_integer('g_h_size', None, 'Model option: DCGAN G width (default: the model\'s).')
+  flags.DEFINE_integer('d_h_size', None, 'Model option: DCGAN D width (default: the model\'s).')
   flags.DEFINE_string('loss', d('loss'), 'Loss name in tf_gans.losses (e.g. nonsaturating, gan2014).')
+  flags.DEFINE_float('gradient_penalty', None,
+                     'WGAN-GP lambda added to the D loss of any loss (default: the loss\'s, 10 for wgan-gp).')
   flags.DEFINE_integer('d_steps', d('d_steps'), 'k: discriminator updates per generator update.')
   flags.DEFINE_bool('simultaneous', d('simultaneous'),
                     'Update D and G from one forward pass, as the 2014 MNIST code (needs --d_steps=1).')
@@ -40,6 +50,7 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_integer('seed', d('seed'), 'Seeds initialisation, noise, dropout and data order.')
   flags.DEFINE_string('optimizer', d('optimizer'), 'adam or sgd2014 (the 2014 momentum/decay schedule).')
   flags.DEFINE_float('learning_rate', d('learning_rate'), 'Initial learning rate (D and G).')
+  flags.DEFINE_float('d_learning_rate', None, 'D\'s learning rate if it differs (default: --learning_rate).')
   flags.DEFINE_float('beta1', d('beta1'), 'Adam beta_1.')
   flags.DEFINE_float('beta2', d('beta2'), 'Adam beta_2.')
   flags.DEFINE_float('lr_decay_factor', d('lr_decay_factor'), 'sgd2014: lr_t = lr / factor^t.')

@@ -91,3 +91,28 @@ def test_bad_arguments(kwargs, match):
   args.update(kwargs)
   with pytest.raises(ValueError, match=match):
     data.make_dataset(**args)
+
+
+def test_independent_minibatches_are_distinct_within_and_resumable():
+  from tf_gans.data import ArraySource, make_dataset  # pylint: disable=import-outside-toplevel
+  n = 50
+  src = ArraySource('ids', np.arange(n, dtype=np.uint8).reshape(n, 1, 1, 1), scale=1 / 255)
+  ds = make_dataset(src, 3 * 20, seed=4, sampling='independent', minibatch_size=20,
+                    value_range=(0.0, 255.0))
+  batches = [np.rint(b.numpy().reshape(3, 20)).astype(int) for b in ds.take(6)]
+  seen = np.zeros(n, int)
+  for b in batches:
+    for mb in b:
+      assert len(set(mb.tolist())) == 20        # without replacement in a minibatch
+      seen[mb] += 1
+  # Independent minibatches: not an epoch pass, so some examples repeat across them
+  # while every example is eventually drawn.
+  assert seen.max() > 2 and (seen > 0).all()
+  assert not np.array_equal(batches[0][0], batches[0][1])
+  resumed = make_dataset(src, 60, seed=4, start_batch=4, sampling='independent',
+                         minibatch_size=20, value_range=(0.0, 255.0))
+  np.testing.assert_array_equal(np.rint(next(iter(resumed)).numpy().reshape(3, 20)), batches[4])
+  with pytest.raises(ValueError, match='minibatch_size'):
+    make_dataset(src, 60, seed=0, sampling='independent', minibatch_size=25)
+  with pytest.raises(ValueError, match='sampling'):
+    make_dataset(src, 60, seed=0, sampling='bootstrap')

@@ -126,3 +126,14 @@ def test_unused_option_is_rejected_but_none_is_fine():
 def test_registry_is_the_shared_registry_type():
   assert isinstance(source_lib.DATASETS, type(data.DATASETS))
   assert data.DATASETS.names() == ['digits', 'folder', 'mnist_idx', 'tfds']
+
+
+def test_pad_to_centres_the_images_and_refuses_to_shrink():
+  from tf_gans.data import load_source  # pylint: disable=import-outside-toplevel
+  src = load_source('digits', 'train[:5]', pad_to=12)
+  assert src.image_shape == (12, 12, 1)
+  raw = load_source('digits', 'train[:5]')
+  np.testing.assert_array_equal(src.images[:, 2:10, 2:10], raw.images)
+  assert not src.images[:, :2].any() and not src.images[:, 10:].any()
+  with pytest.raises(ValueError, match='cannot pad 8x8 images to 6x6'):
+    raw.pad_to(6)

@@ -62,3 +62,8 @@ def test_model_registry_lists_names():
   with pytest.raises(KeyError, match="Unknown model 'dcgan'"):
     models.build('dcgan', (8, 8, 1))
   assert mlp2014.output_bias_from_marginals([0.5]).tolist() == [0.0]
+
+
+def test_unknown_model_options_are_refused():
+  with pytest.raises(ValueError, match="'mlp2014' does not take option.*spectral_norm; its options: none"):
+    models.build('mlp2014', (8, 8, 1), spectral_norm=True)

@@ -8,7 +8,15 @@ permutation of all N examples (sampling without replacement within an epoch),
 and a batch is a pure function of (seed, b). Resuming at batch b therefore
 costs nothing: `make_dataset(..., start_batch=b)` yields exactly the batches
 b, b + 1, ... of the stream started at 0.
+
+With `sampling='independent'` each minibatch of `minibatch_size` examples is
+instead drawn on its own, without replacement within the minibatch and
+independently of every other minibatch (no epochs), as the RGAN code's
+`numpy.random.choice(N, B, replace=False)` per call: minibatch q holds the
+first B entries of the permutation index_shuffle(., seed=(seed, q, 1)).
 """
+
+SAMPLING = ('epochs', 'independent')
 
 import tensorflow as tf
 
@@ -49,8 +57,24 @@ def example_indices(batch_index, batch_size, num_examples, seed):
       max_index=tf.constant(num_examples - 1, tf.int64), rounds=4)
 
 
+def independent_indices(batch_index, batch_size, minibatch_size, num_examples, seed):
+  """Example indices [batch_size] of batch b made of independent minibatches.
+
+  Minibatch q = b * (batch_size // minibatch_size) + j holds distinct examples
+  (the first minibatch_size slots of a fresh permutation of all N).
+  """
+  per_batch = batch_size // minibatch_size
+  minibatches = batch_index * per_batch + tf.range(per_batch, dtype=tf.int64)
+  minibatches = tf.repeat(minibatches, minibatch_size)
+  slots = tf.tile(tf.range(minibatch_size, dtype=tf.int64), [per_batch])
+  seeds = tf.stack([tf.fill([batch_size], tf.constant(seed, tf.int64)), minibatches,
+                    tf.ones([batch_size], tf.int64)], axis=1)
+  return tf.raw_ops.RandomIndexShuffle(
+      index=slots, seed=seeds, max_index=tf.constant(num_examples - 1, tf.int64), rounds=4)
+
+
 def make_dataset(source, batch_size, seed, start_batch=0,
-                 value_range=(0.0, 1.0)):
+                 value_range=(0.0, 1.0), sampling='epochs', minibatch_size=None):
   """Builds an infinite stream of shuffled float32 image batches.
 
   Args:
@@ -60,6 +84,10 @@ def make_dataset(source, batch_size, seed, start_batch=0,
     start_batch: Number of the first batch to yield (to resume a run).
     value_range: (low, high): pixel values in [0, 1] are mapped linearly to
       [low, high], e.g. (-1, 1) for a tanh generator.
+    sampling: 'epochs' (shuffled passes) or 'independent' (each minibatch
+      drawn on its own; see the module docstring).
+    minibatch_size: with 'independent', the size of one minibatch; must
+      divide batch_size and be <= N (default: batch_size).
 
   Returns:
     A `tf.data.Dataset` of float32 tensors [batch_size, H, W, C].
@@ -67,13 +95,23 @@ def make_dataset(source, batch_size, seed, start_batch=0,
   _check_args(batch_size, start_batch, value_range)
   batch_size = int(batch_size)
   num_examples = source.num_examples
+  if sampling not in SAMPLING:
+    raise ValueError(f'sampling must be one of {SAMPLING}, got {sampling!r}.')
+  minibatch_size = int(minibatch_size or batch_size)
+  if sampling == 'independent' and (batch_size % minibatch_size or minibatch_size > num_examples):
+    raise ValueError(f'independent sampling needs minibatch_size ({minibatch_size}) to divide '
+                     f'batch_size ({batch_size}) and not exceed the {num_examples} examples.')
   images = tf.constant(source.images)
   low, high = float(value_range[0]), float(value_range[1])
   factor = tf.constant(source.scale * (high - low), tf.float32)
   offset = tf.constant(low, tf.float32)
 
   def to_batch(batch_index):
-    indices = example_indices(batch_index, batch_size, num_examples, int(seed))
+    if sampling == 'independent':
+      indices = independent_indices(batch_index, batch_size, minibatch_size, num_examples,
+                                    int(seed))
+    else:
+      indices = example_indices(batch_index, batch_size, num_examples, int(seed))
     batch = tf.cast(tf.gather(images, indices), tf.float32)
     return batch * factor + offset
 

@@ -82,6 +82,20 @@ class ArraySource:
     mean = self.images.mean(axis=0, dtype=np.float64) * self.scale
     return mean.astype(np.float32)
 
+  def pad_to(self, size):
+    """Zero-pads every image, centred, to size x size (e.g. MNIST 28 -> 32).
+
+    Raises:
+      ValueError: If an image side exceeds `size`.
+    """
+    h, w, _ = self.image_shape
+    if h > size or w > size:
+      raise ValueError(f'Source {self.name!r}: cannot pad {h}x{w} images to {size}x{size}.')
+    top, left = (size - h) // 2, (size - w) // 2
+    pad = ((0, 0), (top, size - h - top), (left, size - w - left), (0, 0))
+    return dataclasses.replace(self, name=f'{self.name}@pad{size}',
+                               images=np.pad(self.images, pad))
+
   def slice(self, start=None, stop=None):
     """Returns the examples [start:stop] (python slice semantics) as a source.
 
@@ -198,7 +212,8 @@ def load_source(spec, split='train', **options):
     split: Base split with an optional slice, e.g. 'train[:1500]'.
     **options: Passed to the loader (e.g. `image_size`, `channels` for
       folders, `data_dir` for TFDS). Options a loader does not use must be
-      None.
+      None. One option is handled here for every dataset: `pad_to` (int)
+      zero-pads the images to pad_to x pad_to after slicing.
 
   Returns:
     An `ArraySource`.
@@ -213,10 +228,11 @@ def load_source(spec, split='train', **options):
   except KeyError as error:
     raise ValueError(f'Bad dataset spec {spec!r}: {error.args[0]}') from None
   base, window = parse_split(split)
+  pad_to = options.pop('pad_to', None)
   source = loader(arg, base, **options)
-  if window is None:
-    return source
-  return _apply_window(source, window, spec, split)
+  if window is not None:
+    source = _apply_window(source, window, spec, split)
+  return source.pad_to(pad_to) if pad_to else source
 
 
 def _apply_window(source, window, spec, split):

@@ -1,8 +1,9 @@
 """Model registry: name -> builder returning a `GanNets`.
 
-A builder is `build(image_shape, pixel_mean=None) -> GanNets`; `image_shape`
-is the data's (H, W, C) and `pixel_mean` the data's per-pixel mean in [0, 1]
-(some papers initialise from it). Adding a paper's nets means adding a module
+A builder is `build(image_shape, pixel_mean=None, **options) -> GanNets`;
+`image_shape` is the data's (H, W, C), `pixel_mean` the data's per-pixel mean
+in [0, 1] (some papers initialise from it) and `options` the model's own
+switches (e.g. `spectral_norm`); a builder refuses options it does not know. Adding a paper's nets means adding a module
 that registers its builder here.
 """
 
@@ -31,10 +32,19 @@ class GanNets:
   value_range: tuple
 
 
-def build(name, image_shape, pixel_mean=None):
+def build(name, image_shape, pixel_mean=None, **options):
   """Builds the registered model `name` for images of `image_shape`."""
   _import_all()
-  return MODELS.get(name)(image_shape, pixel_mean=pixel_mean)
+  return MODELS.get(name)(image_shape, pixel_mean=pixel_mean, **options)
+
+
+def check_options(model, options, allowed):
+  """Raises ValueError naming any option of `options` not in `allowed`."""
+  unknown = sorted(set(options) - set(allowed))
+  if unknown:
+    valid = ', '.join(sorted(allowed)) or 'none'
+    raise ValueError(f'Model {model!r} does not take option(s) {", ".join(unknown)}; '
+                     f'its options: {valid}.')
 
 
 def names():

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from tf_gans.layers import Maxout
-from tf_gans.models import GanNets, MODELS
+from tf_gans.models import GanNets, MODELS, check_options
 
 LATENT_DIM = 100
 G_UNITS = 1200
@@ -60,8 +60,9 @@ def build_discriminator(image_shape):
 
 
 @MODELS.register('mlp2014')
-def build(image_shape, pixel_mean=None):
+def build(image_shape, pixel_mean=None, **options):
   """Both 2014 MNIST nets, sized for `image_shape` (784 = 28x28x1 in the paper)."""
+  check_options('mlp2014', options, ())
   if pixel_mean is not None and np.shape(pixel_mean) != tuple(image_shape):
     raise ValueError(f'pixel_mean has shape {np.shape(pixel_mean)}, '
                      f'expected the image shape {tuple(image_shape)}.')

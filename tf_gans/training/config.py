@@ -7,6 +7,7 @@ config is authoritative: only the fields in `RESUME_OVERRIDABLE` may change.
 import dataclasses
 import json
 import os
+from typing import Optional
 
 RUN_FILE = 'run.json'
 # What may differ on resume: how long to train and how to log / run it, never
@@ -23,8 +24,16 @@ class RunConfig:
   split: str = 'train'
   image_size: int = 0
   data_dir: str = ''
+  pad_to: int = 0
+  sampling: str = 'epochs'
   model: str = 'mlp2014'
+  spectral_norm: Optional[bool] = None
+  batch_norm_g: Optional[bool] = None
+  batch_norm_d: Optional[bool] = None
+  g_h_size: Optional[int] = None
+  d_h_size: Optional[int] = None
   loss: str = 'nonsaturating'
+  gradient_penalty: Optional[float] = None
   d_steps: int = 1
   simultaneous: bool = False
   batch_size: int = 100
@@ -32,6 +41,7 @@ class RunConfig:
   seed: int = 0
   optimizer: str = 'adam'
   learning_rate: float = 2e-4
+  d_learning_rate: Optional[float] = None
   beta1: float = 0.5
   beta2: float = 0.999
   lr_decay_factor: float = 1.000004
@@ -66,9 +76,22 @@ class RunConfig:
                          f'--log_every={self.log_every}.')
     if self.learning_rate <= 0:
       raise ValueError(f'--learning_rate must be > 0, got {self.learning_rate}.')
+    if self.gradient_penalty is not None and self.gradient_penalty < 0:
+      raise ValueError(f'--gradient_penalty must be >= 0 (lambda), got {self.gradient_penalty}.')
+    if self.d_learning_rate is not None and self.d_learning_rate <= 0:
+      raise ValueError(f'--d_learning_rate must be > 0, got {self.d_learning_rate}.')
+    if self.sampling not in ('epochs', 'independent'):
+      raise ValueError(f'--sampling must be epochs or independent, got {self.sampling!r}.')
+    if self.pad_to < 0:
+      raise ValueError(f'--pad_to must be >= 0 (0: no padding), got {self.pad_to}.')
     if self.image_size < 0:
       raise ValueError(f'--image_size must be >= 0 (0: keep the images\' size), got {self.image_size}.')
     return self
+
+  def model_options(self):
+    """The model options the user set (None means the model's default)."""
+    names = ('spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size')
+    return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
   def save(self, path):
     tmp = path + '.tmp'

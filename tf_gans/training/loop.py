@@ -84,12 +84,15 @@ def load_data(cfg):
     options['image_size'] = cfg.image_size
   if cfg.data_dir:
     options['data_dir'] = cfg.data_dir
+  if cfg.pad_to:
+    options['pad_to'] = cfg.pad_to
   return data_lib.load_source(cfg.dataset, split=cfg.split, **options)
 
 
 def build_gan(cfg, source):
   """Models from the registry, wrapped in a compiled GAN (call under strategy.scope())."""
-  nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean())
+  nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
+                      **cfg.model_options())
   gan = GAN(nets.generator, nets.discriminator, nets.latent_dim, nets.latent_distribution,
             d_steps=cfg.d_steps, simultaneous=cfg.simultaneous, seed=cfg.seed)
   opt_cfg = optimizers.OptimizerConfig(
@@ -98,7 +101,8 @@ def build_gan(cfg, source):
       momentum_initial=cfg.momentum_initial, momentum_final=cfg.momentum_final,
       momentum_saturate_epoch=cfg.momentum_saturate_epoch,
       updates_per_epoch=cfg.updates_per_epoch or max(1, source.num_examples // cfg.batch_size))
-  gan.compile(optimizers.build(cfg.optimizer, opt_cfg, 'd'),
+  d_opt_cfg = dataclasses.replace(opt_cfg, learning_rate=cfg.d_learning_rate or cfg.learning_rate)
+  gan.compile(optimizers.build(cfg.optimizer, d_opt_cfg, 'd'),
               optimizers.build(cfg.optimizer, opt_cfg, 'g'),
               loss=cfg.loss, jit_compile=cfg.jit_compile)
   return gan, nets
@@ -119,7 +123,8 @@ def _replica_order(chunks, replicas):
 def make_train_dataset(cfg, source, gan, value_range, replicas):
   chunks = gan.real_batches_per_step
   ds = data_lib.make_dataset(source, cfg.batch_size * chunks, cfg.seed,
-                             start_batch=int(gan.step.numpy()), value_range=value_range)
+                             start_batch=int(gan.step.numpy()), value_range=value_range,
+                             sampling=cfg.sampling, minibatch_size=cfg.batch_size)
   if replicas > 1:
     ds = ds.map(_replica_order(chunks, replicas))
   return ds
