@@ -7,6 +7,10 @@ One `train_step` is one iteration of Algorithm 1 (Goodfellow et al. 2014):
 With `simultaneous=True` it is instead what the 2014 MNIST code did: one
 forward pass, both gradients at the pre-update parameters, both applied.
 
+With a gradient penalty (WGAN-GP; `compile(gradient_penalty=lambda)` or a
+loss whose default has one) every D loss gets lambda * E[(||grad C(x_hat)|| - 1)^2]
+on interpolates x_hat = u x_r + (1 - u) x_f of that step's real and fake batches.
+
 The data pipeline delivers all real minibatches of one iteration as one
 batch of `real_batches_per_step * m` images, which the step splits.
 
@@ -15,6 +19,10 @@ as means over its local minibatch and scales them by 1/num_replicas, so the
 summed gradients equal those of the global-batch mean. Noise is drawn for the
 global batch from a stateless seed (seed, step, slot) and each replica takes
 its slice, so a step on R replicas sees exactly the noise of a step on one.
+The interpolation weights u are drawn the same way, from a second stream.
+
+Not yet global under a strategy: the relativistic losses' minibatch means
+(m_r, m_f) are per-replica means (the multi-worker issue makes them global).
 """
 
 import keras
@@ -61,17 +69,26 @@ class GAN(keras.Model):
     self.g_loss_tracker = keras.metrics.Mean(name='g_loss')
     self.d_real_tracker = keras.metrics.Mean(name='d_real')
     self.d_fake_tracker = keras.metrics.Mean(name='d_fake')
+    self.gp_tracker = keras.metrics.Mean(name='gradient_penalty')
     self.loss_pair = None
+    self.gp_weight = 0.0
     self.built = True  # G and D are built; fit() must not call call() on data.
 
-  def compile(self, d_optimizer, g_optimizer, loss='nonsaturating', **kwargs):
+  def compile(self, d_optimizer, g_optimizer, loss='nonsaturating', gradient_penalty=None,
+              **kwargs):
     """Args: d_optimizer, g_optimizer: Keras optimizers; loss: a name in
-    `tf_gans.losses.LOSSES` or a `LossPair`; kwargs go to `keras.Model.compile`
-    (e.g. `jit_compile`, `steps_per_execution`)."""
+    `tf_gans.losses.LOSSES` or a `LossPair`; gradient_penalty: the WGAN-GP
+    lambda added to the D loss (None: the loss's default, 10 for wgan-gp);
+    kwargs go to `keras.Model.compile` (e.g. `jit_compile`)."""
     super().compile(**kwargs)
     self.d_optimizer = d_optimizer
     self.g_optimizer = g_optimizer
     self.loss_pair = losses_lib.get(loss) if isinstance(loss, str) else loss
+    if gradient_penalty is None:
+      gradient_penalty = self.loss_pair.default_gradient_penalty
+    if gradient_penalty < 0:
+      raise ValueError(f'gradient_penalty must be >= 0, got {gradient_penalty}.')
+    self.gp_weight = float(gradient_penalty)
 
   @property
   def real_batches_per_step(self):
@@ -83,22 +100,46 @@ class GAN(keras.Model):
 
   @property
   def metrics(self):
-    return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+    trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+    return trackers + ([self.gp_tracker] if self.gp_weight else [])
 
   def call(self, latents, training=False):
     return self.generator(latents, training=training)
 
-  def sample_latents(self, num, slot, replica_slice=True):
-    """Noise for minibatch `slot` of the current step, [num, latent_dim] per replica."""
-    ctx = tf.distribute.get_replica_context()
-    replicas = ctx.num_replicas_in_sync if (ctx and replica_slice) else 1
+  def _slot_seed(self, slot, stream=0):
+    """Stateless seed of minibatch `slot` of this step; streams: 0 noise, 1 GP weights."""
     seed = tf.stack([tf.constant(self.seed, tf.int64),
                      self.step.read_value() * (self.d_steps + 1) + slot])
-    z = latents_lib.sample(self.latent_distribution, [replicas * num, self.latent_dim], seed)
+    return tf.random.experimental.stateless_fold_in(seed, stream) if stream else seed
+
+  @staticmethod
+  def _per_replica(sample_fn, num):
+    """Draws the global batch with `sample_fn(total)` and returns this replica's slice."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync if ctx else 1
+    x = sample_fn(replicas * num)
     if replicas == 1:
-      return z
+      return x
     rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
-    return tf.reshape(z, [replicas, num, self.latent_dim])[rid]
+    return tf.reshape(x, tf.concat([[replicas, num], tf.shape(x)[1:]], 0))[rid]
+
+  def sample_latents(self, num, slot):
+    """Noise for minibatch `slot` of the current step, [num, latent_dim] per replica."""
+    seed = self._slot_seed(slot)
+    return self._per_replica(lambda n: latents_lib.sample(
+        self.latent_distribution, [n, self.latent_dim], seed), num)
+
+  def _d_loss(self, x, fake, c_real, c_fake, slot):
+    """The D loss plus, when enabled, the gradient penalty (in float32)."""
+    d_loss = self.loss_pair.d_loss(c_real, c_fake)
+    if not self.gp_weight:
+      return d_loss, d_loss
+    seed = self._slot_seed(slot, stream=1)
+    u = self._per_replica(lambda n: losses_lib.sample_interpolation_weights(n, seed),
+                          tf.shape(x)[0])
+    gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight)
+    self.gp_tracker.update_state(gp)
+    return d_loss, d_loss + gp
 
   def train_step(self, data):
     real = data[0] if isinstance(data, (tuple, list)) else data
@@ -113,10 +154,11 @@ class GAN(keras.Model):
       x = minibatch(0)
       with tf.GradientTape(persistent=True) as tape:
         c_real = D(x, training=True)
-        c_fake = D(G(self.sample_latents(m, 0), training=True), training=True)
-        d_loss = self.loss_pair.d_loss(c_real, c_fake)
+        fake = G(self.sample_latents(m, 0), training=True)
+        c_fake = D(fake, training=True)
+        d_loss, d_total = self._d_loss(x, fake, c_real, c_fake, 0)
         g_loss = self.loss_pair.g_loss(c_real, c_fake)
-        d_scaled, g_scaled = d_loss * inv_replicas, g_loss * inv_replicas
+        d_scaled, g_scaled = d_total * inv_replicas, g_loss * inv_replicas
       d_grads = tape.gradient(d_scaled, D.trainable_variables)
       g_grads = tape.gradient(g_scaled, G.trainable_variables)
       del tape
@@ -129,8 +171,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
           c_real = D(x, training=True)
           c_fake = D(fake, training=True)
-          d_loss = self.loss_pair.d_loss(c_real, c_fake)
-          d_scaled = d_loss * inv_replicas
+          d_loss, d_total = self._d_loss(x, fake, c_real, c_fake, i)
+          d_scaled = d_total * inv_replicas
         grads = tape.gradient(d_scaled, D.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
       x_g = minibatch(chunks - 1)

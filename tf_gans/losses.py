@@ -1,6 +1,7 @@
 """GAN losses as plain functions of the critic outputs, selected by name.
 
-Every entry of `LOSSES` is a `LossPair(d_loss, g_loss)`; both are functions
+Every entry of `LOSSES` is a `LossPair(d_loss, g_loss, g_needs_real,
+default_gradient_penalty)`; `d_loss` and `g_loss` are functions
 `f(c_real, c_fake) -> scalar` of the discriminator's *logits* C(x_r), C(x_f)
 (shape [N] or [N, 1]), returning the mean over the (local) minibatch. Taking
 logits, never probabilities, keeps every log-sigmoid finite: log D = -sp(-a)
@@ -9,6 +10,20 @@ and log(1 - D) = -sp(a), with sp = softplus.
 `c_real` is unused by the non-relativistic generator losses but is always
 passed, so a relativistic loss (which needs real data in the generator step)
 is a registry entry, not a change to the train step.
+
+The losses of the Relativistic GAN paper (Jolicoeur-Martineau, ICLR 2019,
+arXiv 1807.00734) are computed as the official code (AlexiaJM/RelativisticGAN,
+`GAN_losses_iter.py`, `--loss_D` 1..8) computes them. Notation: C_r,i and
+C_f,i are the logits of the i-th real and fake sample, m_r = mean_i C_r,i and
+m_f = mean_i C_f,i are minibatch means that are *not* detached (gradients flow
+through them), and "mean" is the mean over the minibatch. In a generator loss
+C_r stands for C'_r, the critic on a fresh real minibatch drawn in the
+generator step (`g_needs_real=True`); it gives the generator no gradient, so
+the real-centred terms reach G only through m_f.
+
+`gradient_penalty` is the two-sided WGAN-GP penalty (Gulrajani et al. 2017)
+as the same code applies it; `LossPair.default_gradient_penalty` is the
+weight lambda a loss uses unless the user sets one (10 for `wgan-gp`).
 """
 
 import collections
@@ -18,13 +33,20 @@ import tensorflow as tf
 from tf_gans.registry import Registry
 
 
+class LossPair(
+    collections.namedtuple(
+        'LossPair', ['d_loss', 'g_loss', 'g_needs_real', 'default_gradient_penalty'])):
+  """(d_loss, g_loss, g_needs_real, default_gradient_penalty).
 
-class LossPair(collections.namedtuple('LossPair', ['d_loss', 'g_loss', 'g_needs_real'])):
-  """(d_loss, g_loss, g_needs_real): g_needs_real asks the train step for a fresh
-  real minibatch in the generator step (the relativistic losses do)."""
+  g_needs_real asks the train step for a fresh real minibatch in the generator
+  step (the relativistic losses do). default_gradient_penalty is the WGAN-GP
+  weight lambda used unless the user sets one (0.0: no penalty).
+  """
 
-  def __new__(cls, d_loss, g_loss, g_needs_real=False):
-    return super().__new__(cls, d_loss, g_loss, g_needs_real)
+  def __new__(cls, d_loss, g_loss, g_needs_real=False, default_gradient_penalty=0.0):
+    return super().__new__(cls, d_loss, g_loss, bool(g_needs_real),
+                           float(default_gradient_penalty))
+
 
 LOSSES = Registry('loss')
 
@@ -73,6 +95,280 @@ LOSSES.register('nonsaturating', LossPair(minimax_d_loss, non_saturating_g_loss)
 # The original MNIST code (goodfeli/adversarial, AdversaryCost2): D on half the
 # BCE sum, G non-saturating without the 1/2.
 LOSSES.register('gan2014', LossPair(half_minimax_d_loss, non_saturating_g_loss))
+
+
+# --- Relativistic GAN paper (Jolicoeur-Martineau 2019), `--loss_D` codes 1-8. ---
+# Code 1 (SGAN) is `nonsaturating`: the official code puts a sigmoid at the
+# end of D and uses BCELoss, which clamps each log at -100; from logits the
+# function is the same except in that saturation.
+
+
+def _mean_sq(a):
+  return tf.reduce_mean(tf.square(a))
+
+
+def _mean_relu(a):
+  return tf.reduce_mean(tf.nn.relu(a))
+
+
+def lsgan_d_loss(c_real, c_fake):
+  """LSGAN (Mao et al. 2017) with labels a = 0, b = 1 (RGAN code 2).
+
+      L_D = mean (C_r - 1)^2 + mean C_f^2      (no factor 1/2)
+  """
+  return _mean_sq(_flat32(c_real) - 1.0) + _mean_sq(_flat32(c_fake))
+
+
+def lsgan_g_loss(c_real, c_fake):
+  """LSGAN with c = 1 (RGAN code 2):  L_G = mean (C_f - 1)^2."""
+  del c_real
+  return _mean_sq(_flat32(c_fake) - 1.0)
+
+
+def wgan_d_loss(c_real, c_fake):
+  """WGAN critic loss (RGAN code 3, without its gradient penalty).
+
+      L_D = -m_r + m_f
+  """
+  return tf.reduce_mean(_flat32(c_fake)) - tf.reduce_mean(_flat32(c_real))
+
+
+def wgan_g_loss(c_real, c_fake):
+  """WGAN generator loss (RGAN codes 3 and 4):  L_G = -m_f."""
+  del c_real
+  return -tf.reduce_mean(_flat32(c_fake))
+
+
+def hinge_d_loss(c_real, c_fake):
+  """HingeGAN discriminator loss (RGAN code 4).
+
+      L_D = mean relu(1 - C_r) + mean relu(1 + C_f)
+  The generator loss is `wgan_g_loss` (-m_f).
+  """
+  return _mean_relu(1.0 - _flat32(c_real)) + _mean_relu(1.0 + _flat32(c_fake))
+
+
+def rsgan_d_loss(c_real, c_fake):
+  """Relativistic standard GAN, discriminator (RGAN code 5).
+
+      L_D = mean_i sp(-(C_r,i - C_f,i))
+  The i-th real sample is paired with the i-th fake one (no shuffling), so
+  both batches must have the same size.
+  """
+  return _mean_sp(_flat32(c_fake) - _flat32(c_real))
+
+
+def rsgan_g_loss(c_real, c_fake):
+  """Relativistic standard GAN, generator (RGAN code 5; C_r on a fresh batch).
+
+      L_G = mean_i sp(-(C_f,i - C'_r,i))
+  """
+  return _mean_sp(_flat32(c_real) - _flat32(c_fake))
+
+
+def _relative_to_means(c_real, c_fake):
+  """(C_r - m_f, C_f - m_r) with the means not detached."""
+  c_real, c_fake = _flat32(c_real), _flat32(c_fake)
+  return (c_real - tf.reduce_mean(c_fake), c_fake - tf.reduce_mean(c_real))
+
+
+def rasgan_d_loss(c_real, c_fake):
+  """Relativistic average standard GAN, discriminator (RGAN code 6).
+
+      L_D = 1/2 [mean_i sp(-(C_r,i - m_f)) + mean_i sp(C_f,i - m_r)]
+  """
+  real_rel, fake_rel = _relative_to_means(c_real, c_fake)
+  return 0.5 * (_mean_sp(-real_rel) + _mean_sp(fake_rel))
+
+
+def rasgan_g_loss(c_real, c_fake):
+  """Relativistic average standard GAN, generator (RGAN code 6).
+
+      L_G = 1/2 [mean_i sp(C'_r,i - m_f) + mean_i sp(-(C_f,i - m'_r))]
+  """
+  real_rel, fake_rel = _relative_to_means(c_real, c_fake)
+  return 0.5 * (_mean_sp(real_rel) + _mean_sp(-fake_rel))
+
+
+def ralsgan_d_loss(c_real, c_fake):
+  """Relativistic average LSGAN, discriminator (RGAN code 7).
+
+      L_D = 1/2 [mean_i (C_r,i - m_f - 1)^2 + mean_i (C_f,i - m_r + 1)^2]
+  """
+  real_rel, fake_rel = _relative_to_means(c_real, c_fake)
+  return 0.5 * (_mean_sq(real_rel - 1.0) + _mean_sq(fake_rel + 1.0))
+
+
+def ralsgan_g_loss(c_real, c_fake):
+  """Relativistic average LSGAN, generator (RGAN code 7).
+
+      L_G = 1/2 [mean_i (C'_r,i - m_f + 1)^2 + mean_i (C_f,i - m'_r - 1)^2]
+  """
+  real_rel, fake_rel = _relative_to_means(c_real, c_fake)
+  return 0.5 * (_mean_sq(real_rel + 1.0) + _mean_sq(fake_rel - 1.0))
+
+
+def rahinge_d_loss(c_real, c_fake):
+  """Relativistic average HingeGAN, discriminator (RGAN code 8).
+
+      L_D = 1/2 [mean_i relu(1 - (C_r,i - m_f)) + mean_i relu(1 + (C_f,i - m_r))]
+  """
+  real_rel, fake_rel = _relative_to_means(c_real, c_fake)
+  return 0.5 * (_mean_relu(1.0 - real_rel) + _mean_relu(1.0 + fake_rel))
+
+
+def rahinge_g_loss(c_real, c_fake):
+  """Relativistic average HingeGAN, generator (RGAN code 8).
+
+      L_G = 1/2 [mean_i relu(1 + (C'_r,i - m_f)) + mean_i relu(1 - (C_f,i - m'_r))]
+  """
+  real_rel, fake_rel = _relative_to_means(c_real, c_fake)
+  return 0.5 * (_mean_relu(1.0 + real_rel) + _mean_relu(1.0 - fake_rel))
+
+
+# The first version of the official code (c6cbdc9, codes 12 and 15), labelled
+# "incorrect used in paper" by a later commit: its fake term compares
+# (m_f - C_r,i) where the corrected one compares (C_f,i - m_r), so both terms
+# are the same comparison and the individual fakes enter only through m_f.
+
+
+def rasgan_paper_d_loss(c_real, c_fake):
+  """RaSGAN as first released (code 12):  L_D = mean_i sp(m_f - C_r,i).
+
+  That is 1/2 [mean sp(-(C_r,i - m_f)) + mean sp(m_f - C_r,i)]: the two
+  halves coincide.
+  """
+  real_rel, _ = _relative_to_means(c_real, c_fake)
+  return _mean_sp(-real_rel)
+
+
+def rasgan_paper_g_loss(c_real, c_fake):
+  """RaSGAN as first released (code 12):  L_G = mean_i sp(C'_r,i - m_f).
+
+  Code 12 drew a fresh real minibatch for the generator step, as we do.
+  """
+  real_rel, _ = _relative_to_means(c_real, c_fake)
+  return _mean_sp(real_rel)
+
+
+def ralsgan_paper_d_loss(c_real, c_fake):
+  """RaLSGAN as first released (code 15), without the factor 1/2.
+
+      L_D = mean (C_r,i - m_f - 1)^2 + mean (m_f - C_r,i + 1)^2
+          = 2 mean_i (C_r,i - m_f - 1)^2
+  """
+  real_rel, _ = _relative_to_means(c_real, c_fake)
+  return 2.0 * _mean_sq(real_rel - 1.0)
+
+
+def ralsgan_paper_g_loss(c_real, c_fake):
+  """RaLSGAN as first released (code 15), without the factor 1/2.
+
+      L_G = mean (C_r,i - m_f + 1)^2 + mean (m_f - C_r,i - 1)^2
+          = 2 mean_i (C_r,i - m_f + 1)^2
+
+  Code 15 did not draw a fresh real minibatch here: it re-ran the updated D on
+  the real minibatch of the last D step. We register it with
+  g_needs_real=True, so the train step passes C of a *fresh* minibatch under
+  the current D. The real logits give G no gradient, and G's gradient depends
+  on them only through m_r: dL_G/dC_f,j = -(4/B)(m_r - m_f + 1). A fresh batch
+  gives an unbiased estimate of E[C(x_r)] under the current D; the reused batch
+  is the one D was just trained on, so its m_r is biased upwards by one step of
+  overfitting. The expected update differs only by that (small) bias. The
+  alternative, g_needs_real=False, would pass the last D step's logits computed
+  *before* D's update, which misses the whole update and is further from the
+  original.
+  """
+  real_rel, _ = _relative_to_means(c_real, c_fake)
+  return 2.0 * _mean_sq(real_rel + 1.0)
+
+
+LOSSES.register('sgan', LossPair(minimax_d_loss, non_saturating_g_loss))
+LOSSES.register('lsgan', LossPair(lsgan_d_loss, lsgan_g_loss))
+LOSSES.register('wgan', LossPair(wgan_d_loss, wgan_g_loss))
+LOSSES.register('wgan-gp', LossPair(wgan_d_loss, wgan_g_loss, default_gradient_penalty=10.0))
+LOSSES.register('hinge', LossPair(hinge_d_loss, wgan_g_loss))
+LOSSES.register('rsgan', LossPair(rsgan_d_loss, rsgan_g_loss, g_needs_real=True))
+LOSSES.register('rasgan', LossPair(rasgan_d_loss, rasgan_g_loss, g_needs_real=True))
+LOSSES.register('ralsgan', LossPair(ralsgan_d_loss, ralsgan_g_loss, g_needs_real=True))
+LOSSES.register('rahinge', LossPair(rahinge_d_loss, rahinge_g_loss, g_needs_real=True))
+LOSSES.register('rasgan-paper',
+                LossPair(rasgan_paper_d_loss, rasgan_paper_g_loss, g_needs_real=True))
+LOSSES.register('ralsgan-paper',
+                LossPair(ralsgan_paper_d_loss, ralsgan_paper_g_loss, g_needs_real=True))
+
+
+# --- WGAN-GP gradient penalty (Gulrajani et al. 2017; RGAN code, Section 2). ---
+
+
+def sample_interpolation_weights(n, seed):
+  """u ~ U[0, 1), one value per sample, shape [n, 1, 1, 1], float32.
+
+  Args:
+    n: number of samples.
+    seed: a shape-[2] integer seed for `tf.random.stateless_uniform` (same
+      seed, same u), or a Python int, used as (seed, 0).
+  """
+  if isinstance(seed, int):
+    seed = (seed, 0)
+  return tf.random.stateless_uniform([n, 1, 1, 1], seed=seed, minval=0.0, maxval=1.0,
+                                     dtype=tf.float32)
+
+
+def _l2_norm_per_sample(g):
+  """||g_i||_2 over all non-batch axes, with no epsilon.
+
+  Where g_i = 0 exactly, the value is 0 and the gradient is 0 (as torch's
+  norm backward gives), not the NaN of d sqrt(s)/ds at s = 0.
+  """
+  squares = tf.reduce_sum(tf.square(tf.reshape(g, [tf.shape(g)[0], -1])), axis=1)
+  positive = squares > 0.0
+  safe = tf.where(positive, squares, tf.ones_like(squares))
+  return tf.where(positive, tf.sqrt(safe), tf.zeros_like(squares))
+
+
+def gradient_penalty(critic, real, fake, u, weight):
+  """Two-sided WGAN-GP penalty on the critic's raw output.
+
+      x_hat_i = u_i x_r,i + (1 - u_i) x_f,i          (the real batch gets u)
+      g_i     = d(sum_j C(x_hat_j)) / d x_hat_i
+      GP      = weight * mean_i (||g_i||_2 - 1)^2
+
+  The norm is the flat L2 norm over all of H, W, C of sample i, with no
+  epsilon. g comes from a nested `tf.GradientTape`, so a tape that is
+  recording around this call (the train step's D tape) differentiates GP with
+  respect to the critic's weights (double backprop). `real` and `fake` are
+  treated as constants (the official code interpolates detached batches).
+
+  Mixed precision: `real`, `fake` and `u` are cast to float32 before
+  interpolating, so x_hat, g, the norm and the mean are float32. A critic with
+  a mixed policy casts x_hat to float16/bfloat16 internally; its gradient comes
+  back through that cast as float32.
+
+  Args:
+    critic: callable `critic(x, training=True) -> [N] or [N, 1]` logits; it
+      is called once, in training mode, on x_hat.
+    real: real minibatch [N, H, W, C] (the one the D step used).
+    fake: fake minibatch, same shape.
+    u: interpolation weights [N, 1, 1, 1] in [0, 1] (see
+      `sample_interpolation_weights`); reshaped to broadcast over any rank.
+    weight: lambda (Python float or scalar tensor).
+
+  Returns:
+    float32 scalar.
+  """
+  real = tf.stop_gradient(tf.cast(real, tf.float32))
+  fake = tf.stop_gradient(tf.cast(fake, tf.float32))
+  u = tf.cast(u, tf.float32)
+  if real.shape.rank is not None:
+    u = tf.reshape(u, [-1] + [1] * (real.shape.rank - 1))
+  x_hat = u * real + (1.0 - u) * fake
+  with tf.GradientTape() as tape:
+    tape.watch(x_hat)
+    total = tf.reduce_sum(tf.cast(critic(x_hat, training=True), tf.float32))
+  g = tape.gradient(total, x_hat, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+  norms = _l2_norm_per_sample(tf.cast(g, tf.float32))
+  return tf.cast(weight, tf.float32) * tf.reduce_mean(tf.square(norms - 1.0))
 
 
 def get(name):

@@ -104,7 +104,7 @@ def build_gan(cfg, source):
   d_opt_cfg = dataclasses.replace(opt_cfg, learning_rate=cfg.d_learning_rate or cfg.learning_rate)
   gan.compile(optimizers.build(cfg.optimizer, d_opt_cfg, 'd'),
               optimizers.build(cfg.optimizer, opt_cfg, 'g'),
-              loss=cfg.loss, jit_compile=cfg.jit_compile)
+              loss=cfg.loss, gradient_penalty=cfg.gradient_penalty, jit_compile=cfg.jit_compile)
   return gan, nets
 
 
