@@ -123,3 +123,43 @@ def test_mirrored_strategy_step_equals_single_device_step():
   for a, b in zip(single.generator.weights + single.discriminator.weights,
                   mirrored.generator.weights + mirrored.discriminator.weights):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_penalty_and_fresh_real_batch_in_the_relativistic_g_step():
+  from tf_gans import losses  # pylint: disable=import-outside-toplevel
+  lr, k, gp = 0.1, 1, 10.0
+  g, d = tiny_nets(0)
+  gan = GAN(g, d, LATENT, 'normal', d_steps=k, seed=7)
+  gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(lr), loss='rasgan',
+              gradient_penalty=gp)
+  assert gan.real_batches_per_step == k + 1 and gan.gp_weight == gp
+  ref_g, ref_d = tiny_nets(0)
+  x = real_batches(1, k + 1)[0]
+  fit_batches(gan, x[np.newaxis])
+  pair = losses.get('rasgan')
+  x0, x_fresh = x[:M], x[M:]
+  z = latents.sample('normal', [M, LATENT], tf.constant([7, 0], tf.int64))
+  fake = ref_g(z)
+  u = losses.sample_interpolation_weights(
+      M, tf.random.experimental.stateless_fold_in(tf.constant([7, 0], tf.int64), 1))
+  grads = grads_of(lambda: pair.d_loss(ref_d(x0), ref_d(fake)) +
+                   losses.gradient_penalty(ref_d, x0, fake, u, gp), ref_d.trainable_variables)
+  sgd(ref_d.trainable_variables, grads, lr)
+  z = latents.sample('normal', [M, LATENT], tf.constant([7, k], tf.int64))
+  grads = grads_of(lambda: pair.g_loss(ref_d(x_fresh), ref_d(ref_g(z))), ref_g.trainable_variables)
+  sgd(ref_g.trainable_variables, grads, lr)
+  for a, b in zip(gan.generator.weights + gan.discriminator.weights, ref_g.weights + ref_d.weights):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+  assert 'gradient_penalty' in [m.name for m in gan.metrics]
+
+
+def test_wgan_gp_takes_its_default_penalty_and_an_override():
+  gan = make_gan(loss='wgan-gp')
+  assert gan.gp_weight == 10.0
+  g, d = tiny_nets()
+  gan = GAN(g, d, LATENT)
+  gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss='wgan-gp',
+              gradient_penalty=0.0)
+  assert gan.gp_weight == 0.0 and 'gradient_penalty' not in [m.name for m in gan.metrics]
+  with pytest.raises(ValueError, match='gradient_penalty must be >= 0'):
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), gradient_penalty=-1.0)
