@@ -54,4 +54,7 @@ def names():
 
 def _import_all():
   # Registration happens on import; keep this list in step with the modules.
-  from tf_gans.models import mlp2014  # pylint: disable=unused-import,import-outside-toplevel
+  # pylint: disable=unused-import,import-outside-toplevel
+  from tf_gans.models import dcgan
+  from tf_gans.models import mlp2014
+  from tf_gans.models import standard_cnn

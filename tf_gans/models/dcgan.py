@@ -1,0 +1,140 @@
+"""DCGAN sized by image size, as the RGAN code's arch 0 (the CAT experiments).
+
+Reference: /work/shared/reference/rgan.md, section 4, "arch = 0", "Weight
+initialisation", section 3 (BatchNorm always in batch-statistics mode) and
+section 6 (G_h = D_h = 64 at 64x64 and 128x128, 32 at 256x256). Registered as
+'dcgan_64', 'dcgan_128' and 'dcgan_256'; each accepts only its own size.
+
+Generator (no biases anywhere): z (128) seen as 1x1x128 -> ConvT k4 s1 'valid'
+to 4x4 x G_h*mult (mult = image_size // 8), BN, ReLU; while mult > 1: ConvT k4
+s2 'same' (PyTorch p1) to G_h*mult/2 channels, BN, ReLU, mult //= 2; then ConvT
+k4 s2 'same' to C channels, tanh. E.g. 64x64, G_h = 64: 512@4 -> 256@8 ->
+128@16 -> 64@32 -> C@64.
+
+Discriminator (no biases anywhere): Conv k4 s2 'same' to D_h, LeakyReLU(0.2),
+no BN; while the spatial size is > 4: Conv k4 s2 'same' doubling the channels,
+BN (unless `spectral_norm` or not `batch_norm_d`), LeakyReLU(0.2); then Conv k4
+s1 'valid' from 4x4 to 1x1x1, flattened to the logit [N, 1] (no sigmoid: the
+losses take logits). With `spectral_norm` every D conv, first and last
+included, is wrapped in `SpectralNorm` (torch's spectral_norm semantics; see
+tf_gans/layers/normalization.py), and D has no BN.
+
+Init (reference `weights_init`): every kernel ~ N(0, 0.02); BN gamma ~
+N(1, 0.02), beta 0. BatchNorm is `BatchStatsNormalization` (always batch
+statistics, eps 1e-5, torch momentum 0.1).
+"""
+
+import keras
+
+from tf_gans.layers.normalization import BatchStatsNormalization, SpectralNorm
+from tf_gans.models import GanNets, MODELS, check_options
+
+Z_SIZE = 128
+SIZES = (64, 128, 256)
+DEFAULT_H_SIZE = {64: 64, 128: 64, 256: 32}   # G_h_size = D_h_size in the scripts.
+START_SIZE = 4
+LEAK = 0.2
+CONV_STD = 0.02
+BN_GAMMA_STD = 0.02
+OPTIONS = ('g_h_size', 'd_h_size', 'spectral_norm', 'batch_norm_d')
+
+
+def conv_kernel_init():
+  return keras.initializers.RandomNormal(0.0, CONV_STD)
+
+
+def batch_norm(name):
+  return BatchStatsNormalization(
+      gamma_initializer=keras.initializers.RandomNormal(1.0, BN_GAMMA_STD),
+      beta_initializer='zeros', name=name)
+
+
+def build_generator(image_size, channels, g_h_size):
+  mult = image_size // 8
+  z = keras.Input((Z_SIZE,), name='latents')
+  h = keras.layers.Reshape((1, 1, Z_SIZE), name='reshape')(z)
+  h = keras.layers.Conv2DTranspose(
+      g_h_size * mult, 4, strides=1, padding='valid', use_bias=False,
+      kernel_initializer=conv_kernel_init(), name='convt0')(h)
+  h = batch_norm('bn0')(h)
+  h = keras.layers.ReLU(name='relu0')(h)
+  i = 0
+  while mult > 1:
+    i += 1
+    mult //= 2
+    h = keras.layers.Conv2DTranspose(
+        g_h_size * mult, 4, strides=2, padding='same', use_bias=False,
+        kernel_initializer=conv_kernel_init(), name=f'convt{i}')(h)
+    h = batch_norm(f'bn{i}')(h)
+    h = keras.layers.ReLU(name=f'relu{i}')(h)
+  h = keras.layers.Conv2DTranspose(
+      channels, 4, strides=2, padding='same', use_bias=False,
+      kernel_initializer=conv_kernel_init(), name=f'convt{i + 1}')(h)
+  images = keras.layers.Activation('tanh', name='tanh')(h)
+  return keras.Model(z, images, name=f'G_dcgan_{image_size}')
+
+
+def build_discriminator(image_size, channels, d_h_size, spectral_norm=False,
+                        batch_norm_d=True):
+  use_bn = batch_norm_d and not spectral_norm
+
+  def conv(filters, strides, padding, name):
+    layer = keras.layers.Conv2D(
+        filters, 4, strides=strides, padding=padding, use_bias=False,
+        kernel_initializer=conv_kernel_init(), name=name)
+    return SpectralNorm(layer, name=f'sn_{name}') if spectral_norm else layer
+
+  x = keras.Input((image_size, image_size, channels), name='images')
+  h = conv(d_h_size, 2, 'same', 'conv0')(x)
+  h = keras.layers.LeakyReLU(LEAK, name='lrelu0')(h)
+  size, mult, i = image_size // 2, 1, 0
+  while size > START_SIZE:
+    i += 1
+    h = conv(2 * d_h_size * mult, 2, 'same', f'conv{i}')(h)
+    if use_bn:
+      h = batch_norm(f'bn{i}')(h)
+    h = keras.layers.LeakyReLU(LEAK, name=f'lrelu{i}')(h)
+    size //= 2
+    mult *= 2
+  h = conv(1, 1, 'valid', f'conv{i + 1}')(h)
+  logits = keras.layers.Flatten(name='logits')(h)
+  return keras.Model(x, logits, name=f'D_dcgan_{image_size}')
+
+
+def _build(image_size, image_shape, pixel_mean=None, **options):
+  """Both nets for `image_size` x `image_size` x C images; `pixel_mean` is ignored."""
+  del pixel_mean  # Not used by this net.
+  name = f'dcgan_{image_size}'
+  check_options(name, options, OPTIONS)
+  height, width, channels = tuple(image_shape)
+  if (height, width) != (image_size, image_size) or channels < 1:
+    raise ValueError(
+        f'Model {name!r} supports only {image_size}x{image_size} images (any '
+        f'channel count), got {tuple(image_shape)}; DCGAN sizes: '
+        f'{", ".join(f"dcgan_{s} for {s}x{s}" for s in SIZES)}.')
+  g_h_size = options.get('g_h_size', DEFAULT_H_SIZE[image_size])
+  d_h_size = options.get('d_h_size', DEFAULT_H_SIZE[image_size])
+  for key, value in (('g_h_size', g_h_size), ('d_h_size', d_h_size)):
+    if not isinstance(value, int) or value < 1:
+      raise ValueError(f'{name}: {key} must be a positive int, got {value!r}.')
+  return GanNets(
+      generator=build_generator(image_size, channels, g_h_size),
+      discriminator=build_discriminator(
+          image_size, channels, d_h_size,
+          spectral_norm=options.get('spectral_norm', False),
+          batch_norm_d=options.get('batch_norm_d', True)),
+      latent_dim=Z_SIZE, latent_distribution='normal', value_range=(-1.0, 1.0))
+
+
+def _builder(image_size):
+  def build(image_shape, pixel_mean=None, **options):
+    return _build(image_size, image_shape, pixel_mean=pixel_mean, **options)
+  build.__name__ = f'build_dcgan_{image_size}'
+  build.__doc__ = (f'DCGAN nets for {image_size}x{image_size}xC images; options: '
+                   f'g_h_size, d_h_size (default {DEFAULT_H_SIZE[image_size]}), '
+                   'spectral_norm (False), batch_norm_d (True).')
+  return build
+
+
+for _size in SIZES:
+  MODELS.register(f'dcgan_{_size}', _builder(_size))

@@ -1,0 +1,142 @@
+"""The standard CNN for 32x32 of the spectral-normalization paper, as in RGAN.
+
+Reference: /work/shared/reference/rgan.md, section 4, "arch = 1" (tables),
+"Weight initialisation", and section 3 (BatchNorm always in batch-statistics
+mode). Registered as 'standard_cnn_32'.
+
+Generator: z (128) -> Linear 8192 (bias; nothing after it) -> reshape 4x4x512
+-> 3 x [ConvT k4 s2 'same' (bias), BN, ReLU] to 256@8, 128@16, 64@32 ->
+Conv k3 s1 'same' (bias) to C@32 -> tanh.
+
+Discriminator: 7 convs with biases, k3 s1 / k4 s2 alternating, 'same' padding
+(PyTorch p1), 64, 64, 128, 128, 256, 256, 512 channels, each followed by
+LeakyReLU(0.1); with `batch_norm_d` (and no spectral norm) BN sits between
+convs 1-6 and their LeakyReLU. Then flatten and Linear 8192 -> 1, the logit
+(no sigmoid: the losses take logits). With `spectral_norm` all 7 convs are
+wrapped in `SpectralNorm` (not the final Linear) and D has no BN.
+
+Flatten order: the reference flattens its NCHW tensor in (C, H, W) order; the
+Keras net is NHWC and flattens in (H, W, C) order. The two nets compute the same
+family of functions: D's Linear weights are the same up to a permutation of
+their 8192 rows, which matters only when converting weights between them. The
+same holds for G's Linear 128 -> 8192, whose output the reference views as
+512x4x4 (C, H, W) and we reshape to 4x4x512 (H, W, C).
+
+Init (reference `weights_init`): conv / transposed-conv kernels ~ N(0, 0.02);
+conv biases keep PyTorch's default U(+-1/sqrt(in_channels * k * k)); BN gamma ~
+N(1, 0.02), beta 0; both Linear layers keep PyTorch's default, W and b ~
+U(+-1/sqrt(fan_in)) (+-0.0884 for G's, +-0.0110 for D's). PyTorch >= 1.0 writes
+that default as kaiming_uniform_(a=sqrt(5)): gain = sqrt(2 / (1 + a^2)) =
+sqrt(1/3), bound = sqrt(3) * gain / sqrt(fan_in) = 1 / sqrt(fan_in), the same
+U(+-1/sqrt(fan_in)) as PyTorch 0.4's explicit `stdv = 1/sqrt(fan_in)`.
+
+BatchNorm is `BatchStatsNormalization` (always batch statistics, eps 1e-5,
+torch momentum 0.1).
+"""
+
+import math
+
+import keras
+
+from tf_gans.layers.normalization import BatchStatsNormalization, SpectralNorm
+from tf_gans.models import GanNets, MODELS, check_options
+
+IMAGE_SIZE = 32
+Z_SIZE = 128
+G_START = (4, 4, 512)
+G_CONVT_CHANNELS = (256, 128, 64)
+D_CONVS = ((64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1),
+           (256, 4, 2), (512, 3, 1))   # (channels, kernel, stride).
+D_BN_CONVS = 6                          # convs 1-6 may have BN, never conv 7.
+LEAK = 0.1
+CONV_STD = 0.02
+BN_GAMMA_STD = 0.02
+OPTIONS = {'spectral_norm': True, 'batch_norm_d': True, 'batch_norm_g': True}
+
+
+def torch_default_uniform(fan_in):
+  """PyTorch's default Linear / Conv init, U(+-1/sqrt(fan_in))."""
+  bound = 1.0 / math.sqrt(fan_in)
+  return keras.initializers.RandomUniform(-bound, bound)
+
+
+def conv_kernel_init():
+  return keras.initializers.RandomNormal(0.0, CONV_STD)
+
+
+def batch_norm(name):
+  return BatchStatsNormalization(
+      gamma_initializer=keras.initializers.RandomNormal(1.0, BN_GAMMA_STD),
+      beta_initializer='zeros', name=name)
+
+
+def build_generator(channels, batch_norm_g=True):
+  z = keras.Input((Z_SIZE,), name='latents')
+  h = keras.layers.Dense(
+      math.prod(G_START), kernel_initializer=torch_default_uniform(Z_SIZE),
+      bias_initializer=torch_default_uniform(Z_SIZE), name='linear')(z)
+  h = keras.layers.Reshape(G_START, name='reshape')(h)
+  in_channels = G_START[-1]
+  for i, out_channels in enumerate(G_CONVT_CHANNELS, start=1):
+    h = keras.layers.Conv2DTranspose(
+        out_channels, 4, strides=2, padding='same',
+        kernel_initializer=conv_kernel_init(),
+        bias_initializer=torch_default_uniform(in_channels * 4 * 4),
+        name=f'convt{i}')(h)
+    if batch_norm_g:
+      h = batch_norm(f'bn{i}')(h)
+    h = keras.layers.ReLU(name=f'relu{i}')(h)
+    in_channels = out_channels
+  h = keras.layers.Conv2D(
+      channels, 3, padding='same', kernel_initializer=conv_kernel_init(),
+      bias_initializer=torch_default_uniform(in_channels * 3 * 3),
+      name=f'conv{len(G_CONVT_CHANNELS) + 1}')(h)
+  images = keras.layers.Activation('tanh', name='tanh')(h)
+  return keras.Model(z, images, name='G_standard_cnn_32')
+
+
+def build_discriminator(channels, spectral_norm=True, batch_norm_d=True):
+  use_bn = batch_norm_d and not spectral_norm
+  x = keras.Input((IMAGE_SIZE, IMAGE_SIZE, channels), name='images')
+  h, in_channels = x, channels
+  for i, (out_channels, kernel, stride) in enumerate(D_CONVS, start=1):
+    conv = keras.layers.Conv2D(
+        out_channels, kernel, strides=stride, padding='same',
+        kernel_initializer=conv_kernel_init(),
+        bias_initializer=torch_default_uniform(in_channels * kernel * kernel),
+        name=f'conv{i}')
+    if spectral_norm:
+      conv = SpectralNorm(conv, name=f'sn_conv{i}')
+    h = conv(h)
+    if use_bn and i <= D_BN_CONVS:
+      h = batch_norm(f'bn{i}')(h)
+    h = keras.layers.LeakyReLU(LEAK, name=f'lrelu{i}')(h)
+    in_channels = out_channels
+  h = keras.layers.Flatten(name='flatten')(h)
+  fan_in = (IMAGE_SIZE // 8) ** 2 * in_channels
+  logits = keras.layers.Dense(
+      1, kernel_initializer=torch_default_uniform(fan_in),
+      bias_initializer=torch_default_uniform(fan_in), name='linear')(h)
+  return keras.Model(x, logits, name='D_standard_cnn_32')
+
+
+@MODELS.register('standard_cnn_32')
+def build(image_shape, pixel_mean=None, **options):
+  """Both nets for 32x32xC images; `pixel_mean` is ignored.
+
+  Options: spectral_norm (True: SN on D's 7 convs and no BN in D),
+  batch_norm_d (True: BN after D's convs 1-6, only without SN),
+  batch_norm_g (True: BN after G's 3 transposed convs).
+  """
+  del pixel_mean  # Not used by this net.
+  check_options('standard_cnn_32', options, OPTIONS)
+  opts = {**OPTIONS, **options}
+  height, width, channels = tuple(image_shape)
+  if (height, width) != (IMAGE_SIZE, IMAGE_SIZE) or channels < 1:
+    raise ValueError(f"Model 'standard_cnn_32' supports only 32x32 images "
+                     f'(any channel count), got {tuple(image_shape)}.')
+  return GanNets(
+      generator=build_generator(channels, opts['batch_norm_g']),
+      discriminator=build_discriminator(channels, opts['spectral_norm'],
+                                        opts['batch_norm_d']),
+      latent_dim=Z_SIZE, latent_distribution='normal', value_range=(-1.0, 1.0))
