@@ -88,10 +88,13 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path):
 def test_benchmark_writes_json_for_both_variants(tmp_path):
   out_path = tmp_path / 'bench.json'
   out = run_cli('benchmark', '--flagfile=configs/quickstart.cfg', '--batch_size=10',
-                '--bench_steps=5', '--warmup_steps=1', '--compare_jit', f'--out={out_path}')
+                '--bench_steps=5', '--warmup_steps=1', '--compare_jit', '--compare_losses=minimax',
+                f'--out={out_path}')
   assert out.returncode == 0, out.stderr[-2000:]
   report = json.loads(out_path.read_text())
-  assert set(report['variants']) == {'default', 'jit_compile'}
+  assert set(report['variants']) == {'default', 'jit_compile', 'loss=minimax'}
+  assert report['variants']['loss=minimax']['config']['loss'] == 'minimax'
+  assert report['steps_per_sec_relative_to_default']['default'] == 1.0
   for v in report['variants'].values():
     assert v['steps_per_sec'] > 0 and v['first_step_seconds'] > 0 and v['peak_rss_mb_after'] > 100
     assert v['real_images_per_sec'] == pytest.approx(v['steps_per_sec'] * 10)

@@ -5,8 +5,9 @@ Builds the run the flags describe (without writing a run folder) and measures,
 for each variant side by side in one process: time to the first step (tracing
 included), train steps/s and images/s over `--bench_steps` steps after a
 warm-up, and the process's peak RSS. Variants: `default` and, with
-`--compare_jit`, the same step XLA-compiled; report their ratio, not absolute
-times (these machines are shared).
+`--compare_jit`, the same step XLA-compiled, and with `--compare_losses` the
+same run with each named loss; report ratios, not absolute times (these
+machines are shared).
 """
 
 import resource
@@ -22,6 +23,9 @@ tf_gans_flags.define_train_flags(require_logdir=False)
 flags.DEFINE_integer('bench_steps', 300, 'Timed train steps per variant.')
 flags.DEFINE_integer('warmup_steps', 20, 'Untimed steps after the first one.')
 flags.DEFINE_bool('compare_jit', False, 'Also time the XLA-compiled step (jit_compile=True).')
+flags.DEFINE_list('compare_losses', [],
+                  'Also time these losses (e.g. sgan,rsgan,rasgan,ralsgan): the relativistic G step '
+                  'needs D on a fresh real batch too; ratios are relative to the first variant.')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 FLAGS = flags.FLAGS
 
@@ -74,14 +78,24 @@ def main(argv):
   variants = {'default': cfg}
   if FLAGS.compare_jit:
     variants['jit_compile'] = dataclasses.replace(cfg, jit_compile=True)
+  for loss in FLAGS.compare_losses:
+    variants[f'loss={loss}'] = dataclasses.replace(cfg, loss=loss)
+  try:
+    for variant in variants.values():
+      loop.check_names(variant)
+  except cli.USER_ERRORS as e:
+    cli.fail(e)
   results = {}
   for name, variant in variants.items():
     print(f'timing {name} ...', flush=True)
     results[name] = time_variant(variant, source, FLAGS.bench_steps, FLAGS.warmup_steps)
   report = dict(tensorflow=tf.__version__, dataset=cfg.dataset, model=cfg.model,
                 bench_steps=FLAGS.bench_steps, variants=results)
+  base = results['default']['steps_per_sec']
+  report['steps_per_sec_relative_to_default'] = {
+      name: r['steps_per_sec'] / base for name, r in results.items()}
   if 'jit_compile' in results:
-    report['jit_speedup'] = results['jit_compile']['steps_per_sec'] / results['default']['steps_per_sec']
+    report['jit_speedup'] = results['jit_compile']['steps_per_sec'] / base
   cli.print_json(report, FLAGS.out)
 
 
