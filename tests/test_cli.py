@@ -100,3 +100,13 @@ def test_benchmark_writes_json_for_both_variants(tmp_path):
     assert v['real_images_per_sec'] == pytest.approx(v['steps_per_sec'] * 10)
   assert report['variants']['jit_compile']['config']['jit_compile'] is True
   assert report['jit_speedup'] > 0
+
+
+def test_evaluate_digit_confidence(trained_run, tmp_path):
+  result = tmp_path / 'conf.json'
+  out = run_cli('evaluate', f'--model={trained_run.export_dir}', '--metric=digit_confidence',
+                '--data=digits', '--split=train', '--num_samples=300', f'--out={result}')
+  assert out.returncode == 0, out.stderr[-2000:]
+  got = json.loads(result.read_text())
+  assert sum(got['label_histogram']) == 300 and len(got['label_histogram']) == 10
+  assert 0.0 <= got['fraction_confident'] <= 1.0 and got['threshold'] == 0.9

@@ -14,7 +14,10 @@ from tf_gans import cli
 from tf_gans.registry import Registry
 
 flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator).')
-flags.DEFINE_string('metric', 'parzen', 'Metric to compute (parzen).')
+flags.DEFINE_string('metric', 'parzen',
+                    'Metric: parzen (GAN 2014 protocol) or digit_confidence (share of samples a digit '
+                    'classifier trained on --data/--split labels with probability >= 0.9).')
+flags.DEFINE_integer('pad_to', 0, 'Zero-pad --data images to this size (MNIST 28 -> 32), as in training.')
 flags.DEFINE_string('data', 'digits', 'Reference data: digits, mnist_idx:<dir>, folder:<path>, tfds:<name>.')
 flags.DEFINE_string('split', 'test', 'Split of --data to evaluate on, optionally sliced (test[:1000]).')
 flags.DEFINE_string('valid_split', None,
@@ -36,7 +39,8 @@ flags.register_multi_flags_validator(
     message='--model is required when --centres=model.')
 flags.register_validator('num_samples', lambda n: n >= 1, message='--num_samples must be >= 1.')
 flags.register_multi_flags_validator(
-    ['valid_split', 'sigma'], lambda f: (f['valid_split'] is None) != (f['sigma'] is None),
+    ['metric', 'valid_split', 'sigma'],
+    lambda f: f['metric'] != 'parzen' or (f['valid_split'] is None) != (f['sigma'] is None),
     message='Parzen needs exactly one of --valid_split (sigma chosen on it) or --sigma.')
 FLAGS = flags.FLAGS
 METRICS = Registry('metric')
@@ -52,20 +56,36 @@ def generator_samples(module, num, seed, batch=1000):
   return np.concatenate(out)
 
 
+def _load(f, split):
+  from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
+  options = {'pad_to': f.pad_to} if f.pad_to else {}
+  return data_lib.load_source(f.data, split=split, **options)
+
+
+@METRICS.register('digit_confidence')
+def digit_confidence(module, f):
+  """Trains the digit classifier on --data/--split (labelled) and scores --num_samples samples."""
+  from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
+  source = _load(f, f.split)
+  model = classifier.train_digit_classifier(source, epochs=2, seed=f.seed)
+  samples = generator_samples(module, f.num_samples, f.seed)
+  result = classifier.classifier_confidence(model, classifier.to_range(samples, (-1.0, 1.0)))
+  return {'metric': 'digit_confidence', 'data': f.data, 'split': f.split, 'model': f.model,
+          'num_samples': f.num_samples, **result.to_dict()}
+
+
 @METRICS.register('parzen')
 def parzen(module, f):
   """Parzen-window log-likelihood, GAN 2014 Table 1 protocol (tf_gans.metrics.parzen)."""
-  from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
   from tf_gans.metrics import parzen as parzen_lib  # pylint: disable=import-outside-toplevel
-  test = data_lib.load_source(f.data, split=f.split).as_float()
-  valid = (data_lib.load_source(f.data, split=f.valid_split).as_float()
-           if f.valid_split else None)
+  test = _load(f, f.split).as_float()
+  valid = _load(f, f.valid_split).as_float() if f.valid_split else None
   if f.centres == 'model':
     centres = generator_samples(module, f.num_samples, f.seed)
   elif f.centres == 'uniform':
       centres = np.random.default_rng(f.seed).uniform(size=(f.num_samples,) + test.shape[1:])
   else:
-    centres = data_lib.load_source(f.data, split=f.centres[len('data:'):]).as_float()
+    centres = _load(f, f.centres[len('data:'):]).as_float()
   result = parzen_lib.parzen_evaluate(centres, test, valid=valid, sigma=f.sigma)
   return {'metric': 'parzen', 'data': f.data, 'split': f.split, 'valid_split': f.valid_split,
           'centres': f.centres, 'model': f.model,
