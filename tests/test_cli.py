@@ -32,6 +32,20 @@ def test_train_refuses_bad_flags_before_any_work(tmp_path, args, message):
   assert not logdir.exists()
 
 
+def test_train_reports_flagfile_overrides_as_protocol_deviations(tmp_path):
+  # --d_steps with a loss whose official setup fixes it is allowed but logged; the
+  # run then stops before any work on the negative penalty (a second check).
+  logdir = tmp_path / 'run'
+  out = run_cli('train', '--flagfile=configs/rgan/rsgan_s1.cfg', '--d_steps=5', '--nospectral_norm',
+                '--gradient_penalty=-1', f'--logdir={logdir}')
+  assert out.returncode != 0
+  assert ('--d_steps=5 overrides configs/rgan/rsgan_s1.cfg (d_steps=1): a deviation from the '
+          'protocol') in out.stderr
+  assert '--spectral_norm=False overrides configs/rgan/rsgan_s1.cfg (spectral_norm=True)' in out.stderr
+  assert 'gradient_penalty' in out.stderr and 'Traceback' not in out.stderr
+  assert not logdir.exists()
+
+
 def test_generate_writes_a_grid(trained_run, tmp_path):
   png = tmp_path / 'grid.png'
   out = run_cli('generate', f'--model={trained_run.export_dir}', '--num=9', f'--out={png}',

@@ -74,6 +74,71 @@ def define_train_flags(require_logdir=True):
     flags.mark_flag_as_required('logdir')
 
 
+# Flags whose flag-file value is part of a paper's protocol: overriding one is
+# allowed but reported as a deviation from the paper (RGAN section 6: n_D is 1
+# in setup 1 and 5 in setup 2; GAN 2014: k = 1 with the simultaneous update).
+PROTOCOL_FLAGS = ('d_steps', 'loss', 'batch_size', 'learning_rate', 'd_learning_rate', 'beta1',
+                  'beta2', 'optimizer', 'gradient_penalty')
+
+
+def flagfile_overrides(argv):
+  """Flags a flag file set that a later command-line flag changed.
+
+  Args:
+    argv: the command line (sys.argv), before absl expands the flag files.
+
+  Returns:
+    A list of (name, flagfile path, value in the flag file, final value), in
+    the order of the flag files. Only values that differ are listed.
+  """
+  overrides = []
+  for arg in argv[1:]:
+    if not arg.startswith('--flagfile='):
+      continue
+    path = arg.split('=', 1)[1]
+    try:
+      lines = FLAGS.read_flags_from_files([arg], force_gnu=True)
+    except flags.Error:
+      continue  # absl already refused it with its own message.
+    for line in lines:
+      name, value = _split_flag(line)
+      if name is None or name not in FLAGS or name == 'flagfile':
+        continue
+      flag = FLAGS[name]
+      try:
+        file_value = flag.parser.parse(value) if value is not None else (
+            not name.startswith('no') if flag.boolean else None)
+      except (ValueError, TypeError):
+        continue
+      if file_value != flag.value:
+        overrides.append((name, path, file_value, flag.value))
+  return overrides
+
+
+def _split_flag(line):
+  """'--name=value' -> (name, 'value'); '--name' -> (name, None); '--noname' -> (name, 'false')."""
+  if not line.startswith('--'):
+    return None, None
+  body = line[2:]
+  if '=' in body:
+    name, value = body.split('=', 1)
+    return name, value
+  if body.startswith('no') and body[2:] in FLAGS and FLAGS[body[2:]].boolean:
+    return body[2:], 'false'
+  return body, 'true' if body in FLAGS and FLAGS[body].boolean else None
+
+
+def describe_overrides(overrides):
+  """One human-readable line per flag-file override; protocol flags say so."""
+  lines = []
+  for name, path, file_value, value in overrides:
+    line = f'--{name}={value} overrides {path} ({name}={file_value})'
+    if name in PROTOCOL_FLAGS:
+      line += ': a deviation from the protocol that flag file reproduces'
+    lines.append(line)
+  return lines
+
+
 def run_config_from_flags():
   """(RunConfig, names of the flags given explicitly)."""
   fields = [f.name for f in dataclasses.fields(RunConfig)]

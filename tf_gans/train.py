@@ -6,6 +6,7 @@ Flags are listed by `--helpfull`; see `tf_gans/flags.py`.
 import sys
 
 from absl import app
+from absl import logging
 
 from tf_gans import cli
 from tf_gans import flags as tf_gans_flags
@@ -19,6 +20,8 @@ def main(argv):
   from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
   from tf_gans.training.checkpoint import DivergenceError  # pylint: disable=import-outside-toplevel
   cfg, explicit = tf_gans_flags.run_config_from_flags()
+  for line in tf_gans_flags.describe_overrides(tf_gans_flags.flagfile_overrides(sys.argv)):
+    logging.warning(line)
   try:
     result = loop.train(cfg, resume=tf_gans_flags.FLAGS.resume, explicit=explicit)
   except DivergenceError as e:
