@@ -102,8 +102,8 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path):
 def test_benchmark_writes_json_for_both_variants(tmp_path):
   out_path = tmp_path / 'bench.json'
   out = run_cli('benchmark', '--flagfile=configs/quickstart.cfg', '--batch_size=10',
-                '--bench_steps=5', '--warmup_steps=1', '--compare_jit', '--compare_losses=minimax',
-                f'--out={out_path}')
+                '--bench_steps=6', '--rounds=2', '--warmup_steps=1', '--compare_jit',
+                '--compare_losses=minimax', f'--out={out_path}')
   assert out.returncode == 0, out.stderr[-2000:]
   report = json.loads(out_path.read_text())
   assert set(report['variants']) == {'default', 'jit_compile', 'loss=minimax'}
@@ -113,6 +113,8 @@ def test_benchmark_writes_json_for_both_variants(tmp_path):
     assert v['steps_per_sec'] > 0 and v['first_step_seconds'] > 0 and v['peak_rss_mb_after'] > 100
     assert v['real_images_per_sec'] == pytest.approx(v['steps_per_sec'] * 10)
   assert report['variants']['jit_compile']['config']['jit_compile'] is True
+  assert report['rounds'] == 2 and report['bench_steps'] == 6
+  assert all(len(v['steps_per_sec_rounds']) == 2 for v in report['variants'].values())
   assert report['jit_speedup'] > 0
 
 

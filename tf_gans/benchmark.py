@@ -7,7 +7,10 @@ included), train steps/s and images/s over `--bench_steps` steps after a
 warm-up, and the process's peak RSS. Variants: `default` and, with
 `--compare_jit`, the same step XLA-compiled, and with `--compare_losses` the
 same run with each named loss; report ratios, not absolute times (these
-machines are shared).
+machines are shared). All variants are built first and then timed in
+`--rounds` interleaved rounds (each round runs every variant for
+bench_steps / rounds steps); a variant's rate is its median over the rounds,
+so a change in background load hits every variant alike.
 """
 
 import resource
@@ -22,6 +25,7 @@ from tf_gans import flags as tf_gans_flags
 tf_gans_flags.define_train_flags(require_logdir=False)
 flags.DEFINE_integer('bench_steps', 300, 'Timed train steps per variant.')
 flags.DEFINE_integer('warmup_steps', 20, 'Untimed steps after the first one.')
+flags.DEFINE_integer('rounds', 3, 'Interleaved timing rounds (median rate over rounds).')
 flags.DEFINE_bool('compare_jit', False, 'Also time the XLA-compiled step (jit_compile=True).')
 flags.DEFINE_list('compare_losses', [],
                   'Also time these losses (e.g. sgan,rsgan,rasgan,ralsgan): the relativistic G step '
@@ -34,32 +38,43 @@ def peak_rss_mb():
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def time_variant(cfg, source, bench_steps, warmup_steps):
-  """Timings of one configuration; returns a dict."""
-  import dataclasses  # pylint: disable=import-outside-toplevel
-  import keras  # pylint: disable=import-outside-toplevel
-  from tf_gans.training import loop, strategy  # pylint: disable=import-outside-toplevel
-  keras.utils.set_random_seed(cfg.seed)
-  strat = strategy.get(cfg.strategy)
-  with strat.scope():
-    gan, nets = loop.build_gan(cfg, source)
-  replicas = strat.num_replicas_in_sync
+class Variant:
+  """One configuration, built and warmed up, timed in rounds."""
 
-  def run(n):
-    ds = loop.make_train_dataset(cfg, source, gan, nets.value_range, replicas)
+  def __init__(self, cfg, source, warmup_steps):
+    import keras  # pylint: disable=import-outside-toplevel
+    from tf_gans.training import loop, strategy  # pylint: disable=import-outside-toplevel
+    self.cfg = cfg
+    keras.utils.set_random_seed(cfg.seed)
+    strat = strategy.get(cfg.strategy)
+    with strat.scope():
+      self.gan, nets = loop.build_gan(cfg, source)
+    self._dataset = lambda: loop.make_train_dataset(cfg, source, self.gan, nets.value_range,
+                                                    strat.num_replicas_in_sync)
+    self.first_step_seconds = self.run(1)
+    self.run(warmup_steps)
+    self.rates = []
+
+  def run(self, n):
+    ds = self._dataset()
     t = time.perf_counter()
-    gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False)
+    self.gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False)
     return time.perf_counter() - t
 
-  first = run(1)
-  run(warmup_steps)
-  seconds = run(bench_steps)
-  steps_per_sec = bench_steps / seconds
-  return dict(
-      config=dataclasses.asdict(cfg), first_step_seconds=first, steps_per_sec=steps_per_sec,
-      real_images_per_sec=steps_per_sec * cfg.batch_size * gan.real_batches_per_step,
-      generated_images_per_sec=steps_per_sec * cfg.batch_size * (gan.d_steps + 1),
-      peak_rss_mb_after=peak_rss_mb())
+  def time_round(self, n):
+    self.rates.append(n / self.run(n))
+
+  def report(self):
+    import dataclasses  # pylint: disable=import-outside-toplevel
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    steps_per_sec = float(np.median(self.rates))
+    m = self.cfg.batch_size
+    return dict(
+        config=dataclasses.asdict(self.cfg), first_step_seconds=self.first_step_seconds,
+        steps_per_sec=steps_per_sec, steps_per_sec_rounds=self.rates,
+        real_images_per_sec=steps_per_sec * m * self.gan.real_batches_per_step,
+        generated_images_per_sec=steps_per_sec * m * (self.gan.d_steps + 1),
+        peak_rss_mb_after=peak_rss_mb())
 
 
 def main(argv):
@@ -85,12 +100,21 @@ def main(argv):
       loop.check_names(variant)
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  results = {}
+  if FLAGS.rounds < 1 or FLAGS.bench_steps < FLAGS.rounds:
+    cli.fail(ValueError(f'--rounds must be in [1, --bench_steps={FLAGS.bench_steps}], '
+                        f'got {FLAGS.rounds}.'))
+  built = {}
   for name, variant in variants.items():
-    print(f'timing {name} ...', flush=True)
-    results[name] = time_variant(variant, source, FLAGS.bench_steps, FLAGS.warmup_steps)
+    print(f'building and warming up {name} ...', flush=True)
+    built[name] = Variant(variant, source, FLAGS.warmup_steps)
+  per_round = FLAGS.bench_steps // FLAGS.rounds
+  for r in range(FLAGS.rounds):
+    print(f'timing round {r + 1}/{FLAGS.rounds} ({per_round} steps per variant) ...', flush=True)
+    for variant in built.values():
+      variant.time_round(per_round)
+  results = {name: variant.report() for name, variant in built.items()}
   report = dict(tensorflow=tf.__version__, dataset=cfg.dataset, model=cfg.model,
-                bench_steps=FLAGS.bench_steps, variants=results)
+                bench_steps=per_round * FLAGS.rounds, rounds=FLAGS.rounds, variants=results)
   base = results['default']['steps_per_sec']
   report['steps_per_sec_relative_to_default'] = {
       name: r['steps_per_sec'] / base for name, r in results.items()}
