@@ -121,8 +121,25 @@ def test_benchmark_writes_json_for_both_variants(tmp_path):
 def test_evaluate_digit_confidence(trained_run, tmp_path):
   result = tmp_path / 'conf.json'
   out = run_cli('evaluate', f'--model={trained_run.export_dir}', '--metric=digit_confidence',
-                '--data=digits', '--split=train', '--num_samples=300', f'--out={result}')
+                '--data=digits', '--split=train[:1400]', '--reference_split=train[1400:]',
+                '--classifier_epochs=15', '--num_samples=300', f'--out={result}')
   assert out.returncode == 0, out.stderr[-2000:]
   got = json.loads(result.read_text())
   assert sum(got['label_histogram']) == 300 and len(got['label_histogram']) == 10
   assert 0.0 <= got['fraction_confident'] <= 1.0 and got['threshold'] == 0.9
+  real = got['real_reference']  # held-out real digits: the classifier is sure of most
+  assert real['num_images'] == 300 and real['fraction_confident'] > 0.8
+
+
+@pytest.mark.parametrize('args, message', [
+    ([], 'exactly one of --pkl and --tf1_checkpoint'),
+    (['--pkl=a.pkl', '--tf1_checkpoint=b'], 'exactly one of --pkl and --tf1_checkpoint'),
+    (['--pkl=a.pkl', '--g_kwargs={}'], '--tf1_checkpoint only'),
+    (['--pkl=no_such.pkl'], 'no_such.pkl'),
+    (['--tf1_checkpoint=no_such/ckpt', '--g_kwargs=[1]'], '--g_kwargs must be a JSON dict'),
+])
+def test_convert_refuses_bad_input(tmp_path, args, message):
+  out = run_cli('convert', f'--out={tmp_path / "conv"}', *args)
+  assert out.returncode != 0
+  assert message in out.stderr and 'Traceback' not in out.stderr
+  assert not (tmp_path / 'conv').exists()

@@ -27,6 +27,11 @@ flags.DEFINE_float('sigma', None, 'Parzen: fixed kernel width instead of the val
 flags.DEFINE_integer('num_samples', 10000, 'Generator samples (Parzen: the kernel centres).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
 flags.DEFINE_string('out', None, 'Write the result as JSON here.')
+flags.DEFINE_integer('classifier_epochs', 2,
+                     'digit_confidence: epochs of classifier training on --data/--split.')
+flags.DEFINE_string('reference_split', None,
+                    'digit_confidence: also score the real images of this split of --data '
+                    '(held out from the classifier, e.g. train[:10000]) as the real-data reference.')
 flags.DEFINE_string('centres', 'model',
                     'Parzen kernel centres: model (--num_samples generator samples), '
                     'data:<split> (real images of --data: the upper reference) or uniform '
@@ -67,11 +72,17 @@ def digit_confidence(module, f):
   """Trains the digit classifier on --data/--split (labelled) and scores --num_samples samples."""
   from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
   source = _load(f, f.split)
-  model = classifier.train_digit_classifier(source, epochs=2, seed=f.seed)
+  model = classifier.train_digit_classifier(source, epochs=f.classifier_epochs, seed=f.seed)
   samples = generator_samples(module, f.num_samples, f.seed)
   result = classifier.classifier_confidence(model, classifier.to_range(samples, (-1.0, 1.0)))
-  return {'metric': 'digit_confidence', 'data': f.data, 'split': f.split, 'model': f.model,
-          'num_samples': f.num_samples, **result.to_dict()}
+  out = {'metric': 'digit_confidence', 'data': f.data, 'split': f.split, 'model': f.model,
+         'num_samples': f.num_samples, **result.to_dict()}
+  if f.reference_split:
+    real = _load(f, f.reference_split).as_float()[:f.num_samples]
+    reference = classifier.classifier_confidence(model, classifier.to_range(real, (-1.0, 1.0)))
+    out['real_reference'] = {'split': f.reference_split, 'num_images': len(real),
+                             **reference.to_dict()}
+  return out
 
 
 @METRICS.register('parzen')
