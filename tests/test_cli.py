@@ -143,3 +143,48 @@ def test_convert_refuses_bad_input(tmp_path, args, message):
   assert out.returncode != 0
   assert message in out.stderr and 'Traceback' not in out.stderr
   assert not (tmp_path / 'conv').exists()
+
+
+def test_convert_pickle_then_generate_and_export(tmp_path):
+  """An original-format pickle -> convert -> generate / export, each as a user runs it;
+  the Gs SavedModel then loads in a process that never imports tf_gans."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from official_ports.pggan_tf1 import network, pickle_io  # pylint: disable=import-outside-toplevel
+  sess = network.new_session()
+  kw = dict(resolution=16, num_channels=3, label_size=3, fmap_base=64, fmap_max=32, latent_size=16)
+  nets = tuple(network.Network(n, f, sess, **kw)
+               for n, f in (('G', 'G_paper'), ('D', 'D_paper'), ('Gs', 'G_paper')))
+  for i, n in enumerate(nets):
+    n.randomize(i)
+  pkl = tmp_path / 'network-snapshot-001000.pkl'
+  pickle_io.save_pkl(pkl, nets)
+  out = run_cli('convert', f'--pkl={pkl}', f'--out={tmp_path / "conv"}')
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert 'Gs: 19 variables' in out.stdout and 'label_size 3' in out.stdout
+  saved = tmp_path / 'conv' / 'Gs_savedmodel'
+
+  grid = tmp_path / 'grid.png'
+  out = run_cli('generate', f'--model={saved}', '--num=6', f'--out={grid}', '--upscale=1')
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert Image.open(grid).size[0] >= 16 * 3
+
+  out = run_cli('export', f'--logdir={tmp_path / "conv"}', f'--out={tmp_path / "gs"}')
+  assert out.returncode == 0 and 'the converted Gs' in out.stdout, out.stderr[-2000:]
+
+  z = np.random.RandomState(0).randn(2, 16).astype(np.float32)
+  labels = np.eye(3, dtype=np.float32)[[0, 2]]
+  want = nets[2].run(z, labels).transpose(0, 2, 3, 1)
+  np.save(tmp_path / 'z.npy', z)
+  np.save(tmp_path / 'labels.npy', labels)
+  script = (
+      'import sys, numpy as np, tensorflow as tf\n'
+      f'm = tf.saved_model.load({str(tmp_path / "gs")!r})\n'
+      f'z, l = np.load({str(tmp_path / "z.npy")!r}), np.load({str(tmp_path / "labels.npy")!r})\n'
+      'img = m.signatures["serving_default"](latents=z, labels=l)["images"].numpy()\n'
+      f'np.save({str(tmp_path / "img.npy")!r}, img)\n'
+      'assert not any(k.startswith("tf_gans") for k in sys.modules)\n')
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                        cwd=tmp_path, env=env, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  np.testing.assert_allclose(np.load(tmp_path / 'img.npy'), want, atol=1e-5, rtol=0)

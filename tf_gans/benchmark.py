@@ -11,6 +11,9 @@ machines are shared). All variants are built first and then timed in
 `--rounds` interleaved rounds (each round runs every variant for
 bench_steps / rounds steps); a variant's rate is its median over the rounds,
 so a change in background load hits every variant alike.
+
+`--pggan_forward=128,1024` instead times the PGGAN Gs forward pass, ours vs
+the official_ports TF1 graph (`tf_gans.bench_pggan`).
 """
 
 import resource
@@ -31,6 +34,13 @@ flags.DEFINE_list('compare_losses', [],
                   'Also time these losses (e.g. sgan,rsgan,rasgan,ralsgan): the relativistic G step '
                   'needs D on a fresh real batch too; ratios are relative to the first variant.')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
+flags.DEFINE_list('pggan_forward', [],
+                  'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
+                  'vs the official_ports TF1 graph, same weights and batch (tf_gans.bench_pggan).')
+flags.DEFINE_integer('pggan_batch', 4, 'Batch for --pggan_forward.')
+flags.DEFINE_integer('pggan_fmap_base', 8192, 'G_paper fmap_base for --pggan_forward.')
+flags.DEFINE_integer('pggan_fmap_max', 512, 'G_paper fmap_max for --pggan_forward.')
+flags.DEFINE_integer('pggan_iters', 5, 'Forward passes per round for --pggan_forward.')
 FLAGS = flags.FLAGS
 
 
@@ -77,8 +87,27 @@ class Variant:
         peak_rss_mb_after=peak_rss_mb())
 
 
+def pggan_forward_main():
+  from tf_gans import bench_pggan  # pylint: disable=import-outside-toplevel
+  try:
+    resolutions = [int(r) for r in FLAGS.pggan_forward]
+  except ValueError:
+    cli.fail(ValueError(f'--pggan_forward takes resolutions such as 128,1024, got '
+                        f'{",".join(FLAGS.pggan_forward)}.'))
+  bad = [r for r in resolutions if r < 4 or r & (r - 1)]
+  if bad or FLAGS.pggan_batch < 1 or FLAGS.rounds < 1 or FLAGS.pggan_iters < 1:
+    cli.fail(ValueError(f'--pggan_forward resolutions must be powers of 2 >= 4 (got {bad}); '
+                        f'--pggan_batch, --pggan_iters and --rounds must be >= 1.'))
+  report = bench_pggan.run(resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
+                           FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters)
+  cli.print_json(report, FLAGS.out)
+
+
 def main(argv):
   del argv
+  if FLAGS.pggan_forward:
+    pggan_forward_main()
+    return
   import dataclasses  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_gans.training import loop  # pylint: disable=import-outside-toplevel

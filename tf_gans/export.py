@@ -9,7 +9,8 @@ from absl import flags
 
 from tf_gans import cli
 
-flags.DEFINE_string('logdir', None, 'Run folder written by tf_gans.train.')
+flags.DEFINE_string('logdir', None, 'Run folder written by tf_gans.train, or a folder '
+                    'written by tf_gans.convert (exports its Gs).')
 flags.DEFINE_string('out', None, 'Folder to write the SavedModel to.')
 flags.DEFINE_string('checkpoint', None, 'Checkpoint prefix (default: the run\'s latest).')
 flags.DEFINE_bool('overwrite', False, 'Replace --out if it exists.')
@@ -25,7 +26,8 @@ def main(argv):
                                     overwrite=FLAGS.overwrite)
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  print(f'Exported the generator at step {step} to {path}.')
+  what = 'the converted Gs' if step is None else f'the generator at step {step}'
+  print(f'Exported {what} to {path}.')
 
 
 if __name__ == '__main__':

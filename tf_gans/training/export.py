@@ -2,11 +2,14 @@
 
 Signatures (loadable with `tf.saved_model.load` alone, no tf_gans import):
   serving_default: latents float32 [N, latent_dim] -> {'images': float32 NHWC in value_range}
+                   (conditional generators, label_size > 0: latents and labels float32
+                   [N, label_size])
   generate:        seed int64 [], num int32 [] -> {'images': uint8 NHWC}
   sample:          seed int64 [], num int32 [] -> {'images': float32 NHWC in [0, 1]}
                    (unquantised, for metrics such as the Parzen estimate)
 The `generate` noise is `tf_gans.latents.sample(dist, [num, latent_dim], [seed, -1])`,
-the same stream the training grids use.
+the same stream the training grids use; a conditional generator gets uniformly random
+one-hot labels from the same seed.
 """
 
 import os
@@ -28,15 +31,21 @@ def fixed_latents(distribution, num, latent_dim, seed):
 class GeneratorModule(tf.Module):
   """What gets saved: G plus the metadata a loader needs."""
 
-  def __init__(self, generator, latent_dim, latent_distribution, value_range):
+  def __init__(self, generator, latent_dim, latent_distribution, value_range, label_size=0):
     super().__init__(name='tf_gans_generator')
+    self._label_size = label_size
+    self.label_size = tf.Variable(label_size, trainable=False, dtype=tf.int32, name='label_size')
     self.generator = generator
     self.latent_dim = tf.Variable(latent_dim, trainable=False, dtype=tf.int32, name='latent_dim')
     self.value_range = tf.Variable(value_range, trainable=False, dtype=tf.float32, name='value_range')
     self._dist, self._dim, self._range = latent_distribution, latent_dim, tuple(value_range)
     self.latent_distribution = tf.Variable(latent_distribution, trainable=False, name='latent_distribution')
-    self.serve = tf.function(self._serve, input_signature=[
-        tf.TensorSpec([None, latent_dim], tf.float32, name='latents')])
+    latent_spec = tf.TensorSpec([None, latent_dim], tf.float32, name='latents')
+    if label_size:
+      self.serve = tf.function(self._serve_labels, input_signature=[
+          latent_spec, tf.TensorSpec([None, label_size], tf.float32, name='labels')])
+    else:
+      self.serve = tf.function(self._serve, input_signature=[latent_spec])
     seed_num = [tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')]
     self.generate = tf.function(self._generate, input_signature=seed_num)
     self.sample = tf.function(self._sample, input_signature=seed_num)
@@ -44,8 +53,18 @@ class GeneratorModule(tf.Module):
   def _serve(self, latents):
     return {'images': tf.cast(self.generator(latents, training=False), tf.float32)}
 
+  def _serve_labels(self, latents, labels):
+    return {'images': tf.cast(self.generator([latents, labels], training=False), tf.float32)}
+
   def _sample(self, seed, num):
-    images = self._serve(fixed_latents(self._dist, num, self._dim, seed))['images']
+    latents = fixed_latents(self._dist, num, self._dim, seed)
+    if self._label_size:
+      classes = tf.random.stateless_uniform(
+          [num], tf.stack([tf.cast(seed, tf.int64), tf.constant(GENERATE_STREAM - 1, tf.int64)]),
+          maxval=self._label_size, dtype=tf.int32)
+      images = self._serve_labels(latents, tf.one_hot(classes, self._label_size))['images']
+    else:
+      images = self._serve(latents)['images']
     lo, hi = self._range
     return {'images': tf.clip_by_value((images - lo) / (hi - lo), 0.0, 1.0)}
 
@@ -55,7 +74,7 @@ class GeneratorModule(tf.Module):
 
 
 def export_generator(generator, latent_dim, latent_distribution, value_range, out_dir,
-                     overwrite=False):
+                     overwrite=False, label_size=0):
   """Writes the SavedModel to `out_dir` atomically.
 
   The model is written beside `out_dir` first and renamed into place, so a
@@ -71,7 +90,7 @@ def export_generator(generator, latent_dim, latent_distribution, value_range, ou
   os.makedirs(parent, exist_ok=True)
   tmp = f'{out_dir}.tmp-{os.getpid()}'
   shutil.rmtree(tmp, ignore_errors=True)
-  module = GeneratorModule(generator, latent_dim, latent_distribution, value_range)
+  module = GeneratorModule(generator, latent_dim, latent_distribution, value_range, label_size)
   tf.saved_model.save(module, tmp, signatures={'serving_default': module.serve,
                                                'generate': module.generate,
                                                'sample': module.sample})

@@ -1,0 +1,14 @@
+"""The PGGAN forward benchmark compares like with like (same weights, same outputs)."""
+
+from tf_gans import bench_pggan
+
+
+def test_forward_benchmark_times_both_sides_on_the_same_function():
+  report = bench_pggan.run([16], batch=2, fmap_base=64, fmap_max=32, rounds=2, iters=1,
+                           log=lambda *a, **k: None)
+  (r,) = report['results']
+  assert r['resolution'] == 16 and r['max_abs_diff'] < 1e-5
+  assert len(r['rates_per_round']['ours']) == 2 == len(r['rates_per_round']['official_ports'])
+  assert r['ours_images_per_sec'] > 0 and r['official_ports_images_per_sec'] > 0
+  assert abs(r['speedup_ours_over_official_ports']
+             - r['ours_images_per_sec'] / r['official_ports_images_per_sec']) < 1e-9
