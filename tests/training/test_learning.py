@@ -23,7 +23,9 @@ def parzen_ll(generator, num, valid, test):
 
 
 @pytest.mark.parametrize('steps, gain', [
-    (1000, 0.5),
+    # 1000 steps gained +0.1 to a few nats depending on the CPU's float rounding
+    # (measured -7.5 -> -7.3 on one machine); 2000 steps gained +7.5 there.
+    (2000, 3.0),
     # The quickstart length: measured untrained -7.6, trained about +18 (10k centres).
     pytest.param(6000, 15.0, marks=pytest.mark.slow),
 ])
