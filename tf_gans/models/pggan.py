@@ -198,6 +198,31 @@ class _PgganNet(keras.Model):
   def _lod_in(self):
     return tf.cast(self.lod, self.compute_dtype)
 
+  def lod_top(self, resolution):
+    """The level (R - log2 resolution) a call at `resolution` works at.
+
+    Working resolution (our addition, for progressive training): the
+    reference's G upsamples its output to full size and its D pools full-size
+    inputs back down by 2**floor(lod), and D only ever sees pooled inputs. For
+    lod_in in [lod_top, lod_top + 1) both are exact no-ops around the same
+    function, so `G(z, resolution=r)` equals the full-size output box-pooled to
+    r (and `D(x_r, resolution=r)` equals D of x_r nearest-upsampled), without
+    paying for full-size tensors. Only the 'recursive' structure supports it;
+    lod_in below `lod_top` acts as lod_top (finer levels are not built), and
+    lod_in >= lod_top + 1 is not supported (the progressive schedule never
+    asks for either: resolution = 2**(R - floor(lod))). None (no resolution
+    given) is the plain recursive form at full size.
+    """
+    if resolution is None:
+      return None
+    if self.structure != 'recursive':
+      raise ValueError(f"resolution={resolution} needs structure='recursive'.")
+    r_log2 = resolution_log2(resolution)
+    if r_log2 > self.resolution_log2:
+      raise ValueError(f"resolution={resolution} exceeds the network's "
+                       f"{self._static_kwargs['resolution']}.")
+    return self.resolution_log2 - r_log2
+
   def reference_variables(self):
     """OrderedDict reference name -> variable, in the reference creation order.
 
@@ -285,12 +310,16 @@ class GPaper(_PgganNet):
     """Reference `torgb(x, res)`: linear 1x1 conv to num_channels."""
     return self._apply(f'ToRGB_lod{self.resolution_log2 - res}', x)
 
-  def call(self, inputs):
+  def call(self, inputs, resolution=None):
+    """Images at full size, or at `resolution` (see `_PgganNet.lod_top`)."""
     latents, labels = self._split_inputs(inputs)
     combo = tf.cast(tf.concat([latents, labels], axis=1), self.compute_dtype)
     lod_in = self._lod_in()
+    lod_top = self.lod_top(resolution)
     if self.structure == 'linear':
       return self._linear(combo, lod_in)
+    if lod_top is not None:
+      return self._phase(combo, lod_in, lod_top)
     return self._grow(combo, 2, self.resolution_log2 - 2, lod_in)
 
   def _split_inputs(self, inputs):
@@ -335,6 +364,26 @@ class GPaper(_PgganNet):
     if lod > 0:
       img = _cset(img, lod_in < lod, grow)
     return img()
+
+  def _phase(self, combo, lod_in, lod_top):
+    """The recursive output for lod_in in [lod_top, lod_top + 1), at its own size.
+
+    Blocks 4x4 .. the working resolution run in sequence; the top level's
+    RGB is blended with the level below's (upsampled) when lod_in > lod_top,
+    as the recursive form does there. One `tf.cond`, so it traces fast.
+    """
+    top = self.resolution_log2 - lod_top
+    x = self.block(combo, 2)
+    for res in range(3, top + 1):
+      x_prev, x = x, self.block(x, res)
+    if top == 2:
+      return self.torgb(x, 2)
+
+    def blend():
+      rgb_low = pgl.upscale2d(self.torgb(x_prev, top - 1))
+      return pgl.lerp(self.torgb(x, top), rgb_low, lod_in - lod_top)
+
+    return tf.cond(lod_in > lod_top, blend, lambda: self.torgb(x, top))
 
   def _linear(self, combo, lod_in):
     """Reference 'linear' structure: every block, `lerp_clip` blends."""
@@ -410,19 +459,42 @@ class DPaper(_PgganNet):
     x = act(self._apply('4x4/Dense0', x))
     return self._apply('4x4/Dense1', x)
 
-  def call(self, inputs):
+  def call(self, inputs, resolution=None):
+    """(scores, labels) of full-size images, or of images at `resolution`."""
     s = self._static_kwargs
     images = tf.cast(inputs, self.compute_dtype)
-    expected = (s['resolution'], s['resolution'], s['num_channels'])
+    lod_top = self.lod_top(resolution)
+    size = s['resolution'] >> (lod_top or 0)
+    expected = (size, size, s['num_channels'])
     if tuple(images.shape[1:]) != expected:
       raise ValueError(f'D expects NHWC images [N, {", ".join(map(str, expected))}], '
                        f'got {images.shape}.')
     lod_in = self._lod_in()
     if self.structure == 'linear':
       combo = self._linear(images, lod_in)
+    elif lod_top is not None:
+      combo = self._phase(images, lod_in, lod_top)
     else:
       combo = self._grow(images, 2, self.resolution_log2 - 2, lod_in)
     return combo[:, :1], combo[:, 1:]
+
+  def _phase(self, images, lod_in, lod_top):
+    """The recursive D for lod_in in [lod_top, lod_top + 1), on images at that size.
+
+    FromRGB and the block of the working resolution, blended with FromRGB of
+    the 2x-pooled images when lod_in > lod_top (as the recursive form does
+    there), then the coarser blocks in sequence. One `tf.cond`.
+    """
+    top = self.resolution_log2 - lod_top
+    x = self.block(self.fromrgb(images, top), top)
+    if top > 2:
+      def blend():
+        return pgl.lerp(x, self.fromrgb(pgl.downscale2d(images), top - 1), lod_in - lod_top)
+
+      x = tf.cond(lod_in > lod_top, blend, lambda: x)
+      for res in range(top - 1, 1, -1):
+        x = self.block(x, res)
+    return x
 
   def _grow(self, images, res, lod, lod_in):
     """Reference 'recursive' structure; `lod` is this level's (R - res).

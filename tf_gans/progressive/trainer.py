@@ -1,0 +1,199 @@
+"""One PGGAN training step at a time: D step + Gs update, G step, Adam resets.
+
+Reference: shared/reference/pggan.md section 6 (train.py: `process_reals`,
+the loop, Adam, the Gs moving average), section 5 (losses) and pitfalls 9-11.
+
+Working resolution. Each step runs G and D at the schedule's resolution
+2**(R - floor(lod)) (`GPaper(..., resolution=r)`, `DPaper(..., resolution=r)`),
+where the reference nearest-upsamples reals and G's output to full size and
+D box-pools them back: the two are the same function (tested), so a
+low-resolution phase costs what that resolution costs. The gradient-penalty
+norm is rescaled by 2**-floor(lod) to equal the reference's full-size norm
+(see `tf_gans.progressive.loss`). Each resolution traces its step functions
+once; `lod`, the learning rates and the optimizer resets are variables and
+never retrace.
+
+Randomness (z, alpha, mirror flips, G's labels) is stateless, drawn from
+(seed, step counter, slot), so a resumed run draws what the straight run
+would have drawn.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_gans.layers import pggan as pgl
+from tf_gans.progressive import loss as loss_lib
+
+# Stream slots of the stateless draws: (seed, step, slot).
+_Z_D, _ALPHA, _MIRROR, _Z_G, _LABELS_G = range(5)
+
+
+def adam(learning_rate=0.001):
+  """The reference optimizer: Adam(beta1 0, beta2 0.99, epsilon 1e-8), epsilon-hat form."""
+  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.0, beta_2=0.99,
+                               epsilon=1e-8)
+
+
+def process_reals(x, lod, mirror_augment, seed):
+  """Reference `process_reals` at working resolution: uint8 -> [-1, 1], mirror, fade.
+
+  x * 2/255 - 1; with `mirror_augment` each sample is flipped along its width
+  with p = 0.5; then x = lerp(x, up2(down2(x)), lod - floor(lod)) (FadeLOD).
+  The reference's final UpscaleLOD is the working-resolution no-op.
+  """
+  x = tf.cast(x, tf.float32) * (2.0 / 255.0) - 1.0
+  if mirror_augment:
+    flip = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed) < 0.5
+    x = tf.where(flip, tf.reverse(x, axis=[2]), x)
+  alpha = lod - tf.floor(lod)
+  if x.shape[1] > 1:
+    x = pgl.lerp(x, pgl.upscale2d(pgl.downscale2d(x)), alpha)
+  return x
+
+
+class ProgressiveTrainer(tf.Module):
+  """Owns G, D, Gs, their optimizers and the step counter; runs the steps.
+
+  Args:
+    G, D, Gs: `GPaper`, `DPaper`, `GPaper` (Gs starts as a copy of G).
+    label_table: float32 [num_images, label_size] (rows G's labels are drawn from).
+    seed: the run's seed.
+    G_smoothing: Gs beta (0.999); 0 makes Gs a copy of G.
+    loss_kwargs: wgan_lambda, wgan_epsilon, wgan_target, cond_weight.
+    mirror_augment: flip reals at random.
+    zero_fill_unused: give Adam zero gradients for unused levels (set it when
+      Adam is not reset at lod changes; see `_apply_if_finite`).
+  """
+  # pylint: disable=invalid-name
+
+  def __init__(self, G, D, Gs, label_table, seed, G_smoothing=0.999, loss_kwargs=None,
+               mirror_augment=False, zero_fill_unused=False):
+    super().__init__(name='progressive_trainer')
+    self.G, self.D, self.Gs = G, D, Gs
+    self.G_opt, self.D_opt = adam(), adam()
+    self.G_opt.build(G.trainable_variables)
+    self.D_opt.build(D.trainable_variables)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+    self.cur_nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name='cur_nimg')
+    self.seed = int(seed)
+    self.G_smoothing = float(G_smoothing)
+    self.loss_kwargs = dict(loss_kwargs or {})
+    self.mirror_augment = bool(mirror_augment)
+    self.zero_fill_unused = bool(zero_fill_unused)
+    self.label_size = int(label_table.shape[1])
+    self.label_table = tf.constant(label_table if len(label_table) else
+                                   np.zeros([1, self.label_size], np.float32), tf.float32)
+    g_vars, gs_vars = G.trainable_variables, Gs.trainable_variables
+    mismatch = [(a.path, b.path) for a, b in zip(g_vars, gs_vars) if a.shape != b.shape]
+    if len(g_vars) != len(gs_vars) or mismatch:
+      raise ValueError(f'Gs must have G\'s architecture; differing variables: {mismatch[:3]}.')
+    self._d_steps, self._g_steps = {}, {}
+    self.last_terms = {}
+
+  # Stateless randomness.
+  def _seed(self, slot):
+    return tf.stack([tf.constant(self.seed, tf.int64), self.step * 8 + slot])
+
+  def _latents(self, n, slot):
+    return tf.random.stateless_normal([n, self.G.latent_size], self._seed(slot))
+
+  def _generator_inputs(self, latents, labels):
+    return [latents, labels] if self.label_size else latents
+
+  # The steps (traced once per resolution).
+  def _d_step(self, reals_uint8, labels, resolution, grad_scale):
+    n = tf.shape(reals_uint8)[0]
+    lod = tf.cast(self.D.lod, tf.float32)
+    reals = process_reals(reals_uint8, lod, self.mirror_augment, self._seed(_MIRROR))
+    labels = tf.cast(labels, tf.float32)
+    with tf.GradientTape() as tape:
+      fakes = self.G(self._generator_inputs(self._latents(n, _Z_D), labels),
+                     resolution=resolution)
+      alpha = tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA))
+      loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
+                                            resolution=resolution, grad_scale=grad_scale,
+                                            **self.loss_kwargs)
+    grads = tape.gradient(loss, self.D.trainable_variables)
+    applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
+    self._update_gs()
+    self.step.assign_add(1)
+    self.cur_nimg.assign_add(tf.cast(n, tf.int64))
+    return dict(terms, D_loss=loss, D_applied=applied)
+
+  def _g_step(self, minibatch, resolution):
+    rows = tf.random.stateless_uniform([minibatch], self._seed(_LABELS_G), maxval=tf.shape(
+        self.label_table)[0], dtype=tf.int32)
+    labels = tf.gather(self.label_table, rows)[:, :self.label_size]
+    with tf.GradientTape() as tape:
+      fakes = self.G(self._generator_inputs(self._latents(minibatch, _Z_G), labels),
+                     resolution=resolution)
+      loss, terms = loss_lib.g_wgan_acgan(
+          self.D, fakes, labels, resolution=resolution,
+          cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
+    grads = tape.gradient(loss, self.G.trainable_variables)
+    applied = self._apply_if_finite(self.G_opt, grads, self.G.trainable_variables)
+    self.step.assign_add(1)
+    return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss, G_applied=applied)
+
+  def _apply_if_finite(self, optimizer, grads, variables):
+    """Applies the update unless a gradient is non-finite (reference: skipped).
+
+    Variables of levels the working resolution does not build get no
+    gradient. The reference's graph holds them inside untaken `tf.cond`
+    branches, so TF1 hands Adam zeros for them: with beta1 = 0 a zero gradient
+    leaves the weight unchanged and only decays Adam's second moment, which
+    the reset at every lod change discards before the variable is used. So
+    they are left out, unless resets are off (`zero_fill_unused`), where the
+    decay would matter and zeros are applied as in the reference.
+    """
+    pairs = [(g if g is not None else tf.zeros_like(v), v) for g, v in zip(grads, variables)
+             if g is not None or self.zero_fill_unused]
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+
+    def apply():
+      optimizer.apply_gradients(pairs)
+      return tf.constant(True)
+
+    return tf.cond(finite, apply, lambda: tf.constant(False))
+
+  def _update_gs(self):
+    """Gs <- G + (Gs - G) * beta for trainables; lod copied (beta 0). Reference section 4."""
+    beta = self.G_smoothing
+    for gs, g in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+      gs.assign(g + (gs - g) * beta)
+    self.Gs.lod.assign(self.G.lod)
+
+  def d_step(self, reals_uint8, labels, resolution):
+    """One D update (and the Gs update that runs with it) on a real minibatch."""
+    key = (resolution, int(reals_uint8.shape[0]))
+    if key not in self._d_steps:
+      lod_top = self.D.lod_top(resolution)  # floor(lod) while this resolution trains
+      self._d_steps[key] = tf.function(
+          lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top))
+    out = self._d_steps[key](reals_uint8, labels)
+    self.last_terms.update(out)
+    return out
+
+  def g_step(self, minibatch, resolution):
+    """One G update on fresh latents and labels drawn from the label table."""
+    key = (resolution, minibatch)
+    if key not in self._g_steps:
+      self._g_steps[key] = tf.function(lambda: self._g_step(minibatch, resolution))
+    out = self._g_steps[key]()
+    self.last_terms.update(out)
+    return out
+
+  def set_schedule(self, lod, G_lrate, D_lrate):
+    """Assigns lod (G and D; Gs follows in the Gs update) and the learning rates."""
+    self.G.lod.assign(lod)
+    self.D.lod.assign(lod)
+    self.G_opt.learning_rate.assign(G_lrate)
+    self.D_opt.learning_rate.assign(D_lrate)
+
+  def reset_optimizers(self):
+    """Zeroes Adam's moments and step counts (reference: reset_opt_for_new_lod)."""
+    for opt in (self.G_opt, self.D_opt):
+      for v in opt.variables:
+        if 'learning_rate' not in v.path:
+          v.assign(tf.zeros_like(v))
