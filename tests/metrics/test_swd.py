@@ -1,0 +1,283 @@
+"""Sliced Wasserstein distance, PGGAN protocol (pggan.md section 8; tf_gans.metrics.swd)."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import tensorflow as tf
+
+from tf_gans.metrics import swd
+
+_KERNEL = np.float32(np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1])) / 256.0
+
+
+# --- an independent, slow NCHW reference written like the original numpy code ---
+
+def _ref_pyr_down(x):
+  return scipy.ndimage.convolve(x, _KERNEL[None, None], mode='mirror')[:, :, ::2, ::2]
+
+
+def _ref_pyr_up(x):
+  n, c, h, w = x.shape
+  up = np.zeros((n, c, 2 * h, 2 * w), x.dtype)
+  up[:, :, ::2, ::2] = x
+  return scipy.ndimage.convolve(up, _KERNEL[None, None] * 4.0, mode='mirror')
+
+
+def _ref_pyramid(images_nchw, levels):
+  pyramid = [np.float32(images_nchw)]
+  for _ in range(1, levels):
+    pyramid.append(_ref_pyr_down(pyramid[-1]))
+    pyramid[-2] -= _ref_pyr_up(pyramid[-1])
+  return pyramid
+
+
+def _ref_descriptors(level, centres, per_image=128, size=7):
+  """ogrid flat indexing into NCHW, as the original get_descriptors_for_minibatch."""
+  n_img, c, h, w = level.shape
+  r = size // 2
+  m = len(centres)
+  nhood, chan, y, x = np.ogrid[0:m, 0:c, -r:r + 1, -r:r + 1]
+  img = nhood // per_image
+  y = y + centres[:, 0].reshape(m, 1, 1, 1)
+  x = x + centres[:, 1].reshape(m, 1, 1, 1)
+  return level.flat[((img * c + chan) * h + y) * w + x]        # [m, c, size, size]
+
+
+def _ref_normalise(desc):
+  desc = desc.astype(np.float64)
+  desc -= desc.mean(axis=(0, 2, 3), keepdims=True)
+  desc /= desc.std(axis=(0, 2, 3), keepdims=True)
+  return desc.reshape(len(desc), -1).astype(np.float32)
+
+
+def _ref_swd(real_nhwc, fake_nhwc, seed):
+  """The whole protocol on full arrays, with the module's documented random streams."""
+  levels = len(swd.resolutions(real_nhwc.shape[1]))
+  pyr_real = _ref_pyramid(real_nhwc.transpose(0, 3, 1, 2), levels)
+  pyr_fake = _ref_pyramid(fake_nhwc.transpose(0, 3, 1, 2), levels)
+  out = {}
+  for l, (lr, lf) in enumerate(zip(pyr_real, pyr_fake)):
+    h, w = lr.shape[2:]
+    sets = []
+    for level in (lr, lf):
+      rng = np.random.default_rng([seed, 0, l])
+      centres = rng.integers(3, [h - 3, w - 3], size=(len(level) * 128, 2))
+      sets.append(_ref_normalise(_ref_descriptors(level, centres)))
+    rng = np.random.default_rng([seed, 1, l])
+    dists = []
+    for _ in range(4):
+      dirs = rng.standard_normal((sets[0].shape[1], 128))
+      dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
+      dirs = dirs.astype(np.float32)
+      pa = np.sort(sets[0] @ dirs, axis=0)
+      pb = np.sort(sets[1] @ dirs, axis=0)
+      dists.append(np.mean(np.abs(pa.astype(np.float64) - pb)))
+    out[f'SWDx1e3_{h}'] = 1e3 * np.mean(dists)
+  out['SWDx1e3_avg'] = np.mean(list(out.values()))
+  return out
+
+
+def _smooth_images(seed, n=16, size=32, channels=3, noise=0.0):
+  """Random smooth colour fields (low-res noise, bilinear-ish upsampling) + optional pixel noise."""
+  rng = np.random.default_rng(seed)
+  low = rng.uniform(40, 215, size=(n, size // 8, size // 8, channels))
+  img = scipy.ndimage.zoom(low, (1, 8, 8, 1), order=1, mode='nearest')
+  img = img + noise * rng.standard_normal(img.shape)
+  return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+# --- tests ---
+
+def test_resolutions_and_names_follow_the_original():
+  assert swd.resolutions(1024) == [1024, 512, 256, 128, 64, 32, 16]
+  assert swd.resolutions(16) == [16]
+  assert swd.metric_names(64) == ['SWDx1e3_64', 'SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg']
+  assert swd.default_minibatch_size(1024) == 8
+  assert swd.default_minibatch_size(16) == 256
+
+
+@pytest.mark.parametrize('shape', [(3, 64, 64, 3), (2, 32, 64, 1)])
+def test_pyramid_matches_scipy_mirror_convolution(shape):
+  x = np.random.default_rng(0).integers(0, 256, size=shape, dtype=np.uint8)
+  levels = len(swd.resolutions(shape[1]))
+  ref = _ref_pyramid(x.transpose(0, 3, 1, 2), levels)
+  got = swd.laplacian_pyramid(x, levels)
+  assert len(got) == levels
+  for r, g in zip(ref, got):
+    g = g.numpy().transpose(0, 3, 1, 2)
+    assert g.dtype == np.float32 and g.shape == r.shape
+    # Both sum in float64 and round to float32: observed bit-identical here.
+    np.testing.assert_allclose(g, r, rtol=0, atol=1e-4)
+    assert np.mean(g != r) < 1e-3
+
+
+def test_pyramid_reconstructs_the_image():
+  x = np.random.default_rng(1).integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)
+  pyr = swd.laplacian_pyramid(x, 3)
+  g = pyr[-1]
+  for lap in reversed(pyr[:-1]):
+    g = lap + swd.pyr_up(g)
+  np.testing.assert_allclose(g.numpy(), x.astype(np.float32), atol=1e-3)
+
+
+def test_patch_centres_cover_the_documented_range():
+  rng = np.random.default_rng(0)
+  c = swd.patch_centres(rng, 200, 16, 32)
+  assert c.shape == (200 * 128, 2)
+  assert c[:, 0].min() == 3 and c[:, 0].max() == 12        # [3, H-4]
+  assert c[:, 1].min() == 3 and c[:, 1].max() == 28        # [3, W-4]
+
+
+def test_descriptor_layout_is_channel_major():
+  level = np.arange(2 * 16 * 16 * 3, dtype=np.float32).reshape(2, 16, 16, 3)
+  centres = np.array([[3, 3], [8, 12]] * 2)
+  desc = swd.extract_descriptors(level, centres, nhoods_per_image=2)
+  ref = _ref_descriptors(level.transpose(0, 3, 1, 2).copy(), centres, per_image=2)
+  np.testing.assert_array_equal(desc, ref.reshape(4, -1))
+
+
+def test_identical_sets_give_exactly_zero():
+  x = _smooth_images(0, noise=10)
+  result = swd.sliced_wasserstein(x, x, seed=3)
+  assert list(result) == ['SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg']
+  assert all(v == 0.0 for v in result.values())
+
+
+def test_distance_grows_with_structural_difference():
+  real = _smooth_images(0, noise=10)
+  floor = swd.sliced_wasserstein(real, real, seed=0, fake_seed=1)     # same set, other patches
+  blurred = scipy.ndimage.gaussian_filter(real.astype(np.float64), (0, 1.5, 1.5, 0))
+  blurred = swd.sliced_wasserstein(real, np.clip(np.rint(blurred), 0, 255).astype(np.uint8))
+  assert 0 < floor['SWDx1e3_avg'] < blurred['SWDx1e3_avg']
+  # Blurring removes the fine detail: the finest level sees it most.
+  assert blurred['SWDx1e3_32'] > 2 * floor['SWDx1e3_32']
+  assert blurred['SWDx1e3_32'] > 2 * blurred['SWDx1e3_16']
+
+
+def test_per_channel_normalisation_hides_affine_intensity_changes():
+  """Each set is normalised per channel (pggan.md s8), so x -> a x + b is invisible to SWD."""
+  x = _smooth_images(0, noise=10) // 2
+  for fake in (2 * x, x + 50):
+    result = swd.sliced_wasserstein(x, fake)
+    assert all(abs(v) < 1e-3 for v in result.values()), result
+
+
+def test_matches_slow_numpy_protocol_with_the_same_draws():
+  real = _smooth_images(0, n=10, noise=8)
+  fake = _smooth_images(1, n=10, noise=20)
+  got = swd.sliced_wasserstein(real, fake, seed=7, minibatch_size=4)
+  ref = _ref_swd(real, fake, seed=7)
+  assert list(got) == list(ref)
+  for key in ref:
+    np.testing.assert_allclose(got[key], ref[key], rtol=1e-4)
+
+
+def test_result_does_not_depend_on_minibatch_size():
+  real = _smooth_images(2, n=9, noise=5)
+  fake = _smooth_images(3, n=9, noise=15)
+  a = swd.sliced_wasserstein(real, fake, minibatch_size=2)
+  b = swd.sliced_wasserstein(real, fake, minibatch_size=9)
+  for key in a:
+    np.testing.assert_allclose(a[key], b[key], rtol=1e-6)
+
+
+def test_streaming_accumulator_equals_one_call():
+  real = _smooth_images(2, n=8, noise=5)
+  fake = _smooth_images(3, n=8, noise=15)
+  accs = []
+  for images in (real, fake):
+    acc = swd.DescriptorAccumulator(seed=0)
+    for start in range(0, 8, 3):
+      acc.update(images[start:start + 3])
+    accs.append(acc.finalize())
+  assert accs[0].num_images == 8 and accs[0].levels[0].shape == (8 * 128, 147)
+  level = accs[0].levels[0].reshape(-1, 3, 49)
+  np.testing.assert_allclose(level.mean(axis=(0, 2)), 0, atol=1e-5)
+  np.testing.assert_allclose(level.std(axis=(0, 2)), 1, atol=1e-5)
+  streamed = swd.distance_from_descriptors(accs[0], accs[1], seed=0)
+  direct = swd.sliced_wasserstein(real, fake, seed=0)
+  for key in direct:
+    np.testing.assert_allclose(streamed[key], direct[key], rtol=1e-6)
+
+
+def test_seed_changes_the_estimate_reproducibly():
+  real = _smooth_images(2, n=8, noise=5)
+  fake = _smooth_images(3, n=8, noise=15)
+  a = swd.sliced_wasserstein(real, fake, seed=0)
+  assert a == swd.sliced_wasserstein(real, fake, seed=0)
+  assert a != swd.sliced_wasserstein(real, fake, seed=1)
+
+
+def test_clear_errors():
+  x = _smooth_images(0, n=4)
+  with pytest.raises(ValueError, match='equally many'):
+    swd.sliced_wasserstein(x, x[:3])
+  with pytest.raises(ValueError, match='at least 16x16'):
+    swd.sliced_wasserstein(x[:, :8, :8], x[:, :8, :8])
+  with pytest.raises(ValueError, match='uint8'):
+    swd.sliced_wasserstein(x.astype(np.float32), x)
+  with pytest.raises(ValueError, match='NHWC'):
+    swd.sliced_wasserstein(x[..., 0], x[..., 0])
+  with pytest.raises(ValueError, match='divisible'):
+    swd.sliced_wasserstein(x[:, :, :31], x[:, :, :31])
+  odd = np.zeros((2, 66, 66, 3), np.uint8)        # 66 -> 33 -> 16: 33 does not halve
+  with pytest.raises(ValueError, match='divisible by 4'):
+    swd.sliced_wasserstein(odd, odd)
+  with pytest.raises(ValueError, match='differ in shape'):
+    swd.sliced_wasserstein(x, x[..., :1])
+  with pytest.raises(ValueError, match='seed'):
+    swd.sliced_wasserstein(x, x, seed=-1)
+  acc = swd.DescriptorAccumulator()
+  with pytest.raises(ValueError, match='no images'):
+    acc.finalize()
+  acc.update(x)
+  with pytest.raises(ValueError, match='one size'):
+    acc.update(x[:, :16, :16])
+
+
+def _import_tfgan(monkeypatch):
+  """TF-GAN 2.1.0 behind the tf.estimator stub of notes/env.md, or skip."""
+  for name in ('tensorflow_gan', 'tensorflow_hub', 'tensorflow_probability'):
+    if importlib.util.find_spec(name) is None:
+      pytest.skip(f'{name} is not installed (TF-GAN is only an optional cross-check).')
+  import tensorflow_hub  # pylint: disable=import-outside-toplevel,unused-import
+  import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
+
+  class _Stub:
+    def __getattr__(self, name):
+      return _Stub()
+
+  monkeypatch.setattr(tf, 'estimator', _Stub(), raising=False)
+  monkeypatch.setattr(tf.compat.v1, 'estimator', _Stub(), raising=False)
+  try:
+    import tensorflow_gan as tfgan  # pylint: disable=import-outside-toplevel
+  except Exception as e:  # pylint: disable=broad-except
+    pytest.skip(f'tensorflow_gan does not import even with the stub: {e!r}')
+  return tfgan
+
+
+def test_core_agrees_with_tfgan_in_expectation(monkeypatch):
+  """TF-GAN's _sliced_wasserstein is the same estimator with its own random directions."""
+  tfgan = _import_tfgan(monkeypatch)
+  core = getattr(tfgan.eval.sliced_wasserstein, '_sliced_wasserstein', None)
+  if core is None:
+    pytest.skip('this TF-GAN has no _sliced_wasserstein')
+  rng = np.random.default_rng(0)
+  a = rng.standard_normal((2048, 49)).astype(np.float32)
+  b = (1.3 * rng.standard_normal((2048, 49)) + 0.2).astype(np.float32)
+  ours = swd.sliced_wasserstein_distance(a, b, np.random.default_rng(1), dir_repeats=32)
+  tf.random.set_seed(0)
+  theirs = float(core(tf.constant(a), tf.constant(b), 32, 128))
+  np.testing.assert_allclose(ours, theirs, rtol=0.05)
+
+
+def test_tf_and_numpy_sort_paths_agree():
+  """The GPU path (tf.sort) and the CPU path (np.sort) give the same mean |difference|."""
+  rng = np.random.default_rng(4)
+  pa = tf.constant(rng.standard_normal((500, 16)).astype(np.float32))
+  pb = tf.constant((2 * rng.standard_normal((500, 16)) + 1).astype(np.float32))
+  on_gpu = swd._mean_sorted_difference(pa, pb, on_gpu=True)  # pylint: disable=protected-access
+  on_cpu = swd._mean_sorted_difference(pa, pb, on_gpu=False)  # pylint: disable=protected-access
+  np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-12)
