@@ -139,6 +139,13 @@ def describe_overrides(overrides):
   return lines
 
 
+def gan_only_flags():
+  """The train flags that only the non-progressive models use."""
+  shared = ('logdir', 'dataset', 'split', 'pad_to', 'data_dir', 'seed', 'keep_checkpoints',
+            'progress', 'export', 'model')
+  return [f.name for f in dataclasses.fields(RunConfig) if f.name not in shared]
+
+
 def run_config_from_flags():
   """(RunConfig, names of the flags given explicitly)."""
   fields = [f.name for f in dataclasses.fields(RunConfig)]

@@ -368,9 +368,12 @@ class GPaper(_PgganNet):
   def _phase(self, combo, lod_in, lod_top):
     """The recursive output for lod_in in [lod_top, lod_top + 1), at its own size.
 
-    Blocks 4x4 .. the working resolution run in sequence; the top level's
-    RGB is blended with the level below's (upsampled) when lod_in > lod_top,
-    as the recursive form does there. One `tf.cond`, so it traces fast.
+    Blocks 4x4 .. the working resolution run in sequence; the top level's RGB
+    is blended with the level below's (upsampled) by lod_in - lod_top, which
+    is what the recursive form computes there (at lod_in == lod_top the blend
+    weight is 0 and x + (y - x) * 0 == x exactly). No `tf.cond`: it traces
+    fast, and TensorFlow's CPU second-order gradients through a cond (the
+    gradient penalty) can fail (AlreadyExistsError on an AddN temporary).
     """
     top = self.resolution_log2 - lod_top
     x = self.block(combo, 2)
@@ -378,12 +381,8 @@ class GPaper(_PgganNet):
       x_prev, x = x, self.block(x, res)
     if top == 2:
       return self.torgb(x, 2)
-
-    def blend():
-      rgb_low = pgl.upscale2d(self.torgb(x_prev, top - 1))
-      return pgl.lerp(self.torgb(x, top), rgb_low, lod_in - lod_top)
-
-    return tf.cond(lod_in > lod_top, blend, lambda: self.torgb(x, top))
+    rgb_low = pgl.upscale2d(self.torgb(x_prev, top - 1))
+    return pgl.lerp(self.torgb(x, top), rgb_low, lod_in - lod_top)
 
   def _linear(self, combo, lod_in):
     """Reference 'linear' structure: every block, `lerp_clip` blends."""
@@ -482,16 +481,14 @@ class DPaper(_PgganNet):
     """The recursive D for lod_in in [lod_top, lod_top + 1), on images at that size.
 
     FromRGB and the block of the working resolution, blended with FromRGB of
-    the 2x-pooled images when lod_in > lod_top (as the recursive form does
-    there), then the coarser blocks in sequence. One `tf.cond`.
+    the 2x-pooled images by lod_in - lod_top (as the recursive form does; an
+    exact no-op at weight 0), then the coarser blocks in sequence. No
+    `tf.cond` (see `GPaper._phase`).
     """
     top = self.resolution_log2 - lod_top
     x = self.block(self.fromrgb(images, top), top)
     if top > 2:
-      def blend():
-        return pgl.lerp(x, self.fromrgb(pgl.downscale2d(images), top - 1), lod_in - lod_top)
-
-      x = tf.cond(lod_in > lod_top, blend, lambda: x)
+      x = pgl.lerp(x, self.fromrgb(pgl.downscale2d(images), top - 1), lod_in - lod_top)
       for res in range(top - 1, 1, -1):
         x = self.block(x, res)
     return x

@@ -1,0 +1,103 @@
+"""The progressive loop: resumable on the same trajectory, artefacts, and bad input."""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_gans.progressive import cli
+from tf_gans.progressive import config as config_lib
+from tf_gans.progressive import data as data_lib
+from tf_gans.progressive import loop
+
+
+def _dataset(n=64, res=16, seed=0):
+  rng = np.random.default_rng(seed)
+  base = rng.integers(0, 256, [n, 4, 4, 3]).astype(np.uint8)
+  return data_lib.ArrayLods(np.kron(base, np.ones([1, res // 4, res // 4, 1], np.uint8)),
+                            name='blocks')
+
+
+def _cfg(logdir, **kw):
+  # 16x16: 4x4 for 32 images, fade to 8x8, 8x8, fade to 16x16, then 16x16.
+  args = dict(logdir=str(logdir), dataset='unused', seed=3, total_kimg=0.192,
+              lod_training_kimg=0.032, lod_transition_kimg=0.032, minibatch_base=8, fmap_base=16,
+              fmap_max=8, fmap_decay=0.0, tick_kimg_base=0.064, tick_kimg_dict='',
+              network_snapshot_ticks=1, progress=False, mbstd_group_size=4)
+  return config_lib.ProgressiveConfig(**{**args, **kw})
+
+
+@pytest.fixture(scope='module')
+def straight(tmp_path_factory):
+  logdir = tmp_path_factory.mktemp('straight')
+  return loop.train(_cfg(logdir), dataset=_dataset(), log=lambda *a, **k: None)
+
+
+def _state(logdir):
+  reader = tf.train.load_checkpoint(os.path.join(logdir, 'checkpoints'))
+  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+          if not k.startswith('_CHECKPOINTABLE') and 'save_counter' not in k}
+
+
+def test_kill_and_resume_continues_the_same_trajectory(tmp_path, straight):
+  data = _dataset()
+  quiet = lambda *a, **k: None
+  assert straight.cur_nimg == 192 and straight.lod == 0.0
+  # Stop mid-fade (96 images: lod 1.0 -> the 16x16 fade starts at 128), then resume.
+  first = loop.train(_cfg(tmp_path / 'b', total_kimg=0.096, allow_partial_schedule=True),
+                     dataset=data, log=quiet)
+  assert first.cur_nimg == 96 and first.lod == pytest.approx(1.0)
+  resumed = loop.train(_cfg(tmp_path / 'b'), resume=True, dataset=data, log=quiet)
+  assert resumed.cur_nimg == 192
+  a, b = _state(straight.logdir), _state(tmp_path / 'b')
+  assert sorted(a) == sorted(b)
+  gs_keys = [k for k in a if k.startswith('Gs/')]
+  assert gs_keys and any('data_pos' in k for k in a) and any('G_opt' in k for k in a)
+  for k in a:
+    np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_artefacts_and_export(straight):
+  result = straight
+  names = sorted(os.listdir(result.logdir))
+  assert 'reals.png' in names and 'fakes000000.png' in names and 'pggan_run.json' in names
+  assert len([n for n in names if n.startswith('fakes')]) >= 3  # one per tick, sub-kimg names
+  saved = tf.saved_model.load(result.export_dir)
+  z = np.random.default_rng(0).standard_normal([2, 8]).astype(np.float32)
+  assert saved.signatures['serving_default'](latents=z)['images'].shape == (2, 16, 16, 3)
+
+
+def test_resume_refuses_a_changed_architecture(tmp_path, straight):
+  data = _dataset()
+  with pytest.raises(ValueError, match=r'change the architecture: --fmap_max=16 \(run has 8\)'):
+    loop.train(_cfg(straight.logdir, fmap_max=16), resume=True, dataset=data)
+  # The checkpoint check names each mismatched reference variable.
+  other = loop.Run(dataclasses.replace(_cfg(tmp_path / 'x'), fmap_max=16, fmap_base=16), data)
+  ckpt = tf.train.latest_checkpoint(os.path.join(straight.logdir, 'checkpoints'))
+  with pytest.raises(ValueError, match=r"G/4x4/Dense/weight: checkpoint \(8, 128\), ours \(16, 256\)"):
+    loop.check_checkpoint_shapes(ckpt, {'G': other.G, 'D': other.D})
+
+
+def test_bad_schedules_and_resolutions(tmp_path):
+  with pytest.raises(ValueError, match=r'--total_kimg=0.1 ends before the schedule reaches full '
+                                       r'resolution \(16x16 of unused at 0.128 kimg'):
+    loop.train(_cfg(tmp_path, total_kimg=0.1), dataset=_dataset())
+  with pytest.raises(ValueError, match='--minibatch_dict: resolution 6 is not a power of 2'):
+    _cfg(tmp_path, minibatch_dict='4:16,6:8').validate()
+  with pytest.raises(ValueError, match='--G_lrate_dict: expected res:value pairs'):
+    _cfg(tmp_path, G_lrate_dict='1024=0.1').validate()
+  with pytest.raises(FileNotFoundError, match='no folder nowhere'):
+    data_lib.open_dataset('tfrecords:nowhere')
+  with pytest.raises(ValueError, match=r'--resolution=64, but digits holds 8x8 images'):
+    cli.run(dataclasses.replace(_cfg(tmp_path), dataset='digits'), resolution=64)
+  assert not os.path.exists(tmp_path / 'pggan_run.json')
+
+
+def test_smoke_config_visits_every_resolution():
+  cfg = cli.smoke_config(_cfg('x', total_kimg=12000), 10)
+  sched = [cfg.schedule(n, 10) for n in range(0, int(cfg.total_kimg * 1000) + 1, 16)]
+  assert {s.resolution for s in sched} == {4, 8, 16, 32, 64, 128, 256, 512, 1024}
+  assert sched[-1].lod == 0.0 and cfg.fmap_max == 8
+  assert any(s.lod != int(s.lod) for s in sched)  # the fades are visited too

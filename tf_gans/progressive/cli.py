@@ -1,0 +1,48 @@
+"""What `python -m tf_gans.train --model=pggan` runs: --smoke, data fallback, errors."""
+
+import dataclasses
+
+from tf_gans.progressive import data as data_lib
+from tf_gans.progressive import loop
+from tf_gans.progressive import schedule as schedule_lib
+
+ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
+SMOKE_FMAPS = 8
+SMOKE_MINIBATCH = 4
+# One round (minibatch_repeats x 4 images) per training phase, two per fade (the
+# second one at lod frac 0.5), since the schedule is evaluated once per round.
+SMOKE_PHASE_KIMG = 0.016
+
+
+def smoke_config(cfg, resolution_log2):
+  """Tiny nets and phases: every transition up to full resolution in minutes."""
+  full = schedule_lib.full_resolution_kimg(resolution_log2, cfg.lod_initial_resolution,
+                                           SMOKE_PHASE_KIMG, 2 * SMOKE_PHASE_KIMG)
+  return dataclasses.replace(
+      cfg, fmap_base=SMOKE_FMAPS, fmap_max=SMOKE_FMAPS, fmap_decay=0.0, latent_size=0,
+      minibatch_base=SMOKE_MINIBATCH, minibatch_dict='', max_minibatch_per_gpu='',
+      lod_training_kimg=SMOKE_PHASE_KIMG, lod_transition_kimg=2 * SMOKE_PHASE_KIMG,
+      total_kimg=round(full + 2 * SMOKE_PHASE_KIMG, 6), tick_kimg_base=3 * SMOKE_PHASE_KIMG,
+      tick_kimg_dict='', network_snapshot_ticks=1000, image_snapshot_ticks=1000,
+      mbstd_group_size=min(cfg.mbstd_group_size, SMOKE_MINIBATCH))
+
+
+def run(cfg, resume=False, smoke=False, resolution=0, log=print):
+  """Opens the data (built-in photos for --smoke when absent) and trains."""
+  try:
+    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir)
+  except (FileNotFoundError, ValueError) as e:
+    if not smoke:
+      raise
+    if not resolution:
+      raise ValueError(f'--smoke: {cfg.dataset} is not available ({e}) and no --resolution is '
+                       f'given for the built-in photo crops.') from e
+    log(f'--smoke: {cfg.dataset} is not available here ({str(e).splitlines()[0][:120]}); '
+        f'using built-in photo crops at {resolution}x{resolution}.')
+    dataset = data_lib.builtin_photos(resolution, num_images=32, seed=cfg.seed)
+  if resolution and 2 ** dataset.resolution_log2 != resolution:
+    raise ValueError(f'--resolution={resolution}, but {cfg.dataset} holds '
+                     f'{2 ** dataset.resolution_log2}x{2 ** dataset.resolution_log2} images.')
+  if smoke:
+    cfg = smoke_config(cfg, dataset.resolution_log2)
+  return loop.train(cfg, resume=resume, dataset=dataset, log=log)

@@ -1,0 +1,119 @@
+"""Real images at every level of detail, as the progressive trainer reads them.
+
+Reference: shared/reference/pggan.md section 7. A multi-resolution dataset
+has `resolution_log2`, `num_channels`, `label_size`, `labels` (float32
+[N, label_size]) and `images(lod, seed, skip=0)`: an infinite tf.data
+stream of (uint8 NHWC image, label) at resolution 2**(R - lod), a pure
+function of (seed, skip), so a resumed run continues the exact stream.
+
+Two implementations: `tf_gans.data.tfrecords.MultiResDataset` (the
+reference's TFRecords folders, `--dataset=tfrecords:<dir>`) and `ArrayLods`
+here, for any in-memory source of `tf_gans.data` (digits, mnist_idx, folder,
+tfds): the lower levels are computed as `dataset_tool` computes them (2x2
+means of the unquantised level above, then rint and clip).
+"""
+
+import numpy as np
+
+TFRECORDS_PREFIX = 'tfrecords:'
+
+
+def downscale_levels(images_uint8):
+  """{lod: uint8 NHWC} for lod 0..R-2, each level from the float level above."""
+  levels = {0: images_uint8}
+  x = images_uint8.astype(np.float32)
+  lod = 0
+  while x.shape[1] > 4:
+    x = (x[:, 0::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 0::2] + x[:, 1::2, 1::2]) * 0.25
+    lod += 1
+    levels[lod] = np.clip(np.rint(x), 0, 255).astype(np.uint8)
+  return levels
+
+
+class ArrayLods:
+  """Every level of detail of an in-memory uint8 image array [N, H, W, C]."""
+
+  def __init__(self, images_uint8, labels=None, name='images'):
+    n, h, w, c = images_uint8.shape
+    if h != w or h < 4 or h & (h - 1):
+      raise ValueError(f'{name}: progressive training needs square power-of-two images >= 4x4, '
+                       f'got {h}x{w} (pad them, e.g. --pad_to=32 for MNIST).')
+    if c not in (1, 3):
+      raise ValueError(f'{name}: images need 1 or 3 channels, got {c}.')
+    self.name = name
+    self.resolution = h
+    self.resolution_log2 = h.bit_length() - 1
+    self.num_channels = c
+    self.num_images = n
+    self.labels = (np.zeros([n, 0], np.float32) if labels is None
+                   else np.asarray(labels, np.float32))
+    self.label_size = self.labels.shape[1]
+    self._levels = downscale_levels(np.asarray(images_uint8, np.uint8))
+
+  @property
+  def lods(self):
+    return sorted(self._levels)
+
+  def level(self, lod):
+    if lod not in self._levels:
+      raise ValueError(f'{self.name}: no lod {lod}; available: {self.lods}.')
+    return self._levels[lod]
+
+  def images(self, lod, seed, skip=0):
+    """Shuffled passes (epoch e permuted by (seed, e)), from element `skip` on."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    images = tf.constant(self.level(lod))
+    labels = tf.constant(self.labels)
+    n = self.num_images
+    first_epoch, offset = divmod(int(skip), n)
+
+    def epoch(e):
+      keys = tf.random.stateless_uniform([n], tf.stack([tf.constant(seed, tf.int64), e]))
+      return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
+
+    order = tf.data.Dataset.range(first_epoch, 2 ** 62).flat_map(epoch).skip(offset)
+    return order.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+
+
+def open_dataset(spec, split='train', pad_to=0, data_dir=''):
+  """A multi-resolution dataset for `--dataset` (`tfrecords:<dir>` or a tf_gans.data spec)."""
+  if spec.startswith(TFRECORDS_PREFIX):
+    import os  # pylint: disable=import-outside-toplevel
+    path = spec[len(TFRECORDS_PREFIX):]
+    if not os.path.isdir(path):
+      raise FileNotFoundError(f'--dataset={spec}: no folder {path}; write one with '
+                              f'`python -m tf_gans.dataset_tool create_... {path} ...`.')
+    from tf_gans.data import tfrecords  # pylint: disable=import-outside-toplevel
+    return tfrecords.MultiResDataset(path)
+  from tf_gans import data  # pylint: disable=import-outside-toplevel
+  kwargs = {'data_dir': data_dir} if spec.startswith('tfds:') and data_dir else {}
+  source = data.load_source(spec, split, **kwargs)
+  if pad_to:
+    source = source.pad_to(pad_to)
+  images = np.clip(np.rint(source.as_float() * 255.0), 0, 255).astype(np.uint8)
+  labels = None
+  if source.labels is not None:
+    classes = int(source.labels.max()) + 1
+    labels = np.eye(classes, dtype=np.float32)[source.labels.astype(np.int64)]
+  return ArrayLods(images, labels, name=source.name)
+
+
+def builtin_photos(resolution, num_images=64, seed=0):
+  """Random square crops of scikit-learn's two sample photographs, resized (offline).
+
+  Crop sides are uniform in [1/4, 1] of the photo's short side; PIL's
+  Lanczos resize. Used by `--smoke` when the config's dataset is absent.
+  """
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  from sklearn.datasets import load_sample_images  # pylint: disable=import-outside-toplevel
+  photos = load_sample_images().images
+  rng = np.random.default_rng(seed)
+  out = np.empty([num_images, resolution, resolution, 3], np.uint8)
+  for i in range(num_images):
+    photo = photos[i % len(photos)]
+    h, w = photo.shape[:2]
+    side = int(rng.integers(min(h, w) // 4, min(h, w) + 1))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    crop = Image.fromarray(photo[y:y + side, x:x + side])
+    out[i] = np.asarray(crop.resize((resolution, resolution), Image.LANCZOS))
+  return ArrayLods(out, name=f'built-in photo crops {resolution}x{resolution}')
