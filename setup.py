@@ -19,9 +19,10 @@ setup(
         'matplotlib',
         'pillow',                     # PNG grids and folder datasets
         'scikit-learn',               # the built-in default dataset (load_digits), inside its wheel
+        'scipy',                      # FID sqrtm as the TTUR code, SWD/MS-SSIM filters, latent smoothing
     ],
     extras_require={
         'cuda': ['tensorflow[and-cuda]>=2.16'],
-        'test': ['pytest', 'scipy', 'scikit-image'],
+        'test': ['pytest', 'scikit-image'],
     },
 )

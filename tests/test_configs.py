@@ -6,14 +6,21 @@ import pathlib
 import pytest
 
 from tf_gans import losses, models
+from tf_gans.progressive.config import ProgressiveConfig
 from tf_gans.training.config import RunConfig
 
 CONFIGS = sorted((pathlib.Path(__file__).resolve().parents[1] / 'configs').rglob('*.cfg'))
+GAN_CONFIGS = [p for p in CONFIGS if '--model=pggan' not in p.read_text()]
+PGGAN_CONFIGS = [p for p in CONFIGS if '--model=pggan' in p.read_text()]
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+# --model selects the trainer; --resolution is the dataset check of tf_gans.progressive.flags.
+PGGAN_FIELDS = dict({f.name: f for f in dataclasses.fields(ProgressiveConfig)},
+                    model=dataclasses.field(default=''), resolution=dataclasses.field(default=0))
 
 
-def parse_flagfile(path):
-  """--name=value / --name / --noname lines -> RunConfig keyword arguments."""
+def parse_flagfile(path, fields=None):
+  """--name=value / --name / --noname lines -> config keyword arguments."""
+  fields = fields or FIELDS
   values = {}
   for line in path.read_text().splitlines():
     line = line.strip()
@@ -22,13 +29,13 @@ def parse_flagfile(path):
     assert line.startswith('--'), f'{path}: {line!r} is not a flag'
     name, eq, raw = line[2:].partition('=')
     if not eq:  # boolean switch
-      name, raw = (name[2:], 'false') if name.startswith('no') and name[2:] in FIELDS else (name, 'true')
-    assert name in FIELDS, f'{path}: unknown flag --{name}'
-    default = FIELDS[name].default
+      name, raw = (name[2:], 'false') if name.startswith('no') and name[2:] in fields else (name, 'true')
+    assert name in fields, f'{path}: unknown flag --{name}'
+    default = fields[name].default
     kind = type(default) if default is not None else (bool if raw in ('true', 'false') else str)
-    if 'Optional[float]' in str(FIELDS[name].type):
+    if 'Optional[float]' in str(fields[name].type):
       kind = float
-    if 'Optional[int]' in str(FIELDS[name].type):
+    if 'Optional[int]' in str(fields[name].type):
       kind = int
     values[name] = (raw == 'true') if kind is bool else kind(raw)
   return values
@@ -40,8 +47,32 @@ def test_there_are_configs():
   assert len([p for p in CONFIGS if p.parent.name == 'rgan' and p.stem.endswith(('_s1', '_s2'))]) >= 16
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
+@pytest.mark.parametrize('path', GAN_CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_config_is_valid(path):
   cfg = RunConfig(logdir='unused', **parse_flagfile(path)).validate()
   assert cfg.loss in losses.LOSSES
   assert cfg.model in models.names()
+
+
+@pytest.mark.parametrize('path', PGGAN_CONFIGS, ids=lambda p: p.name)
+def test_pggan_config_is_valid_and_reaches_full_resolution(path):
+  values = parse_flagfile(path, PGGAN_FIELDS)
+  resolution = values.pop('resolution')
+  assert values.pop('model') == 'pggan'
+  cfg = ProgressiveConfig(logdir='unused', **values).validate()
+  # The schedule must cover every phase up to the config's resolution (no silent partial run).
+  cfg.check_schedule(resolution.bit_length() - 1, path.name)
+  assert not cfg.allow_partial_schedule
+
+
+def test_pggan_1024_is_the_reference_celebahq_config():
+  """shared/reference/pggan.md section 6: the active CelebA-HQ 1024 run."""
+  cfg = ProgressiveConfig(logdir='unused', **{
+      k: v for k, v in parse_flagfile(CONFIGS[0].parent / 'pggan_1024.cfg', PGGAN_FIELDS).items()
+      if k not in ('model', 'resolution')})
+  tables = cfg.tables()
+  assert tables['G_lrate_dict'] == tables['D_lrate_dict'] == {1024: 0.0015}
+  assert tables['max_minibatch_per_gpu'] == {256: 16, 512: 8, 1024: 4}
+  assert tables['minibatch_dict'] == {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}
+  assert (cfg.lod_training_kimg, cfg.lod_transition_kimg, cfg.total_kimg) == (600, 600, 12000)
+  assert (cfg.G_smoothing, cfg.D_repeats, cfg.minibatch_repeats) == (0.999, 1, 4)
