@@ -168,6 +168,14 @@ def test_convert_pickle_then_generate_and_export(tmp_path):
   assert out.returncode == 0, out.stderr[-2000:]
   assert Image.open(grid).size[0] >= 16 * 3
 
+  # The reference's interpolation video, as a GIF, at half resolution, labels drawn per cell.
+  gif = tmp_path / 'walk.gif'
+  out = run_cli('generate', f'--model={saved}', '--mode=interpolation', '--grid=2',
+                '--resolution=8', '--duration_sec=0.5', '--fps=10', '--smoothing_sec=0.1', f'--out={gif}', '--upscale=1')
+  assert out.returncode == 0, out.stderr[-2000:]
+  with Image.open(gif) as animation:
+    assert animation.n_frames == 5 and animation.size == (2 * 9 + 1, 2 * 9 + 1)
+
   out = run_cli('export', f'--logdir={tmp_path / "conv"}', f'--out={tmp_path / "gs"}')
   assert out.returncode == 0 and 'the converted Gs' in out.stdout, out.stderr[-2000:]
 
@@ -188,3 +196,13 @@ def test_convert_pickle_then_generate_and_export(tmp_path):
                         cwd=tmp_path, env=env, timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
   np.testing.assert_allclose(np.load(tmp_path / 'img.npy'), want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--mode=training'], '--mode=training needs --run'),
+    (['--model=x', '--out=grid.gif'], '--out for --mode=grid must end in .png'),
+])
+def test_generate_refuses_bad_flags(args, message):
+  out = run_cli('generate', *args)
+  assert out.returncode != 0
+  assert message in out.stderr and 'Traceback' not in out.stderr

@@ -1,7 +1,15 @@
-"""Sample a grid from an exported generator:
-`python -m tf_gans.generate --model=<export dir> --num=64 --out=grid.png [--seed=0]`.
+"""Images from an exported generator, and the PGGAN reference's utility-script outputs.
 
-Needs only the SavedModel (its `generate` signature), not the run that made it.
+  python -m tf_gans.generate --model=<export dir> --num=64 --out=grid.png [--seed=0]
+  python -m tf_gans.generate --model=<Gs export> --num=16 --resolution=256 --out=grid.png
+  python -m tf_gans.generate --model=<Gs export> --mode=interpolation --grid=2 --out=walk.gif
+  python -m tf_gans.generate --mode=training --run=<run folder> --out=progress.gif
+
+`grid` needs only the SavedModel (its `generate` signature, or, with
+--resolution, `serving_default` and N(0, 1) latents as the reference's
+generate_fake_images). `interpolation` and `training` are the reference's
+generate_interpolation_video and generate_training_video, written as GIFs
+(tf_gans/animations.py).
 """
 
 from absl import app
@@ -9,28 +17,97 @@ from absl import flags
 
 from tf_gans import cli
 
-flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator).')
-flags.DEFINE_integer('num', 64, 'Number of images.')
-flags.DEFINE_string('out', 'grid.png', 'Output PNG path.')
-flags.DEFINE_integer('seed', 0, 'Noise seed (the same seed gives the same images).')
-flags.DEFINE_integer('upscale', 0, 'Enlarge the grid by this factor (0: to about 256 px).')
-flags.mark_flag_as_required('model')
+MODES = ('grid', 'interpolation', 'training')
+
+flags.DEFINE_enum('mode', 'grid', MODES,
+                  'grid: one PNG of --num samples; interpolation: a looping GIF of smooth latent-'
+                  'space walks (--grid x --grid cells); training: a GIF of the run\'s snapshot grids.')
+flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator, or '
+                    'a converted PGGAN\'s Gs_savedmodel). Needed by grid and interpolation.')
+flags.DEFINE_string('run', None, 'Training run folder (its fakes*.png or samples/step_*.png); '
+                    'for --mode=training.')
+flags.DEFINE_integer('num', 64, 'grid: number of images.')
+flags.DEFINE_string('out', None, 'Output path (.png for grid, .gif for the animations).')
+flags.DEFINE_integer('seed', None, 'Noise seed (the same seed gives the same images); default 0 '
+                     'for grid, 1000 (the reference\'s) for interpolation.')
+flags.DEFINE_integer('upscale', 0, 'Enlarge the output by this factor (0: to about 256 px).')
+flags.DEFINE_integer('resolution', 0, 'Show the images at this resolution (the generator\'s size '
+                     'divided by a power of 2; box filter, as the reference\'s image_shrink).')
+flags.DEFINE_integer('grid', 1, 'interpolation: cells per side of the animated grid.')
+flags.DEFINE_float('duration_sec', None, 'Animation length in seconds (default: 4 for '
+                   'interpolation, 20 for training, the reference\'s 60 / 20 at 30 fps is large).')
+flags.DEFINE_float('fps', 10.0, 'Animation frames per second.')
+flags.DEFINE_float('smoothing_sec', 1.0, 'interpolation: Gaussian smoothing of the latent path, '
+                   'in seconds (the reference\'s default).')
+flags.DEFINE_float('time_warp', 1.5, 'training: frame t shows progress (t / duration) ** time_warp '
+                   '(the reference\'s default).')
+flags.DEFINE_integer('batch_size', 8, 'Generator minibatch.')
 flags.register_validator('num', lambda n: n >= 1, message='--num must be >= 1.')
+flags.register_validator('grid', lambda n: n >= 1, message='--grid must be >= 1.')
+flags.register_validator('fps', lambda f: 0 < f <= 100, message='--fps must be in (0, 100].')
+flags.register_validator('batch_size', lambda n: n >= 1, message='--batch_size must be >= 1.')
 FLAGS = flags.FLAGS
+
+
+def _check_flags():
+  if FLAGS.mode == 'training':
+    if not FLAGS.run:
+      raise ValueError('--mode=training needs --run=<training run folder>.')
+    if FLAGS.model:
+      raise ValueError('--mode=training reads snapshot grids from --run; --model is not used.')
+  elif not FLAGS.model:
+    raise ValueError(f'--mode={FLAGS.mode} needs --model=<generator SavedModel folder>.')
+  elif FLAGS.run:
+    raise ValueError('--run is only for --mode=training.')
+  if FLAGS.duration_sec is not None and FLAGS.duration_sec <= 0:
+    raise ValueError(f'--duration_sec must be > 0, got {FLAGS.duration_sec}.')
+  suffix = '.png' if FLAGS.mode == 'grid' else '.gif'
+  out = FLAGS.out or ('grid.png' if FLAGS.mode == 'grid' else f'{FLAGS.mode}.gif')
+  if not out.lower().endswith(suffix):
+    raise ValueError(f'--out for --mode={FLAGS.mode} must end in {suffix}, got {out}.')
+  return out
+
+
+def _image_size(module):
+  return int(module.signatures['serving_default'].structured_outputs['images'].shape[1])
+
+
+def _progress(done, total):
+  print(f'\rframe {done}/{total}', end='\n' if done == total else '', flush=True)
 
 
 def main(argv):
   del argv
-  from tf_gans.training import export, images  # pylint: disable=import-outside-toplevel
+  # pylint: disable=import-outside-toplevel
+  from tf_gans import animations
+  from tf_gans.training import export, images
   try:
-    module = export.load_generator(FLAGS.model)
+    out = _check_flags()
+    module = export.load_generator(FLAGS.model) if FLAGS.model else None
+    shrink = animations.shrink_for_resolution(_image_size(module), FLAGS.resolution) if module else 1
+    if FLAGS.mode == 'grid':
+      seed = 0 if FLAGS.seed is None else FLAGS.seed
+      if FLAGS.resolution:
+        grid = animations.fake_image_grid(module, FLAGS.num, seed, shrink, FLAGS.batch_size)
+      else:
+        batch = module.signatures['generate'](seed=seed, num=FLAGS.num)['images'].numpy()
+        grid = images.grid(batch)
+      upscale = FLAGS.upscale or max(1, 256 // max(grid.shape[:2]))
+      images.save_png(grid, out, upscale=upscale)
+      print(f'Wrote {FLAGS.num} samples to {out}.')
+      return
+    if FLAGS.mode == 'interpolation':
+      frames = animations.interpolation_frames(
+          module, FLAGS.grid**2, FLAGS.duration_sec or 4.0, FLAGS.fps, FLAGS.smoothing_sec,
+          1000 if FLAGS.seed is None else FLAGS.seed, shrink, FLAGS.batch_size, _progress)
+    else:
+      frames = animations.training_frames(FLAGS.run, FLAGS.duration_sec or 20.0, FLAGS.fps,
+                                          FLAGS.time_warp)
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  batch = module.signatures['generate'](seed=FLAGS.seed, num=FLAGS.num)['images'].numpy()
-  grid = images.grid(batch)
-  upscale = FLAGS.upscale or max(1, 256 // max(grid.shape[:2]))
-  images.save_png(grid, FLAGS.out, upscale=upscale)
-  print(f'Wrote {FLAGS.num} samples to {FLAGS.out}.')
+  upscale = FLAGS.upscale or max(1, 256 // max(frames[0].shape[:2]))
+  count = animations.save_gif(frames, out, FLAGS.fps, upscale)
+  print(f'Wrote {count} frames to {out}.')
 
 
 if __name__ == '__main__':
