@@ -12,3 +12,15 @@ def test_forward_benchmark_times_both_sides_on_the_same_function():
   assert r['ours_images_per_sec'] > 0 and r['official_ports_images_per_sec'] > 0
   assert abs(r['speedup_ours_over_official_ports']
              - r['ours_images_per_sec'] / r['official_ports_images_per_sec']) < 1e-9
+
+
+def test_train_benchmark_reports_every_phase_for_both_sides():
+  report = bench_pggan.run_train(8, [4, 8], batch=4, fmap_base=64, fmap_max=16, rounds=1,
+                                 iters=1, log=lambda *a, **k: None)
+  assert report['benchmark'] == 'pggan_train'
+  assert [r['phase_resolution'] for r in report['results']] == [4, 8]
+  for r in report['results']:
+    assert r['resolution'] == 8 and r['batch'] == 4
+    assert r['ours_images_per_sec'] > 0 and r['official_ports_images_per_sec'] > 0
+    assert abs(r['speedup_ours_over_official_ports']
+               - r['ours_images_per_sec'] / r['official_ports_images_per_sec']) < 1e-9

@@ -80,3 +80,92 @@ def run(resolutions, batch, fmap_base, fmap_max, rounds, iters, log=print):
     results.append(forward_pass(res, batch, fmap_base, fmap_max, rounds, iters, log))
   return dict(benchmark='pggan_forward', tensorflow=tf.__version__,
               devices=[d.name for d in tf.config.list_logical_devices()], results=results)
+
+
+def _oracle_train_graph(resolution, batch, res_phase, kwargs, seed):
+  """The reference's training step in TF1: full-size reals, D + Gs update, G update."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from official_ports.pggan_tf1 import loss as oracle_loss  # pylint: disable=import-outside-toplevel
+  from official_ports.pggan_tf1 import network, networks  # pylint: disable=import-outside-toplevel
+  tf1 = tf.compat.v1
+  sess = network.new_session()
+  G = network.Network('G', 'G_paper', sess, **kwargs)  # pylint: disable=invalid-name
+  D = network.Network('D', 'D_paper', sess, **kwargs)  # pylint: disable=invalid-name
+  Gs = network.Network('Gs', 'G_paper', sess, **kwargs)  # pylint: disable=invalid-name
+  for net, s in ((G, seed), (D, seed + 1)):
+    net.randomize(s)
+  Gs.set_vars(G.get_vars())
+  lod = float(np.log2(resolution // res_phase))
+  for net in (G, D, Gs):
+    net.set_vars({'lod': np.float32(lod)})
+  with sess.graph.as_default():
+    reals_in = tf1.placeholder(tf.float32, [batch, 3, res_phase, res_phase])
+    latents = tf1.placeholder(tf.float32, [batch, G.static_kwargs.get('latent_size') or None])
+    alpha = tf1.placeholder(tf.float32, [batch, 1, 1, 1])
+    labels = tf.zeros([batch, 0])
+    reals = networks.upscale2d(reals_in, resolution // res_phase)   # process_reals' UpscaleLOD
+    d_loss = tf.reduce_mean(oracle_loss.D_wgangp_acgan(G, D, reals, labels, latents, alpha))
+    g_loss = tf.reduce_mean(oracle_loss.G_wgan_acgan(G, D, latents, labels))
+    adam = lambda: tf1.train.AdamOptimizer(0.001, beta1=0.0, beta2=0.99, epsilon=1e-8)
+    d_train = adam().minimize(d_loss, var_list=list(D.trainables.values()))
+    with tf.control_dependencies([d_train]):
+      gs_update = tf.group(*[gs.assign(G.trainables[n] + (gs - G.trainables[n]) * 0.999)
+                             for n, gs in Gs.trainables.items()])
+    g_train = adam().minimize(g_loss, var_list=list(G.trainables.values()))
+    sess.run(tf1.variables_initializer([v for v in tf1.global_variables()
+                                        if 'Adam' in v.name or 'beta' in v.name]))
+  rng = np.random.default_rng(seed)
+  feed = {reals_in: rng.uniform(-1, 1, [batch, 3, res_phase, res_phase]).astype(np.float32),
+          latents: rng.standard_normal([batch, G.vars['4x4/Dense/weight'].shape[0]]).astype(
+              np.float32),
+          alpha: rng.uniform(size=[batch, 1, 1, 1]).astype(np.float32)}
+  return lambda: (sess.run([d_train, gs_update], feed), sess.run(g_train, feed))
+
+
+def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters, log=print):
+  """images/s of one D step (+ Gs update) and one G step: ours vs the oracle."""
+  from tf_gans.models import pggan  # pylint: disable=import-outside-toplevel
+  from tf_gans.progressive import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
+  kwargs = dict(resolution=resolution, num_channels=3, fmap_base=fmap_base, fmap_max=fmap_max)
+  run_oracle = _oracle_train_graph(resolution, batch, res_phase, kwargs, seed=0)
+  nets = [pggan.G_paper(**kwargs, name=n) for n in ('G', 'Gs')]
+  trainer = trainer_lib.ProgressiveTrainer(nets[0], pggan.D_paper(**kwargs), nets[1],
+                                           np.zeros([1, 0], np.float32), seed=0)
+  trainer.set_schedule(float(np.log2(resolution // res_phase)), 0.001, 0.001)
+  reals = np.random.default_rng(0).integers(0, 256, [batch, res_phase, res_phase, 3]).astype(
+      np.uint8)
+  labels = np.zeros([batch, 0], np.float32)
+
+  def run_ours():
+    trainer.d_step(reals, labels, res_phase)
+    trainer.g_step(batch, res_phase)
+    trainer.step.numpy()  # wait for the step
+
+  t = time.perf_counter()
+  run_ours()
+  first_ours = time.perf_counter() - t
+  run_oracle()
+  run_ours()
+  run_oracle()
+  rates = {'ours': [], 'official_ports': []}
+  for r in range(rounds):
+    log(f'  train step at {res_phase}x{res_phase} of {resolution}: round {r + 1}/{rounds}',
+        flush=True)
+    rates['ours'].append(_median_rate(run_ours, batch, iters))
+    rates['official_ports'].append(_median_rate(run_oracle, batch, iters))
+  ours, theirs = float(np.median(rates['ours'])), float(np.median(rates['official_ports']))
+  return dict(resolution=resolution, phase_resolution=res_phase, batch=batch,
+              fmap_base=fmap_base, fmap_max=fmap_max, ours_images_per_sec=ours,
+              official_ports_images_per_sec=theirs, speedup_ours_over_official_ports=ours / theirs,
+              rates_per_round=rates, first_step_seconds_ours=first_ours)
+
+
+def run_train(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, log=print):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  results = []
+  for res_phase in phases:
+    log(f'PGGAN train step at {res_phase}x{res_phase} (network {resolution}, batch {batch}) ...',
+        flush=True)
+    results.append(train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
+                              log))
+  return dict(benchmark='pggan_train', tensorflow=tf.__version__, results=results)

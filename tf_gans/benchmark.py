@@ -37,7 +37,12 @@ flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 flags.DEFINE_list('pggan_forward', [],
                   'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
                   'vs the official_ports TF1 graph, same weights and batch (tf_gans.bench_pggan).')
-flags.DEFINE_integer('pggan_batch', 4, 'Batch for --pggan_forward.')
+flags.DEFINE_list('pggan_train', [],
+                  'Instead of training: one PGGAN D step (+ Gs update) and G step per phase '
+                  'resolution in this list (e.g. 4,8,...,1024), ours vs the official_ports TF1 '
+                  'training graph, for a network of --pggan_resolution.')
+flags.DEFINE_integer('pggan_resolution', 1024, 'Network resolution for --pggan_train.')
+flags.DEFINE_integer('pggan_batch', 4, 'Batch for --pggan_forward / --pggan_train.')
 flags.DEFINE_integer('pggan_fmap_base', 8192, 'G_paper fmap_base for --pggan_forward.')
 flags.DEFINE_integer('pggan_fmap_max', 512, 'G_paper fmap_max for --pggan_forward.')
 flags.DEFINE_integer('pggan_iters', 5, 'Forward passes per round for --pggan_forward.')
@@ -90,22 +95,27 @@ class Variant:
 def pggan_forward_main():
   from tf_gans import bench_pggan  # pylint: disable=import-outside-toplevel
   try:
-    resolutions = [int(r) for r in FLAGS.pggan_forward]
+    resolutions = [int(r) for r in (FLAGS.pggan_train or FLAGS.pggan_forward)]
   except ValueError:
-    cli.fail(ValueError(f'--pggan_forward takes resolutions such as 128,1024, got '
-                        f'{",".join(FLAGS.pggan_forward)}.'))
+    cli.fail(ValueError(f'--pggan_forward / --pggan_train take resolutions such as 128,1024, '
+                        f'got {",".join(FLAGS.pggan_train or FLAGS.pggan_forward)}.'))
   bad = [r for r in resolutions if r < 4 or r & (r - 1)]
   if bad or FLAGS.pggan_batch < 1 or FLAGS.rounds < 1 or FLAGS.pggan_iters < 1:
     cli.fail(ValueError(f'--pggan_forward resolutions must be powers of 2 >= 4 (got {bad}); '
                         f'--pggan_batch, --pggan_iters and --rounds must be >= 1.'))
-  report = bench_pggan.run(resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
-                           FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters)
+  if FLAGS.pggan_train:
+    report = bench_pggan.run_train(FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch,
+                                   FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max, FLAGS.rounds,
+                                   FLAGS.pggan_iters)
+  else:
+    report = bench_pggan.run(resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
+                             FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters)
   cli.print_json(report, FLAGS.out)
 
 
 def main(argv):
   del argv
-  if FLAGS.pggan_forward:
+  if FLAGS.pggan_forward or FLAGS.pggan_train:
     pggan_forward_main()
     return
   import dataclasses  # pylint: disable=import-outside-toplevel
