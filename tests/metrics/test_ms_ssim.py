@@ -145,3 +145,15 @@ def test_clear_errors():
     ms_ssim.ms_ssim(images, minibatch_size=3)
   with pytest.raises(ValueError, match='no images'):
     ms_ssim.MSSSIMAccumulator().result()
+
+
+def test_msssim_pairs_img1_with_img2_and_is_one_for_identical_images():
+  rng = np.random.RandomState(3)
+  a = rng.randint(0, 256, size=(4, 64, 64, 3)).astype(np.uint8)
+  b = rng.randint(0, 256, size=(4, 64, 64, 3)).astype(np.uint8)
+  assert ms_ssim.msssim(a, a) == pytest.approx(1.0)
+  want = np.mean(ms_ssim.ms_ssim_pairs(a, b))
+  assert ms_ssim.msssim(a, b) == pytest.approx(want) and ms_ssim.msssim(a, b) < 0.5
+  # Interleaving the two batches gives the [0::2] / [1::2] pairing of `ms_ssim`.
+  both = np.stack([a, b], axis=1).reshape(8, 64, 64, 3)
+  assert ms_ssim.ms_ssim(both) == pytest.approx(ms_ssim.msssim(a, b))

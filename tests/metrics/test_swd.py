@@ -267,7 +267,7 @@ def test_core_agrees_with_tfgan_in_expectation(monkeypatch):
   rng = np.random.default_rng(0)
   a = rng.standard_normal((2048, 49)).astype(np.float32)
   b = (1.3 * rng.standard_normal((2048, 49)) + 0.2).astype(np.float32)
-  ours = swd.sliced_wasserstein_distance(a, b, np.random.default_rng(1), dir_repeats=32)
+  ours = swd.projected_distance(a, b, np.random.default_rng(1), dir_repeats=32)
   tf.random.set_seed(0)
   theirs = float(core(tf.constant(a), tf.constant(b), 32, 128))
   np.testing.assert_allclose(ours, theirs, rtol=0.05)
@@ -281,3 +281,14 @@ def test_tf_and_numpy_sort_paths_agree():
   on_gpu = swd._mean_sorted_difference(pa, pb, on_gpu=True)  # pylint: disable=protected-access
   on_cpu = swd._mean_sorted_difference(pa, pb, on_gpu=False)  # pylint: disable=protected-access
   np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-12)
+
+
+def test_list_api_is_the_metric_columns_in_order():
+  rng = np.random.RandomState(5)
+  real = rng.randint(0, 256, size=(6, 32, 32, 3)).astype(np.uint8)
+  fake = np.clip(real.astype(np.int32) + rng.randint(-40, 40, size=real.shape), 0, 255).astype(np.uint8)
+  as_dict = swd.sliced_wasserstein(real, fake, seed=2)
+  as_list = swd.sliced_wasserstein_distance(real, fake, seed=2)
+  assert swd.metric_names(32) == ['SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg']
+  assert as_list == [as_dict['SWDx1e3_32'], as_dict['SWDx1e3_16'], as_dict['SWDx1e3_avg']]
+  assert as_list[2] == pytest.approx((as_list[0] + as_list[1]) / 2)

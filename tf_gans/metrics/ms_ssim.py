@@ -212,3 +212,12 @@ def ms_ssim(images, max_val: float = MAX_VAL, filter_size: int = FILTER_SIZE,
   for start in range(0, len(images), step):
     acc.update(images[start:start + step])
   return acc.result()
+
+
+def msssim(img1, img2, **kwargs) -> float:
+  """Mean MS-SSIM over the pairs (img1[i], img2[i]) (uint8 NHWC batches of one shape).
+
+  The original's averaging: per-pair scores (`ms_ssim_pairs`), then their
+  mean. Keyword arguments as `ms_ssim_pairs`.
+  """
+  return float(np.mean(ms_ssim_pairs(img1, img2, **kwargs)))

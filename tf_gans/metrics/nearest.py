@@ -12,7 +12,7 @@ This module finds, for each query (generated image), the k nearest reference
 
   * in pixel space (the images as given, flattened), or
   * in a feature space: `feature_fn(images) -> [n, d]`, e.g.
-    `tf_gans.metrics.frechet.classifier_features(model)`,
+    `tf_gans.metrics.fid.classifier_features(model)`,
 
 and builds a PNG-ready grid: one row per sample, the sample then its k
 neighbours, nearest first.

@@ -312,7 +312,7 @@ def unit_directions(rng: np.random.Generator, dim: int,
   return dirs.astype(np.float32)
 
 
-def sliced_wasserstein_distance(a, b, rng: np.random.Generator, dir_repeats: int = DIR_REPEATS,
+def projected_distance(a, b, rng: np.random.Generator, dir_repeats: int = DIR_REPEATS,
                                 dirs_per_repeat: int = DIRS_PER_REPEAT) -> float:
   """The SWD of two equal-size descriptor sets [M, D] (pggan.md s8, not x1e3).
 
@@ -368,8 +368,8 @@ def distance_from_descriptors(real: Descriptors, fake: Descriptors, seed: int = 
   out = {}
   for l, (res, a, b) in enumerate(zip(real.resolutions, real.levels, fake.levels)):
     rng = np.random.default_rng([seed, _DIRECTION_STREAM, l])
-    out[f'SWDx1e3_{res}'] = 1e3 * sliced_wasserstein_distance(a, b, rng, dir_repeats,
-                                                              dirs_per_repeat)
+    out[f'SWDx1e3_{res}'] = 1e3 * projected_distance(a, b, rng, dir_repeats,
+                                                     dirs_per_repeat)
   out['SWDx1e3_avg'] = float(np.mean(list(out.values())))
   return out
 
@@ -423,3 +423,14 @@ def sliced_wasserstein(real, fake, seed: int = 0, fake_seed: Optional[int] = Non
   desc_real = descriptors(real, seed, minibatch_size, min_resolution)
   desc_fake = descriptors(fake, fake_seed, minibatch_size, min_resolution)
   return distance_from_descriptors(desc_real, desc_fake, seed, dir_repeats, dirs_per_repeat)
+
+
+def sliced_wasserstein_distance(reals, fakes, seed: int = 0, **kwargs) -> List[float]:
+  """[SWD x 1e3 at H, H/2, ..., 16, then their average]: `sliced_wasserstein` as a list.
+
+  reals, fakes: uint8 NHWC arrays of one shape. Other keyword arguments as
+  `sliced_wasserstein`. The order is the original's metric columns.
+  """
+  result = sliced_wasserstein(reals, fakes, seed=seed, **kwargs)
+  return [result[name] for name in metric_names(np.shape(reals)[1],
+                                                kwargs.get('min_resolution', MIN_RESOLUTION))]
