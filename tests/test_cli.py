@@ -131,6 +131,35 @@ def test_evaluate_digit_confidence(trained_run, tmp_path):
   assert real['num_images'] == 300 and real['fraction_confident'] > 0.8
 
 
+def test_evaluate_several_metrics_prints_a_table_and_writes_json(tmp_path, mnist_dir):
+  from tf_gans import dataset_tool  # pylint: disable=import-outside-toplevel
+  # A 32x32 MNIST TFRecords folder as the data; the quickstart's digits generator is 8x8, so
+  # a (random) 32x32 Gs from an original-format pickle stands in as the model.
+  from official_ports.pggan_tf1 import network, pickle_io  # pylint: disable=import-outside-toplevel
+  dataset_tool.create_mnist(tmp_path / 'mnist', mnist_dir, split='test', progress=False)
+  sess = network.new_session()
+  kw = dict(resolution=32, num_channels=1, fmap_base=32, fmap_max=16, latent_size=16)
+  nets = tuple(network.Network(n, f, sess, **kw)
+               for n, f in (('G', 'G_paper'), ('D', 'D_paper'), ('Gs', 'G_paper')))
+  for i, n in enumerate(nets):
+    n.randomize(i)
+  pickle_io.save_pkl(tmp_path / 'snapshot.pkl', nets)
+  out = run_cli('convert', f'--pkl={tmp_path / "snapshot.pkl"}', f'--out={tmp_path / "conv"}')
+  assert out.returncode == 0, out.stderr[-2000:]
+  result, grid = tmp_path / 'metrics.json', tmp_path / 'nn.png'
+  out = run_cli('evaluate', f'--model={tmp_path / "conv" / "Gs_savedmodel"}',
+                f'--data=tfrecords:{tmp_path / "mnist"}', '--split=train',
+                '--metrics=swd,ms_ssim,nn', '--features=classifier', '--classifier_epochs=1',
+                '--num_samples=64', '--nn_num=3', f'--nn_out={grid}', f'--out={result}')
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert 'SWDx1e3_32' in out.stdout and 'ms_ssim_reals' in out.stdout
+  got = json.loads(result.read_text())
+  assert set(got['metrics']) == {'swd', 'ms_ssim', 'nn'}
+  assert got['metrics']['swd']['num_images'] == 64 and got['metrics']['swd']['SWDx1e3_avg'] > 0
+  assert len(got['metrics']['nn']['pixel_indices']) == 3 and grid.exists()
+  assert 'generating: 64/64' in out.stderr  # progress
+
+
 @pytest.mark.parametrize('args, message', [
     ([], 'exactly one of --pkl and --tf1_checkpoint'),
     (['--pkl=a.pkl', '--tf1_checkpoint=b'], 'exactly one of --pkl and --tf1_checkpoint'),

@@ -1,34 +1,54 @@
-"""Evaluate an exported generator:
-`python -m tf_gans.evaluate --model=<export dir> --metric=parzen --data=mnist_idx:<dir> ...`.
+"""Evaluate an exported generator with the papers' metrics:
 
-Metrics are registered by name in `METRICS`; each takes the loaded SavedModel
-and the flags and returns a JSON-able dict.
+  python -m tf_gans.evaluate --model=<export dir> --data=<dataset spec> \
+      --metrics=fid,is,swd,ms_ssim,nn [--inception=<weights>] [--out=result.json]
+  python -m tf_gans.evaluate --model=<export dir> --metrics=parzen --data=mnist_idx:<dir> ...
+
+Prints a table (and, with one metric, the metric's JSON) and writes JSON to
+--out. The metrics and their protocols: tf_gans/metrics/protocols.py.
 """
 
-import numpy as np
+import dataclasses
+import json
 
 from absl import app
 from absl import flags
 
 from tf_gans import cli
-from tf_gans.registry import Registry
 
-flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator).')
-flags.DEFINE_string('metric', 'parzen',
-                    'Metric: parzen (GAN 2014 protocol) or digit_confidence (share of samples a digit '
-                    'classifier trained on --data/--split labels with probability >= 0.9).')
+flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator, or a '
+                    'converted PGGAN\'s Gs_savedmodel).')
+flags.DEFINE_list('metrics', ['parzen'],
+                  'Comma-separated metrics: fid, kid, is, swd, ms_ssim, nn, parzen (GAN 2014 '
+                  'protocol), digit_confidence (share of samples a digit classifier trained on '
+                  '--data/--split labels gives probability >= 0.9).')
+flags.DEFINE_alias('metric', 'metrics')
 flags.DEFINE_integer('pad_to', 0, 'Zero-pad --data images to this size (MNIST 28 -> 32), as in training.')
-flags.DEFINE_string('data', 'digits', 'Reference data: digits, mnist_idx:<dir>, folder:<path>, tfds:<name>.')
+flags.DEFINE_string('data', 'digits', 'Reference data: digits, mnist_idx:<dir>, folder:<path>, '
+                    'tfds:<name>, tfrecords:<dir>.')
 flags.DEFINE_string('split', 'test', 'Split of --data to evaluate on, optionally sliced (test[:1000]).')
 flags.DEFINE_string('valid_split', None,
                     'Parzen: split of --data on which sigma is chosen (the protocol: 1000 held-out '
                     'training images, e.g. train[9000:10000]). Exclusive with --sigma.')
 flags.DEFINE_float('sigma', None, 'Parzen: fixed kernel width instead of the validation search.')
 flags.DEFINE_integer('num_samples', 10000, 'Generator samples (Parzen: the kernel centres).')
+flags.DEFINE_integer('num_reals', 0, 'Real images of --data/--split used by fid/kid/swd/ms_ssim/nn '
+                     '(0: --num_samples; SWD needs them equal).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
 flags.DEFINE_string('out', None, 'Write the result as JSON here.')
+flags.DEFINE_enum('features', 'inception', ['inception', 'classifier'],
+                  'Feature extractor of fid/kid/is/nn: the FID Inception (--inception weights) or '
+                  'the digit classifier trained on --data/--split labels.')
+flags.DEFINE_string('inception', None, 'FID Inception weights file (python -m '
+                    'tf_gans.tools.import_inception writes one).')
+flags.DEFINE_string('fid_stats', None, 'TTUR-format .npz (mu, sigma) of the real features: read '
+                    'if it exists (e.g. fid_stats_cifar10_train.npz), else computed and written.')
+flags.DEFINE_string('nn_out', None, 'nn: write the neighbour grid PNG here.')
+flags.DEFINE_integer('nn_num', 8, 'nn: samples shown.')
+flags.DEFINE_integer('nn_k', 3, 'nn: neighbours per sample.')
+flags.DEFINE_bool('progress', True, 'Progress lines on stderr.')
 flags.DEFINE_integer('classifier_epochs', 2,
-                     'digit_confidence: epochs of classifier training on --data/--split.')
+                     'Epochs of digit-classifier training on --data/--split.')
 flags.DEFINE_string('reference_split', None,
                     'digit_confidence: also score the real images of this split of --data '
                     '(held out from the classifier, e.g. train[:10000]) as the real-data reference.')
@@ -41,78 +61,69 @@ flags.register_validator(
     message='--centres must be model, uniform or data:<split>.')
 flags.register_multi_flags_validator(
     ['model', 'centres'], lambda f: f['centres'] != 'model' or f['model'],
-    message='--model is required when --centres=model.')
+    message='--model is required (except for --metrics=parzen with --centres=data:/uniform).')
 flags.register_validator('num_samples', lambda n: n >= 1, message='--num_samples must be >= 1.')
+flags.register_validator('num_reals', lambda n: n >= 0, message='--num_reals must be >= 0.')
+flags.register_validator('metrics', lambda m: bool(m), message='--metrics must name a metric.')
 flags.register_multi_flags_validator(
-    ['metric', 'valid_split', 'sigma'],
-    lambda f: f['metric'] != 'parzen' or (f['valid_split'] is None) != (f['sigma'] is None),
+    ['metrics', 'valid_split', 'sigma'],
+    lambda f: 'parzen' not in f['metrics'] or (f['valid_split'] is None) != (f['sigma'] is None),
     message='Parzen needs exactly one of --valid_split (sigma chosen on it) or --sigma.')
 FLAGS = flags.FLAGS
-METRICS = Registry('metric')
+
+# Result keys shown in the table (the rest go to the JSON only).
+_TABLE_KEYS = ('fid', 'kid', 'kid_std', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim',
+               'ms_ssim_reals', 'log_likelihood', 'std_error', 'sigma', 'fraction_confident',
+               'grid')
 
 
-def generator_samples(module, num, seed, batch=1000):
-  """`num` samples in [0, 1] from an export's `sample` signature, in batches."""
-  sample = module.signatures['sample']
-  out = []
-  for start in range(0, num, batch):
-    n = min(batch, num - start)
-    out.append(sample(seed=seed + start, num=n)['images'].numpy())
-  return np.concatenate(out)
+def options_from_flags():
+  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
+  return protocols.Options(
+      data=FLAGS.data, split=FLAGS.split, pad_to=FLAGS.pad_to, num_samples=FLAGS.num_samples,
+      num_reals=FLAGS.num_reals, seed=FLAGS.seed, features=FLAGS.features,
+      inception=FLAGS.inception or '', fid_stats=FLAGS.fid_stats or '',
+      classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
+      nn_k=FLAGS.nn_k, progress=FLAGS.progress,
+      extra={'valid_split': FLAGS.valid_split, 'sigma': FLAGS.sigma, 'centres': FLAGS.centres,
+             'reference_split': FLAGS.reference_split})
 
 
-def _load(f, split):
-  from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
-  options = {'pad_to': f.pad_to} if f.pad_to else {}
-  return data_lib.load_source(f.data, split=split, **options)
-
-
-@METRICS.register('digit_confidence')
-def digit_confidence(module, f):
-  """Trains the digit classifier on --data/--split (labelled) and scores --num_samples samples."""
-  from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
-  source = _load(f, f.split)
-  model = classifier.train_digit_classifier(source, epochs=f.classifier_epochs, seed=f.seed)
-  samples = generator_samples(module, f.num_samples, f.seed)
-  result = classifier.classifier_confidence(model, classifier.to_range(samples, (-1.0, 1.0)))
-  out = {'metric': 'digit_confidence', 'data': f.data, 'split': f.split, 'model': f.model,
-         'num_samples': f.num_samples, **result.to_dict()}
-  if f.reference_split:
-    real = _load(f, f.reference_split).as_float()[:f.num_samples]
-    reference = classifier.classifier_confidence(model, classifier.to_range(real, (-1.0, 1.0)))
-    out['real_reference'] = {'split': f.reference_split, 'num_images': len(real),
-                             **reference.to_dict()}
-  return out
-
-
-@METRICS.register('parzen')
-def parzen(module, f):
-  """Parzen-window log-likelihood, GAN 2014 Table 1 protocol (tf_gans.metrics.parzen)."""
-  from tf_gans.metrics import parzen as parzen_lib  # pylint: disable=import-outside-toplevel
-  test = _load(f, f.split).as_float()
-  valid = _load(f, f.valid_split).as_float() if f.valid_split else None
-  if f.centres == 'model':
-    centres = generator_samples(module, f.num_samples, f.seed)
-  elif f.centres == 'uniform':
-      centres = np.random.default_rng(f.seed).uniform(size=(f.num_samples,) + test.shape[1:])
-  else:
-    centres = _load(f, f.centres[len('data:'):]).as_float()
-  result = parzen_lib.parzen_evaluate(centres, test, valid=valid, sigma=f.sigma)
-  return {'metric': 'parzen', 'data': f.data, 'split': f.split, 'valid_split': f.valid_split,
-          'centres': f.centres, 'model': f.model,
-          **result.to_dict()}
+def table(results):
+  """One line per metric value: `metric  key  value`."""
+  lines = []
+  for name, result in results.items():
+    for key, value in result.items():
+      if key in _TABLE_KEYS or key.startswith('SWDx1e3_'):
+        text = f'{value:.4f}' if isinstance(value, float) else str(value)
+        lines.append(f'{name:<17}{key:<20}{text}')
+  return '\n'.join(lines)
 
 
 def main(argv):
   del argv
-  from tf_gans.training import export  # pylint: disable=import-outside-toplevel
+  # pylint: disable=import-outside-toplevel
+  from tf_gans.metrics import protocols
+  from tf_gans.training import export
   try:
-    metric = METRICS.get(FLAGS.metric)
-    module = export.load_generator(FLAGS.model) if FLAGS.centres == 'model' else None
-    result = metric(module, FLAGS)
+    for name in FLAGS.metrics:
+      protocols.METRICS.get(name)
+    module = export.load_generator(FLAGS.model) if FLAGS.model else None
+    opts = options_from_flags()
+    results = protocols.run(FLAGS.metrics, module, opts)
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  cli.print_json(result, FLAGS.out)
+  common = {'model': FLAGS.model, 'data': FLAGS.data, 'split': FLAGS.split}
+  if len(results) == 1:
+    ((name, result),) = results.items()
+    cli.print_json({'metric': name, **common, **result}, FLAGS.out)
+    return
+  print(table(results))
+  report = {**common, 'options': dataclasses.asdict(opts), 'metrics': results}
+  if FLAGS.out:
+    with open(FLAGS.out, 'w') as f:
+      f.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
+    print(f'Wrote {FLAGS.out}.')
 
 
 if __name__ == '__main__':

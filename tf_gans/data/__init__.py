@@ -8,8 +8,9 @@ Typical use:
 
 Registered datasets (`DATASETS.names()`): `digits` (scikit-learn 8x8 digits,
 the offline default), `mnist_idx:<dir>` (MNIST IDX files), `folder:<path>`
-(a folder of images) and `tfds:<name>` (a prepared TensorFlow Datasets
-dataset; never downloads).
+(a folder of images), `tfds:<name>` (a prepared TensorFlow Datasets
+dataset; never downloads) and `tfrecords:<dir>` (full resolution of a
+`tf_gans.dataset_tool` folder).
 
 `make_dataset` is imported lazily so that loading sources (and CLI --help)
 does not import TensorFlow.
@@ -19,6 +20,7 @@ from tf_gans.data import digits
 from tf_gans.data import folder
 from tf_gans.data import mnist_idx
 from tf_gans.data import tfds_source
+from tf_gans.data import tfrecords_source
 from tf_gans.data.source import ArraySource
 from tf_gans.data.source import DATASETS
 from tf_gans.data.source import load_source
