@@ -1,5 +1,7 @@
 """The PGGAN forward benchmark compares like with like (same weights, same outputs)."""
 
+import pytest
+
 from tf_gans import bench_pggan
 
 
@@ -14,9 +16,10 @@ def test_forward_benchmark_times_both_sides_on_the_same_function():
              - r['ours_images_per_sec'] / r['official_ports_images_per_sec']) < 1e-9
 
 
-def test_train_benchmark_reports_every_phase_for_both_sides():
+@pytest.mark.parametrize('jit', [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_train_benchmark_reports_every_phase_for_both_sides(jit):
   report = bench_pggan.run_train(8, [4, 8], batch=4, fmap_base=64, fmap_max=16, rounds=1,
-                                 iters=1, log=lambda *a, **k: None)
+                                 iters=1, log=lambda *a, **k: None, jit=jit)
   assert report['benchmark'] == 'pggan_train'
   assert [r['phase_resolution'] for r in report['results']] == [4, 8]
   for r in report['results']:
@@ -24,3 +27,6 @@ def test_train_benchmark_reports_every_phase_for_both_sides():
     assert r['ours_images_per_sec'] > 0 and r['official_ports_images_per_sec'] > 0
     assert abs(r['speedup_ours_over_official_ports']
                - r['ours_images_per_sec'] / r['official_ports_images_per_sec']) < 1e-9
+    variants = {'ours', 'official_ports'} | ({'ours_xla'} if jit else set())
+    assert set(r['first_step_seconds']) == variants
+    assert (r.get('ours_xla_images_per_sec', 0) > 0) == jit

@@ -122,50 +122,67 @@ def _oracle_train_graph(resolution, batch, res_phase, kwargs, seed):
   return lambda: (sess.run([d_train, gs_update], feed), sess.run(g_train, feed))
 
 
-def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters, log=print):
-  """images/s of one D step (+ Gs update) and one G step: ours vs the oracle."""
+def _our_train_step(resolution, res_phase, batch, kwargs, jit_compile):
+  """A closure running our D step (+ Gs update) and G step once, to completion."""
   from tf_gans.models import pggan  # pylint: disable=import-outside-toplevel
   from tf_gans.progressive import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
-  kwargs = dict(resolution=resolution, num_channels=3, fmap_base=fmap_base, fmap_max=fmap_max)
-  run_oracle = _oracle_train_graph(resolution, batch, res_phase, kwargs, seed=0)
   nets = [pggan.G_paper(**kwargs, name=n) for n in ('G', 'Gs')]
   trainer = trainer_lib.ProgressiveTrainer(nets[0], pggan.D_paper(**kwargs), nets[1],
-                                           np.zeros([1, 0], np.float32), seed=0)
+                                           np.zeros([1, 0], np.float32), seed=0,
+                                           jit_compile=jit_compile)
   trainer.set_schedule(float(np.log2(resolution // res_phase)), 0.001, 0.001)
   reals = np.random.default_rng(0).integers(0, 256, [batch, res_phase, res_phase, 3]).astype(
       np.uint8)
   labels = np.zeros([batch, 0], np.float32)
 
-  def run_ours():
+  def run():
     trainer.d_step(reals, labels, res_phase)
     trainer.g_step(batch, res_phase)
     trainer.step.numpy()  # wait for the step
 
-  t = time.perf_counter()
-  run_ours()
-  first_ours = time.perf_counter() - t
-  run_oracle()
-  run_ours()
-  run_oracle()
-  rates = {'ours': [], 'official_ports': []}
+  return run
+
+
+def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters, log=print,
+               jit=True):
+  """images/s of one D step (+ Gs update) and one G step: ours (and ours with XLA) vs the oracle."""
+  kwargs = dict(resolution=resolution, num_channels=3, fmap_base=fmap_base, fmap_max=fmap_max)
+  variants = {'official_ports': _oracle_train_graph(resolution, batch, res_phase, kwargs, seed=0),
+              'ours': _our_train_step(resolution, res_phase, batch, kwargs, False)}
+  if jit:
+    variants['ours_xla'] = _our_train_step(resolution, res_phase, batch, kwargs, True)
+  first = {}
+  for name, fn in variants.items():  # build / trace every variant before timing any
+    t = time.perf_counter()
+    fn()
+    first[name] = time.perf_counter() - t
+    fn()
+  rates = {name: [] for name in variants}
   for r in range(rounds):
     log(f'  train step at {res_phase}x{res_phase} of {resolution}: round {r + 1}/{rounds}',
         flush=True)
-    rates['ours'].append(_median_rate(run_ours, batch, iters))
-    rates['official_ports'].append(_median_rate(run_oracle, batch, iters))
-  ours, theirs = float(np.median(rates['ours'])), float(np.median(rates['official_ports']))
-  return dict(resolution=resolution, phase_resolution=res_phase, batch=batch,
-              fmap_base=fmap_base, fmap_max=fmap_max, ours_images_per_sec=ours,
-              official_ports_images_per_sec=theirs, speedup_ours_over_official_ports=ours / theirs,
-              rates_per_round=rates, first_step_seconds_ours=first_ours)
+    for name, fn in variants.items():
+      rates[name].append(_median_rate(fn, batch, iters))
+  median = {name: float(np.median(v)) for name, v in rates.items()}
+  out = dict(resolution=resolution, phase_resolution=res_phase, batch=batch,
+             fmap_base=fmap_base, fmap_max=fmap_max, ours_images_per_sec=median['ours'],
+             official_ports_images_per_sec=median['official_ports'],
+             speedup_ours_over_official_ports=median['ours'] / median['official_ports'],
+             rates_per_round=rates, first_step_seconds=first)
+  if jit:
+    out['ours_xla_images_per_sec'] = median['ours_xla']
+    out['speedup_xla_over_ours'] = median['ours_xla'] / median['ours']
+  return out
 
 
-def run_train(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, log=print):
+def run_train(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, log=print,
+              jit=True):
+  """`train_step` at each phase resolution of a network of `resolution`, as one JSON report."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   results = []
   for res_phase in phases:
     log(f'PGGAN train step at {res_phase}x{res_phase} (network {resolution}, batch {batch}) ...',
         flush=True)
     results.append(train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
-                              log))
+                              log, jit))
   return dict(benchmark='pggan_train', tensorflow=tf.__version__, results=results)

@@ -29,7 +29,8 @@ tf_gans_flags.define_train_flags(require_logdir=False)
 flags.DEFINE_integer('bench_steps', 300, 'Timed train steps per variant.')
 flags.DEFINE_integer('warmup_steps', 20, 'Untimed steps after the first one.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved timing rounds (median rate over rounds).')
-flags.DEFINE_bool('compare_jit', False, 'Also time the XLA-compiled step (jit_compile=True).')
+flags.DEFINE_bool('compare_jit', False, 'Also time the XLA-compiled step (jit_compile=True); '
+                  'with --pggan_train, ours with XLA too.')
 flags.DEFINE_list('compare_losses', [],
                   'Also time these losses (e.g. sgan,rsgan,rasgan,ralsgan): the relativistic G step '
                   'needs D on a fresh real batch too; ratios are relative to the first variant.')
@@ -106,7 +107,7 @@ def pggan_forward_main():
   if FLAGS.pggan_train:
     report = bench_pggan.run_train(FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch,
                                    FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max, FLAGS.rounds,
-                                   FLAGS.pggan_iters)
+                                   FLAGS.pggan_iters, jit=FLAGS.compare_jit)
   else:
     report = bench_pggan.run(resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
                              FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters)

@@ -64,11 +64,13 @@ class ProgressiveTrainer(tf.Module):
     mirror_augment: flip reals at random.
     zero_fill_unused: give Adam zero gradients for unused levels (set it when
       Adam is not reset at lod changes; see `_apply_if_finite`).
+    jit_compile: compile the D and G steps with XLA (a GPU feature: on CPU it
+      is slower, see `python -m tf_gans.benchmark --pggan_train`).
   """
   # pylint: disable=invalid-name
 
   def __init__(self, G, D, Gs, label_table, seed, G_smoothing=0.999, loss_kwargs=None,
-               mirror_augment=False, zero_fill_unused=False):
+               mirror_augment=False, zero_fill_unused=False, jit_compile=False):
     super().__init__(name='progressive_trainer')
     self.G, self.D, self.Gs = G, D, Gs
     self.G_opt, self.D_opt = adam(), adam()
@@ -81,6 +83,7 @@ class ProgressiveTrainer(tf.Module):
     self.loss_kwargs = dict(loss_kwargs or {})
     self.mirror_augment = bool(mirror_augment)
     self.zero_fill_unused = bool(zero_fill_unused)
+    self.jit_compile = bool(jit_compile)
     self.label_size = int(label_table.shape[1])
     self.label_table = tf.constant(label_table if len(label_table) else
                                    np.zeros([1, self.label_size], np.float32), tf.float32)
@@ -170,7 +173,8 @@ class ProgressiveTrainer(tf.Module):
     if key not in self._d_steps:
       lod_top = self.D.lod_top(resolution)  # floor(lod) while this resolution trains
       self._d_steps[key] = tf.function(
-          lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top))
+          lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top),
+          jit_compile=self.jit_compile)
     out = self._d_steps[key](reals_uint8, labels)
     self.last_terms.update(out)
     return out
@@ -179,7 +183,8 @@ class ProgressiveTrainer(tf.Module):
     """One G update on fresh latents and labels drawn from the label table."""
     key = (resolution, minibatch)
     if key not in self._g_steps:
-      self._g_steps[key] = tf.function(lambda: self._g_step(minibatch, resolution))
+      self._g_steps[key] = tf.function(lambda: self._g_step(minibatch, resolution),
+                                       jit_compile=self.jit_compile)
     out = self._g_steps[key]()
     self.last_terms.update(out)
     return out
