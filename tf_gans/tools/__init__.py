@@ -1,0 +1,1 @@
+"""Command-line tools that prepare external assets (e.g. pretrained weights) for tf_gans."""
