@@ -30,3 +30,13 @@ def test_train_benchmark_reports_every_phase_for_both_sides(jit):
     variants = {'ours', 'official_ports'} | ({'ours_xla'} if jit else set())
     assert set(r['first_step_seconds']) == variants
     assert (r.get('ours_xla_images_per_sec', 0) > 0) == jit
+
+
+def test_metrics_benchmark_compares_the_metric_path_with_bare_predict():
+  from tf_gans import bench_metrics  # pylint: disable=import-outside-toplevel
+  report = bench_metrics.run(swd_images=8, swd_resolution=32, rounds=1, log=lambda *a, **k: None)
+  (feat,) = report['features']
+  assert set(feat['images_per_sec']) == {'metric', 'bare_predict'}
+  assert feat['overhead'] == 1 - feat['images_per_sec']['metric'] / feat['images_per_sec']['bare_predict']
+  assert report['swd']['seconds'] > 0 and set(report['swd']['result']) == {
+      'SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg'}

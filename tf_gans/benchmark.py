@@ -13,7 +13,9 @@ bench_steps / rounds steps); a variant's rate is its median over the rounds,
 so a change in background load hits every variant alike.
 
 `--pggan_forward=128,1024` instead times the PGGAN Gs forward pass, ours vs
-the official_ports TF1 graph (`tf_gans.bench_pggan`).
+the official_ports TF1 graph, and `--pggan_train=4,...,1024` the PGGAN train
+step per phase (`tf_gans.bench_pggan`); `--metrics_bench` the metrics'
+feature-extraction overhead and SWD time (`tf_gans.bench_metrics`).
 """
 
 import resource
@@ -47,6 +49,13 @@ flags.DEFINE_integer('pggan_batch', 4, 'Batch for --pggan_forward / --pggan_trai
 flags.DEFINE_integer('pggan_fmap_base', 8192, 'G_paper fmap_base for --pggan_forward.')
 flags.DEFINE_integer('pggan_fmap_max', 512, 'G_paper fmap_max for --pggan_forward.')
 flags.DEFINE_integer('pggan_iters', 5, 'Forward passes per round for --pggan_forward.')
+flags.DEFINE_bool('metrics_bench', False,
+                  'Instead of training: metric feature-extraction overhead vs bare Keras predict '
+                  'and SWD time (tf_gans.bench_metrics).')
+flags.DEFINE_string('inception', None, '--metrics_bench: also time the FID Inception features '
+                    '(weights file from tf_gans.tools.import_inception).')
+flags.DEFINE_integer('swd_images', 16384, '--metrics_bench: SWD images per side (0: skip).')
+flags.DEFINE_integer('swd_resolution', 128, '--metrics_bench: SWD image size.')
 FLAGS = flags.FLAGS
 
 
@@ -118,6 +127,15 @@ def main(argv):
   del argv
   if FLAGS.pggan_forward or FLAGS.pggan_train:
     pggan_forward_main()
+    return
+  if FLAGS.metrics_bench:
+    from tf_gans import bench_metrics  # pylint: disable=import-outside-toplevel
+    try:
+      report = bench_metrics.run(FLAGS.inception, FLAGS.swd_images, FLAGS.swd_resolution,
+                                 FLAGS.rounds)
+    except cli.USER_ERRORS as e:
+      cli.fail(e)
+    cli.print_json(report, FLAGS.out)
     return
   import dataclasses  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
