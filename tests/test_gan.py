@@ -106,17 +106,21 @@ def test_bad_arguments_are_refused():
     GAN(g, d, LATENT, latent_distribution='cauchy')
 
 
-def test_mirrored_strategy_step_equals_single_device_step():
-  # Two logical CPUs (tests/conftest.py); per-replica losses scaled by 1/replicas.
+@pytest.mark.parametrize('loss', ['nonsaturating', 'sgan', 'rasgan', 'ralsgan', 'rahinge'])
+def test_mirrored_strategy_step_equals_single_device_step(loss):
+  # Two logical CPUs (tests/conftest.py); per-replica losses scaled by 1/replicas. The
+  # relativistic losses' minibatch means m_r, m_f must be means over the global batch
+  # (all replicas), else two replicas would train a different objective than one device.
   k, steps = 2, 3
-  batches = real_batches(steps, k)
-  single = make_gan(d_steps=k)
+  single = make_gan(d_steps=k, loss=loss)
+  # k real minibatches per step, one more for the relativistic G step (a fresh real batch).
+  batches = real_batches(steps, single.real_batches_per_step)
   fit_batches(single, batches)
   strategy = strategy_lib.get('mirrored')  # all (two logical) CPUs
   assert strategy.num_replicas_in_sync == 2
   with strategy.scope():
-    mirrored = make_gan(d_steps=k)
-  reorder = _replica_order(k, 2)
+    mirrored = make_gan(d_steps=k, loss=loss)
+  reorder = _replica_order(single.real_batches_per_step, 2)
   ds = tf.data.Dataset.from_tensor_slices(batches).map(reorder)
   mirrored.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
   assert int(mirrored.step.numpy()) == steps

@@ -166,10 +166,28 @@ def rsgan_g_loss(c_real, c_fake):
   return _mean_sp(_flat32(c_real) - _flat32(c_fake))
 
 
+def global_batch_mean(c):
+  """The mean of `c` over the global minibatch.
+
+  Outside `tf.distribute` (or with one replica) a plain mean. Under a strategy
+  each replica holds a slice of the minibatch; the relativistic average is
+  over the whole minibatch (RGAN eq. 6-8 with the paper's minibatch), so the
+  sum and the count are all-reduced across replicas. All-reduce is
+  differentiable (its gradient is the all-reduced upstream gradient), so
+  every sample's gradient through m is the one-device gradient.
+  """
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None or ctx.num_replicas_in_sync == 1:
+    return tf.reduce_mean(c)
+  local = tf.stack([tf.reduce_sum(c), tf.cast(tf.size(c), c.dtype)])
+  total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, local)
+  return total[0] / total[1]
+
+
 def _relative_to_means(c_real, c_fake):
-  """(C_r - m_f, C_f - m_r) with the means not detached."""
+  """(C_r - m_f, C_f - m_r) with the means (over the global minibatch) not detached."""
   c_real, c_fake = _flat32(c_real), _flat32(c_fake)
-  return (c_real - tf.reduce_mean(c_fake), c_fake - tf.reduce_mean(c_real))
+  return (c_real - global_batch_mean(c_fake), c_fake - global_batch_mean(c_real))
 
 
 def rasgan_d_loss(c_real, c_fake):
