@@ -61,7 +61,8 @@ def define_train_flags(require_logdir=True):
                        'sgd2014: epoch at which momentum reaches --momentum_final.')
   flags.DEFINE_integer('updates_per_epoch', d('updates_per_epoch'),
                        'sgd2014: updates per epoch for the momentum ramp (0: dataset size / batch).')
-  flags.DEFINE_string('strategy', d('strategy'), 'tf.distribute strategy: default or mirrored.')
+  flags.DEFINE_string('strategy', d('strategy'), 'tf.distribute strategy: default, mirrored '
+                      '(all local GPUs), multi_worker (hosts from TF_CONFIG) or tpu.')
   flags.DEFINE_bool('jit_compile', d('jit_compile'), 'XLA-compile the train step (slower on CPU).')
   flags.DEFINE_integer('log_every', d('log_every'), 'Steps per logging interval (scalars, progress).')
   flags.DEFINE_integer('sample_every', d('sample_every'), 'Steps between sample grids (multiple of --log_every).')

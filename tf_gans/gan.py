@@ -192,4 +192,9 @@ class GAN(keras.Model):
     self.g_loss_tracker.update_state(g_loss)
     self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(c_real, tf.float32))))
     self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(c_fake, tf.float32))))
-    return {m.name: m.result() for m in self.metrics}
+    logs = {m.name: m.result() for m in self.metrics}
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+      # Keras 3 reduces train_step outputs across workers with reduce(MEAN, axis=0),
+      # which needs an axis to reduce: give the scalars one (the result is a scalar).
+      logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+    return logs

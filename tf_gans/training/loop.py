@@ -12,6 +12,7 @@ A run folder (`logdir`) holds:
 
 import dataclasses
 import os
+import shutil
 import sys
 
 import keras
@@ -25,7 +26,7 @@ from tf_gans.training import export as export_lib
 from tf_gans.training import optimizers
 from tf_gans.training import plots
 from tf_gans.training import strategy as strategy_lib
-from tf_gans.training.checkpoint import TrainState
+from tf_gans.training.checkpoint import CHECKPOINT_DIR, TrainState
 from tf_gans.training.config import RUN_FILE, RunConfig
 
 EXPORT_DIR = os.path.join('export', 'generator')
@@ -136,33 +137,38 @@ def train(cfg, resume=False, explicit=(), log=print):
   Raises DivergenceError on a non-finite loss (the last good checkpoint is
   kept). KeyboardInterrupt saves a checkpoint and returns interrupted=True.
   """
-  cfg = resolve_config(cfg, resume, explicit)
+  # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
+  strategy = strategy_lib.get(cfg.strategy)
+  out_dir = strategy_lib.write_dir(strategy, cfg.logdir)  # a scratch folder on non-chiefs
+  chief = out_dir == cfg.logdir
+  cfg = resolve_config(cfg, resume, explicit) if chief or resume else cfg.validate()
   check_names(cfg)
   source = load_data(cfg)
-  strategy = strategy_lib.get(cfg.strategy)
   replicas = strategy.num_replicas_in_sync
   if cfg.batch_size % replicas:
     raise ValueError(f'--batch_size={cfg.batch_size} must divide evenly over the '
                      f'{replicas} replicas of --strategy={cfg.strategy}.')
-  os.makedirs(cfg.logdir, exist_ok=True)
+  os.makedirs(out_dir, exist_ok=True)
   keras.utils.set_random_seed(cfg.seed)
   with strategy.scope():
     gan, nets = build_gan(cfg, source)
-    state = TrainState(gan, cfg.logdir, cfg.keep_checkpoints)
+    state = TrainState(gan, out_dir, cfg.keep_checkpoints)
   if resume:
-    step = state.restore()
+    # Every worker restores the chief's checkpoint.
+    step = state.restore(tf.train.latest_checkpoint(os.path.join(cfg.logdir, CHECKPOINT_DIR)))
     log(f'Resumed {cfg.logdir} at step {step} of {cfg.steps}.')
   else:
-    cfg.save(os.path.join(cfg.logdir, RUN_FILE))
+    if chief:
+      cfg.save(os.path.join(cfg.logdir, RUN_FILE))
     log(f'New run in {cfg.logdir}: {cfg.model} / {cfg.loss} on {cfg.dataset} '
         f'({source.num_examples} images {source.image_shape}), {cfg.steps} steps.')
 
-  writer = tf.summary.create_file_writer(os.path.join(cfg.logdir, 'tensorboard'))
+  writer = tf.summary.create_file_writer(os.path.join(out_dir, 'tensorboard'))
   fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim, cfg.seed)
-  grids = cb.SampleGrids(nets.generator, cfg.logdir, writer, fixed, nets.value_range, cfg.sample_every)
-  callbacks = [cb.DivergenceGuard(), cb.ScalarLogger(cfg.logdir, writer), grids,
+  grids = cb.SampleGrids(nets.generator, out_dir, writer, fixed, nets.value_range, cfg.sample_every)
+  callbacks = [cb.DivergenceGuard(), cb.ScalarLogger(out_dir, writer), grids,
                cb.CheckpointSaver(state, cfg.checkpoint_every)]
-  if cfg.progress:
+  if cfg.progress and chief:
     callbacks.append(cb.ProgressBar(cfg.steps))
   if state.step == 0:
     grids.write(0)
@@ -185,14 +191,21 @@ def train(cfg, resume=False, explicit=(), log=print):
     state.save()
   if state.step % cfg.sample_every:
     grids.write(state.step)
-  history = os.path.join(cfg.logdir, 'history.csv')
+  history = os.path.join(out_dir, 'history.csv')
   if os.path.exists(history):
-    plots.plot_loss_curves(history, os.path.join(cfg.logdir, 'loss_curves.png'))
+    plots.plot_loss_curves(history, os.path.join(out_dir, 'loss_curves.png'))
   export_dir = ''
   if cfg.export:
     export_dir = export_lib.export_generator(
         nets.generator, nets.latent_dim, nets.latent_distribution, nets.value_range,
-        os.path.join(cfg.logdir, EXPORT_DIR), overwrite=True)
+        os.path.join(out_dir, EXPORT_DIR), overwrite=True)
     log(f'Exported the generator to {export_dir}.')
+  if not chief:
+    shutil.rmtree(out_dir, ignore_errors=True)
+    try:
+      os.rmdir(os.path.dirname(out_dir))  # <logdir>/.workers, once every worker is done
+    except OSError:
+      pass
+    return RunResult(state.step, cfg.logdir)
   log(f'Done: step {state.step}; samples in {os.path.join(cfg.logdir, "samples")}.')
   return RunResult(state.step, cfg.logdir, export_dir=export_dir)
