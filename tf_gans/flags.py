@@ -64,6 +64,9 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_string('strategy', d('strategy'), 'tf.distribute strategy: default, mirrored '
                       '(all local GPUs), multi_worker (hosts from TF_CONFIG) or tpu.')
   flags.DEFINE_bool('jit_compile', d('jit_compile'), 'XLA-compile the train step (slower on CPU).')
+  flags.DEFINE_string('mixed_precision', d('mixed_precision'),
+                      'Keras dtype policy for G and D: mixed_float16 (GPUs; D and G each get a '
+                      'loss-scale optimizer) or mixed_bfloat16 (faster on this CPU); empty: float32.')
   flags.DEFINE_integer('log_every', d('log_every'), 'Steps per logging interval (scalars, progress).')
   flags.DEFINE_integer('sample_every', d('sample_every'), 'Steps between sample grids (multiple of --log_every).')
   flags.DEFINE_integer('checkpoint_every', d('checkpoint_every'), 'Steps between checkpoints (multiple of --log_every).')

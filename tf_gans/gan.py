@@ -160,7 +160,8 @@ class GAN(keras.Model):
         c_fake = D(fake, training=True)
         d_loss, d_total = self._d_loss(x, fake, c_real, c_fake, 0)
         g_loss = self.loss_pair.g_loss(c_real, c_fake)
-        d_scaled, g_scaled = d_total * inv_replicas, g_loss * inv_replicas
+        d_scaled = self.d_optimizer.scale_loss(d_total * inv_replicas)
+        g_scaled = self.g_optimizer.scale_loss(g_loss * inv_replicas)
       d_grads = tape.gradient(d_scaled, D.trainable_variables)
       g_grads = tape.gradient(g_scaled, G.trainable_variables)
       del tape
@@ -174,7 +175,7 @@ class GAN(keras.Model):
           c_real = D(x, training=True)
           c_fake = D(fake, training=True)
           d_loss, d_total = self._d_loss(x, fake, c_real, c_fake, i)
-          d_scaled = d_total * inv_replicas
+          d_scaled = self.d_optimizer.scale_loss(d_total * inv_replicas)
         grads = tape.gradient(d_scaled, D.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
       x_g = minibatch(chunks - 1)
@@ -183,7 +184,7 @@ class GAN(keras.Model):
         # Only the relativistic losses look at c_real here; D's weights are not updated.
         c_real_g = D(x_g, training=True) if self.loss_pair.g_needs_real else c_real
         g_loss = self.loss_pair.g_loss(c_real_g, c_fake_g)
-        g_scaled = g_loss * inv_replicas
+        g_scaled = self.g_optimizer.scale_loss(g_loss * inv_replicas)
       grads = tape.gradient(g_scaled, G.trainable_variables)
       self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
 

@@ -10,6 +10,7 @@ import os
 from typing import Optional
 
 RUN_FILE = 'run.json'
+MIXED_PRECISION_POLICIES = ('', 'mixed_float16', 'mixed_bfloat16')
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
 RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
@@ -52,6 +53,7 @@ class RunConfig:
   updates_per_epoch: int = 0
   strategy: str = 'default'
   jit_compile: bool = False
+  mixed_precision: str = ''          # '', 'mixed_float16' or 'mixed_bfloat16'
   log_every: int = 100
   sample_every: int = 500
   checkpoint_every: int = 1000
@@ -67,6 +69,9 @@ class RunConfig:
     for name in positive:
       if getattr(self, name) < 1:
         raise ValueError(f'--{name} must be >= 1, got {getattr(self, name)}.')
+    if self.mixed_precision not in MIXED_PRECISION_POLICIES:
+      raise ValueError(f'--mixed_precision must be one of {", ".join(MIXED_PRECISION_POLICIES[1:])} '
+                       f'(or empty for float32), got {self.mixed_precision!r}.')
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')

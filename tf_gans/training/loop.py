@@ -91,9 +91,22 @@ def load_data(cfg):
 
 
 def build_gan(cfg, source):
-  """Models from the registry, wrapped in a compiled GAN (call under strategy.scope())."""
-  nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
-                      **cfg.model_options())
+  """Models from the registry, wrapped in a compiled GAN (call under strategy.scope()).
+
+  With --mixed_precision the nets are built under that Keras dtype policy
+  (float32 variables, float16/bfloat16 compute); the losses, the gradient
+  penalty's norms and the metrics run in float32 (`losses._flat32`). Under
+  mixed_float16 each optimizer is a Keras LossScaleOptimizer: a step whose
+  scaled gradients overflow is skipped for that optimizer alone and its loss
+  scale halved.
+  """
+  previous = keras.config.dtype_policy()
+  keras.config.set_dtype_policy(cfg.mixed_precision or 'float32')
+  try:
+    nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
+                        **cfg.model_options())
+  finally:
+    keras.config.set_dtype_policy(previous)
   gan = GAN(nets.generator, nets.discriminator, nets.latent_dim, nets.latent_distribution,
             d_steps=cfg.d_steps, simultaneous=cfg.simultaneous, seed=cfg.seed)
   opt_cfg = optimizers.OptimizerConfig(
@@ -103,8 +116,12 @@ def build_gan(cfg, source):
       momentum_saturate_epoch=cfg.momentum_saturate_epoch,
       updates_per_epoch=cfg.updates_per_epoch or max(1, source.num_examples // cfg.batch_size))
   d_opt_cfg = dataclasses.replace(opt_cfg, learning_rate=cfg.d_learning_rate or cfg.learning_rate)
-  gan.compile(optimizers.build(cfg.optimizer, d_opt_cfg, 'd'),
-              optimizers.build(cfg.optimizer, opt_cfg, 'g'),
+  d_opt, g_opt = optimizers.build(cfg.optimizer, d_opt_cfg, 'd'), optimizers.build(
+      cfg.optimizer, opt_cfg, 'g')
+  if cfg.mixed_precision == 'mixed_float16':
+    d_opt = keras.optimizers.LossScaleOptimizer(d_opt, name='d_loss_scale')
+    g_opt = keras.optimizers.LossScaleOptimizer(g_opt, name='g_loss_scale')
+  gan.compile(d_opt, g_opt,
               loss=cfg.loss, gradient_penalty=cfg.gradient_penalty, jit_compile=cfg.jit_compile)
   return gan, nets
 
