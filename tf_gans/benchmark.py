@@ -36,6 +36,13 @@ flags.DEFINE_bool('compare_jit', False, 'Also time the XLA-compiled step (jit_co
 flags.DEFINE_list('compare_losses', [],
                   'Also time these losses (e.g. sgan,rsgan,rasgan,ralsgan): the relativistic G step '
                   'needs D on a fresh real batch too; ratios are relative to the first variant.')
+flags.DEFINE_list('compare_strategies', [],
+                  'Also time these --strategy values (e.g. mirrored, with --logical_cpus=2): the '
+                  'ratio is the strategy\'s overhead on this machine.')
+flags.DEFINE_list('compare_mixed_precision', [],
+                  'Also time these --mixed_precision policies (mixed_bfloat16, mixed_float16).')
+flags.DEFINE_integer('logical_cpus', 0, 'Split the CPU into this many logical devices first '
+                     '(MirroredStrategy then has that many replicas on one CPU).')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 flags.DEFINE_list('pggan_forward', [],
                   'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
@@ -74,6 +81,9 @@ class Variant:
     strat = strategy.get(cfg.strategy)
     with strat.scope():
       self.gan, nets = loop.build_gan(cfg, source)
+      # As TrainState: optimizer slots exist before the (distributed) step is traced.
+      self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
+      self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
     self._dataset = lambda: loop.make_train_dataset(cfg, source, self.gan, nets.value_range,
                                                     strat.num_replicas_in_sync)
     self.first_step_seconds = self.run(1)
@@ -140,6 +150,10 @@ def main(argv):
   import dataclasses  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  if FLAGS.logical_cpus > 1:  # before TensorFlow initialises its devices
+    cpu = tf.config.list_physical_devices('CPU')[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(FLAGS.logical_cpus)])
   cfg, _ = tf_gans_flags.run_config_from_flags()
   cfg = dataclasses.replace(cfg, logdir=cfg.logdir or '(benchmark)')
   try:
@@ -153,8 +167,13 @@ def main(argv):
     variants['jit_compile'] = dataclasses.replace(cfg, jit_compile=True)
   for loss in FLAGS.compare_losses:
     variants[f'loss={loss}'] = dataclasses.replace(cfg, loss=loss)
+  for name in FLAGS.compare_strategies:
+    variants[f'strategy={name}'] = dataclasses.replace(cfg, strategy=name)
+  for policy in FLAGS.compare_mixed_precision:
+    variants[f'mixed_precision={policy}'] = dataclasses.replace(cfg, mixed_precision=policy)
   try:
     for variant in variants.values():
+      variant.validate()
       loop.check_names(variant)
   except cli.USER_ERRORS as e:
     cli.fail(e)
