@@ -125,7 +125,7 @@ def test_unused_option_is_rejected_but_none_is_fine():
 
 def test_registry_is_the_shared_registry_type():
   assert isinstance(source_lib.DATASETS, type(data.DATASETS))
-  assert data.DATASETS.names() == ['digits', 'folder', 'mnist_idx', 'tfds']
+  assert data.DATASETS.names() == ['digits', 'folder', 'mnist_idx', 'tfds', 'tfrecords']
 
 
 def test_pad_to_centres_the_images_and_refuses_to_shrink():

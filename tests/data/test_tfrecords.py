@@ -229,3 +229,17 @@ def test_reader_refuses_mixed_channels_and_truncated_files(tmp_path):
   path.write_bytes(path.read_bytes()[:-10])
   with pytest.raises(ValueError, match=r'c-r03.tfrecords is not a complete uncompressed'):
     tfrecords.MultiResDataset(tmp_path / 'c')
+
+
+def test_tfrecords_source_is_lod_0_with_class_labels(tmp_path, mnist_dir):
+  from tf_gans import data, dataset_tool  # pylint: disable=import-outside-toplevel
+  dataset_tool.create_mnist(tmp_path / 'm', mnist_dir, split='test', progress=False)
+  source = data.load_source(f'tfrecords:{tmp_path / "m"}', 'train[:50]')
+  folder = tfrecords.MultiResDataset(tmp_path / 'm')
+  np.testing.assert_array_equal(source.images, folder.load_images(0)[:50])
+  np.testing.assert_array_equal(source.labels, np.argmax(folder.labels[:50], axis=1))
+  assert source.image_shape == (32, 32, 1) and abs(source.scale - 1 / 255) < 1e-12
+  with pytest.raises(ValueError, match='tfrecords'):
+    data.load_source(f'tfrecords:{tmp_path / "m"}', 'test')
+  with pytest.raises(FileNotFoundError, match='dataset_tool'):
+    data.load_source(f'tfrecords:{tmp_path / "nothing"}', 'train')
