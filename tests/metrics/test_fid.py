@@ -1,6 +1,5 @@
 """Frechet distance (TTUR fid.py), statistics files, streaming, KID (tf_gans.metrics.fid)."""
 
-import importlib.util
 import warnings
 
 import numpy as np
@@ -190,30 +189,7 @@ def test_clear_errors():
     fid.kernel_distance(np.zeros((4, 2)), np.zeros((4, 3)))
 
 
-def _import_tfgan(monkeypatch):
-  """TF-GAN 2.1.0 behind the tf.estimator stub of notes/env.md, or skip."""
-  for name in ('tensorflow_gan', 'tensorflow_hub', 'tensorflow_probability'):
-    if importlib.util.find_spec(name) is None:
-      pytest.skip(f'{name} is not installed (TF-GAN is only an optional cross-check).')
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import tensorflow_hub  # pylint: disable=import-outside-toplevel,unused-import
-  import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
-
-  class _Stub:
-    def __getattr__(self, name):
-      return _Stub()
-
-  monkeypatch.setattr(tf, 'estimator', _Stub(), raising=False)
-  monkeypatch.setattr(tf.compat.v1, 'estimator', _Stub(), raising=False)
-  try:
-    import tensorflow_gan as tfgan  # pylint: disable=import-outside-toplevel
-  except Exception as e:  # pylint: disable=broad-except
-    pytest.skip(f'tensorflow_gan does not import even with the stub: {e!r}')
-  return tfgan
-
-
-def test_agrees_with_tfgan(monkeypatch):
-  tfgan = _import_tfgan(monkeypatch)
+def test_agrees_with_tfgan(tfgan):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   a, b = _acts(13, n=300), _acts(14, n=300, shift=0.2)
   theirs = tfgan.eval.frechet_classifier_distance_from_activations(

@@ -1,6 +1,5 @@
 """Inception score as openai/improved-gan computes it (tf_gans.metrics.inception_score)."""
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -80,31 +79,8 @@ def test_digit_classifier_scores_real_digits_high_and_noise_low(mnist_dir):
   assert real_mean <= 10.0 + 1e-9
 
 
-def _import_tfgan(monkeypatch):
-  """TF-GAN 2.1.0 behind the tf.estimator stub of notes/env.md, or skip."""
-  for name in ('tensorflow_gan', 'tensorflow_hub', 'tensorflow_probability'):
-    if importlib.util.find_spec(name) is None:
-      pytest.skip(f'{name} is not installed (TF-GAN is only an optional cross-check).')
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import tensorflow_hub  # pylint: disable=import-outside-toplevel,unused-import
-  import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
-
-  class _Stub:
-    def __getattr__(self, name):
-      return _Stub()
-
-  monkeypatch.setattr(tf, 'estimator', _Stub(), raising=False)
-  monkeypatch.setattr(tf.compat.v1, 'estimator', _Stub(), raising=False)
-  try:
-    import tensorflow_gan as tfgan  # pylint: disable=import-outside-toplevel
-  except Exception as e:  # pylint: disable=broad-except
-    pytest.skip(f'tensorflow_gan does not import even with the stub: {e!r}')
-  return tfgan
-
-
-def test_agrees_with_tfgan_classifier_score(monkeypatch):
+def test_agrees_with_tfgan_classifier_score(tfgan):
   """TF-GAN's classifier_score_from_logits is exp(mean KL) of one split."""
-  tfgan = _import_tfgan(monkeypatch)
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   logits = 2 * np.random.default_rng(1).standard_normal((500, 10))
   theirs = float(tfgan.eval.classifier_score_from_logits(tf.constant(logits)))

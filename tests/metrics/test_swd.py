@@ -1,6 +1,5 @@
 """Sliced Wasserstein distance, PGGAN protocol (pggan.md section 8; tf_gans.metrics.swd)."""
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -237,30 +236,8 @@ def test_clear_errors():
     acc.update(x[:, :16, :16])
 
 
-def _import_tfgan(monkeypatch):
-  """TF-GAN 2.1.0 behind the tf.estimator stub of notes/env.md, or skip."""
-  for name in ('tensorflow_gan', 'tensorflow_hub', 'tensorflow_probability'):
-    if importlib.util.find_spec(name) is None:
-      pytest.skip(f'{name} is not installed (TF-GAN is only an optional cross-check).')
-  import tensorflow_hub  # pylint: disable=import-outside-toplevel,unused-import
-  import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
-
-  class _Stub:
-    def __getattr__(self, name):
-      return _Stub()
-
-  monkeypatch.setattr(tf, 'estimator', _Stub(), raising=False)
-  monkeypatch.setattr(tf.compat.v1, 'estimator', _Stub(), raising=False)
-  try:
-    import tensorflow_gan as tfgan  # pylint: disable=import-outside-toplevel
-  except Exception as e:  # pylint: disable=broad-except
-    pytest.skip(f'tensorflow_gan does not import even with the stub: {e!r}')
-  return tfgan
-
-
-def test_core_agrees_with_tfgan_in_expectation(monkeypatch):
+def test_core_agrees_with_tfgan_in_expectation(tfgan):
   """TF-GAN's _sliced_wasserstein is the same estimator with its own random directions."""
-  tfgan = _import_tfgan(monkeypatch)
   core = getattr(tfgan.eval.sliced_wasserstein, '_sliced_wasserstein', None)
   if core is None:
     pytest.skip('this TF-GAN has no _sliced_wasserstein')
