@@ -40,3 +40,14 @@ def test_metrics_benchmark_compares_the_metric_path_with_bare_predict():
   assert feat['overhead'] == 1 - feat['images_per_sec']['metric'] / feat['images_per_sec']['bare_predict']
   assert report['swd']['seconds'] > 0 and set(report['swd']['result']) == {
       'SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg'}
+
+
+@pytest.mark.slow
+def test_multi_worker_benchmark_times_both_variants(tmp_path):
+  from tf_gans import bench_distribute  # pylint: disable=import-outside-toplevel
+  report = bench_distribute.run(['--flagfile=configs/quickstart.cfg', '--batch_size=20'],
+                                str(tmp_path), short=2, long=12, log=lambda *a, **k: None)
+  single, two = report['results']['single_process'], report['results']['two_workers']
+  assert single['steps_per_sec'] > 0 and two['steps_per_sec'] > 0
+  assert report['two_workers_over_single'] == pytest.approx(
+      two['steps_per_sec'] / single['steps_per_sec'])

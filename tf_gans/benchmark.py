@@ -43,6 +43,9 @@ flags.DEFINE_list('compare_mixed_precision', [],
                   'Also time these --mixed_precision policies (mixed_bfloat16, mixed_float16).')
 flags.DEFINE_integer('logical_cpus', 0, 'Split the CPU into this many logical devices first '
                      '(MirroredStrategy then has that many replicas on one CPU).')
+flags.DEFINE_bool('multi_worker_bench', False,
+                  'Instead: steps/s of one training process vs two MultiWorkerMirroredStrategy '
+                  'workers on loopback, same flags (tf_gans.bench_distribute).')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 flags.DEFINE_list('pggan_forward', [],
                   'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
@@ -137,6 +140,16 @@ def main(argv):
   del argv
   if FLAGS.pggan_forward or FLAGS.pggan_train:
     pggan_forward_main()
+    return
+  if FLAGS.multi_worker_bench:
+    import sys  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+    from tf_gans import bench_distribute  # pylint: disable=import-outside-toplevel
+    passed = [a for a in sys.argv[1:] if not a.startswith(
+        ('--multi_worker_bench', '--out', '--bench_steps', '--rounds', '--warmup_steps'))]
+    with tempfile.TemporaryDirectory() as scratch:
+      report = bench_distribute.run(passed, scratch, short=20, long=20 + FLAGS.bench_steps)
+    cli.print_json(report, FLAGS.out)
     return
   if FLAGS.metrics_bench:
     from tf_gans import bench_metrics  # pylint: disable=import-outside-toplevel

@@ -1,0 +1,67 @@
+"""Throughput of one training process vs two MultiWorkerMirroredStrategy workers, as JSON
+(`python -m tf_gans.benchmark --flagfile=... --multi_worker_bench`).
+
+Each variant is run as the user runs it (`python -m tf_gans.train` processes, the workers
+on loopback ports described by TF_CONFIG) for `short` and for `long` steps; the
+steps/s is (long - short) / (t_long - t_short), so process start-up, tracing and the
+collective set-up cancel out. Both variants train the same global batch, so on one
+machine the ratio measures the strategy's overhead (the cores are shared by the two
+workers), not a speed-up.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _free_ports(n):
+  socks = [socket.socket() for _ in range(n)]
+  for s in socks:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in socks]
+  for s in socks:
+    s.close()
+  return ports
+
+
+def _run(args, steps, logdir, workers):
+  """Wall seconds of one run of `steps` steps with `workers` processes (0: no strategy)."""
+  base = [sys.executable, '-m', 'tf_gans.train', *args, f'--steps={steps}', f'--logdir={logdir}',
+          '--noprogress', '--noexport', f'--log_every={steps}', f'--sample_every={steps}',
+          f'--checkpoint_every={steps}']
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  t = time.perf_counter()
+  if not workers:
+    procs = [subprocess.Popen(base, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)]
+  else:
+    cluster = {'worker': [f'127.0.0.1:{p}' for p in _free_ports(workers)]}
+    procs = []
+    for index in range(workers):
+      task_env = dict(env, TF_CONFIG=json.dumps(
+          {'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
+      procs.append(subprocess.Popen(base + ['--strategy=multi_worker'], env=task_env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+  for p in procs:
+    _, err = p.communicate(timeout=1800)
+    if p.returncode:
+      raise RuntimeError(f'training process failed: {err.decode()[-2000:]}')
+  return time.perf_counter() - t
+
+
+def run(args, scratch, short=20, long=220, log=print):
+  """{'single': steps/s, 'two_workers': steps/s, ratio}: same flags, same global batch."""
+  results = {}
+  for name, workers in (('single_process', 0), ('two_workers', 2)):
+    times = {}
+    for steps in (short, long):
+      log(f'{name}: {steps} steps ...', flush=True)
+      times[steps] = _run(args, steps, os.path.join(scratch, f'{name}-{steps}'), workers)
+    results[name] = dict(seconds=times, steps_per_sec=(long - short) / (times[long] - times[short]))
+  ratio = results['two_workers']['steps_per_sec'] / results['single_process']['steps_per_sec']
+  return dict(benchmark='multi_worker', args=list(args), results=results,
+              two_workers_over_single=float(np.float64(ratio)))
