@@ -1,6 +1,7 @@
 """ProgressiveTrainer: lod changes inside a phase never retrace; a new phase traces once."""
 
 import numpy as np
+import pytest
 
 from tf_gans.models import pggan
 from tf_gans.progressive import trainer as trainer_lib
@@ -32,3 +33,41 @@ def test_lod_and_learning_rate_changes_do_not_retrace():
     assert all(fn.experimental_get_tracing_count() == 1 for fn in fns.values())
   # And the steps really ran at the lods that were set (G's lod variable follows).
   assert float(G.lod.numpy()) == 0.25 and float(Gs.lod.numpy()) == 0.25
+
+
+def _trainer(dtype, loss_scaling):
+  kw = dict(resolution=8, num_channels=1, fmap_base=16, fmap_max=8, latent_size=8, dtype=dtype)
+  keras_seed = 3
+  import keras  # pylint: disable=import-outside-toplevel
+  keras.utils.set_random_seed(keras_seed)
+  G, Gs, D = (pggan.G_paper(**kw, name='G'), pggan.G_paper(**kw, name='Gs'),  # pylint: disable=invalid-name
+              pggan.D_paper(**kw))
+  trainer = trainer_lib.ProgressiveTrainer(G, D, Gs, np.zeros([1, 0], np.float32), seed=0,
+                                           loss_scaling=loss_scaling)
+  trainer.set_schedule(0.0, 0.001, 0.001)
+  return trainer
+
+
+def test_float16_step_matches_float32_and_an_overflow_skips_only_that_step():
+  reals = np.random.default_rng(1).integers(0, 256, [4, 8, 8, 1]).astype(np.uint8)
+  labels = np.zeros([4, 0], np.float32)
+  ref, half = _trainer('float32', False), _trainer('float16', True)
+  for a, b in zip(ref.D.trainable_variables, half.D.trainable_variables):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert b.dtype == 'float32'  # float32 variables, float16 compute
+  # The reference starts at 2^64, so its first fp16 steps overflow and are skipped while
+  # the scale comes down by 1 each: the weights stay put and finite.
+  d0 = [v.numpy() for v in half.D.trainable_variables]
+  out = half.d_step(reals, labels, 8)
+  assert not bool(out['D_applied']) and float(half.D_log2_scale.numpy()) == 63.0
+  for v, w in zip(half.D.trainable_variables, d0):
+    np.testing.assert_array_equal(v.numpy(), w)
+  # At a workable scale the float16 step agrees with float32: the same loss to float16
+  # precision (stated tolerance: 2% of |D_loss| + 0.01), applied.
+  half.D_log2_scale.assign(12.0)
+  half.step.assign(ref.step)  # same stateless draws
+  got, want = half.d_step(reals, labels, 8), ref.d_step(reals, labels, 8)
+  assert bool(got['D_applied']) and float(half.D_log2_scale.numpy()) == pytest.approx(12.0005)
+  assert abs(float(got['D_loss']) - float(want['D_loss'])) <= 0.02 * abs(float(want['D_loss'])) + 0.01
+  for v in half.D.trainable_variables + half.G.trainable_variables:
+    assert np.all(np.isfinite(v.numpy()))

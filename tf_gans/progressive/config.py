@@ -60,6 +60,7 @@ class ProgressiveConfig:
   fused_scale: bool = True
   mbstd_group_size: int = 4
   use_wscale: bool = True
+  dtype: str = 'float32'           # compute dtype; 'float16' adds the reference's loss scaling
   wgan_lambda: float = 10.0
   wgan_epsilon: float = 0.001
   wgan_target: float = 1.0
@@ -92,6 +93,8 @@ class ProgressiveConfig:
       raise ValueError(f'--G_smoothing must be in [0, 1), got {self.G_smoothing}.')
     if self.wgan_target <= 0:
       raise ValueError(f'--wgan_target must be > 0, got {self.wgan_target}.')
+    if self.dtype not in ('float32', 'float16', 'bfloat16'):
+      raise ValueError(f'--dtype must be float32, float16 or bfloat16, got {self.dtype!r}.')
     r = self.lod_initial_resolution
     if r < 4 or r & (r - 1):
       raise ValueError(f'--lod_initial_resolution must be a power of 2 >= 4, got {r}.')
@@ -121,7 +124,10 @@ class ProgressiveConfig:
                   label_size=label_size, fmap_base=self.fmap_base, fmap_decay=self.fmap_decay,
                   fmap_max=self.fmap_max, use_wscale=self.use_wscale,
                   fused_scale=self.fused_scale)
+    common['dtype'] = self.dtype
     g = dict(common, latent_size=self.latent_size or None)
+    if self.dtype == 'float16':  # the reference's fp16 preset: G.pixelnorm_epsilon = 1e-4
+      g['pixelnorm_epsilon'] = 1e-4
     d = dict(common, mbstd_group_size=self.mbstd_group_size)
     return g, d
 

@@ -39,6 +39,8 @@ HELP = {
     'fused_scale': 'Fused upscale/downscale convolutions in G and D.',
     'mbstd_group_size': 'D minibatch-stddev group size (<= 1: off).',
     'use_wscale': 'Equalized learning rate (runtime weight scaling).',
+    'dtype': 'G/D compute dtype: float32, float16 (the reference\'s fp16 preset: loss scaling '
+             'from 2^64, pixelnorm eps 1e-4; a GPU feature) or bfloat16 (float32 variables).',
     'wgan_lambda': 'WGAN-GP lambda.', 'wgan_epsilon': 'Drift term weight (eps * D(x)^2).',
     'wgan_target': 'WGAN-GP target gradient norm (gamma).',
     'cond_weight': 'AC-GAN label loss weight.',

@@ -80,14 +80,17 @@ class Run:
         self.G, self.D, self.Gs, labels, seed=cfg.seed, G_smoothing=cfg.G_smoothing,
         loss_kwargs=dict(wgan_lambda=cfg.wgan_lambda, wgan_epsilon=cfg.wgan_epsilon,
                          wgan_target=cfg.wgan_target, cond_weight=cfg.cond_weight),
-        mirror_augment=cfg.mirror_augment, zero_fill_unused=not cfg.reset_opt_for_new_lod)
+        mirror_augment=cfg.mirror_augment, zero_fill_unused=not cfg.reset_opt_for_new_lod,
+        loss_scaling=cfg.dtype == 'float16')
     self.data_pos = tf.Variable(tf.zeros([dataset.resolution_log2 + 1], tf.int64),
                                 trainable=False, name='data_pos')
     self.opt_key = tf.Variable([-1, -1], dtype=tf.int64, trainable=False, name='opt_key')
     self.checkpoint = tf.train.Checkpoint(
         G=self.G, D=self.D, Gs=self.Gs, G_opt=self.trainer.G_opt, D_opt=self.trainer.D_opt,
         step=self.trainer.step, cur_nimg=self.trainer.cur_nimg, data_pos=self.data_pos,
-        opt_key=self.opt_key)
+        opt_key=self.opt_key,
+        **({'D_log2_scale': self.trainer.D_log2_scale, 'G_log2_scale': self.trainer.G_log2_scale}
+           if self.trainer.loss_scaling else {}))
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(cfg.logdir, CHECKPOINT_DIR), cfg.keep_checkpoints)
 

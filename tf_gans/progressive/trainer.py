@@ -25,6 +25,9 @@ import tensorflow as tf
 from tf_gans.layers import pggan as pgl
 from tf_gans.progressive import loss as loss_lib
 
+# The reference's fp16 loss scaling (log2 of the scale): start, step up, step down.
+LOSS_SCALE_INIT, LOSS_SCALE_INC, LOSS_SCALE_DEC = 64.0, 0.0005, 1.0
+
 # Stream slots of the stateless draws: (seed, step, slot).
 _Z_D, _ALPHA, _MIRROR, _Z_G, _LABELS_G = range(5)
 
@@ -66,11 +69,16 @@ class ProgressiveTrainer(tf.Module):
       Adam is not reset at lod changes; see `_apply_if_finite`).
     jit_compile: compile the D and G steps with XLA (a GPU feature: on CPU it
       is slower, see `python -m tf_gans.benchmark --pggan_train`).
+    loss_scaling: the reference's fp16 loss scaling (pggan.md section 5): per
+      optimizer a log2 scale variable, initially 64, +0.0005 after each
+      applied step and -1 after a step skipped for non-finite gradients; the
+      float32 loss is multiplied by 2**scale, the gradients divided by it.
   """
   # pylint: disable=invalid-name
 
   def __init__(self, G, D, Gs, label_table, seed, G_smoothing=0.999, loss_kwargs=None,
-               mirror_augment=False, zero_fill_unused=False, jit_compile=False):
+               mirror_augment=False, zero_fill_unused=False, jit_compile=False,
+               loss_scaling=False):
     super().__init__(name='progressive_trainer')
     self.G, self.D, self.Gs = G, D, Gs
     self.G_opt, self.D_opt = adam(), adam()
@@ -84,6 +92,9 @@ class ProgressiveTrainer(tf.Module):
     self.mirror_augment = bool(mirror_augment)
     self.zero_fill_unused = bool(zero_fill_unused)
     self.jit_compile = bool(jit_compile)
+    self.loss_scaling = bool(loss_scaling)
+    self.D_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='D_log2_scale')
+    self.G_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='G_log2_scale')
     self.label_size = int(label_table.shape[1])
     self.label_table = tf.constant(label_table if len(label_table) else
                                    np.zeros([1, self.label_size], np.float32), tf.float32)
@@ -117,8 +128,9 @@ class ProgressiveTrainer(tf.Module):
       loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
                                             resolution=resolution, grad_scale=grad_scale,
                                             **self.loss_kwargs)
-    grads = tape.gradient(loss, self.D.trainable_variables)
+    grads = self._scaled_gradients(tape, loss, self.D.trainable_variables, self.D_log2_scale)
     applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
+    self._update_scale(self.D_log2_scale, applied)
     self._update_gs()
     self.step.assign_add(1)
     self.cur_nimg.assign_add(tf.cast(n, tf.int64))
@@ -134,10 +146,24 @@ class ProgressiveTrainer(tf.Module):
       loss, terms = loss_lib.g_wgan_acgan(
           self.D, fakes, labels, resolution=resolution,
           cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
-    grads = tape.gradient(loss, self.G.trainable_variables)
+    grads = self._scaled_gradients(tape, loss, self.G.trainable_variables, self.G_log2_scale)
     applied = self._apply_if_finite(self.G_opt, grads, self.G.trainable_variables)
+    self._update_scale(self.G_log2_scale, applied)
     self.step.assign_add(1)
     return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss, G_applied=applied)
+
+  def _scaled_gradients(self, tape, loss, variables, log2_scale):
+    """d loss / d variables; with loss scaling, of loss * 2**s, divided by 2**s."""
+    if not self.loss_scaling:
+      return tape.gradient(loss, variables)
+    scale = tf.pow(2.0, log2_scale)
+    # d(loss * scale) = scale as the upstream gradient (the tape has closed).
+    grads = tape.gradient(loss, variables, output_gradients=tf.cast(scale, loss.dtype))
+    return [None if g is None else tf.cast(g, tf.float32) / scale for g in grads]
+
+  def _update_scale(self, log2_scale, applied):
+    if self.loss_scaling:
+      log2_scale.assign_add(tf.where(applied, LOSS_SCALE_INC, -LOSS_SCALE_DEC))
 
   def _apply_if_finite(self, optimizer, grads, variables):
     """Applies the update unless a gradient is non-finite (reference: skipped).
