@@ -35,7 +35,8 @@ def _xent(labels, logits):
 
 
 def d_wgangp_acgan(D, reals, fakes, labels, alpha, resolution=None, wgan_lambda=10.0,
-                   wgan_epsilon=0.001, wgan_target=1.0, cond_weight=1.0, grad_scale=1.0):
+                   wgan_epsilon=0.001, wgan_target=1.0, cond_weight=1.0, grad_scale=1.0,
+                   loss_scale=None):
   """The D loss (a float32 scalar) and its terms, for a D called at `resolution`.
 
   Args:
@@ -43,6 +44,9 @@ def d_wgangp_acgan(D, reals, fakes, labels, alpha, resolution=None, wgan_lambda=
     reals, fakes: NHWC images at `resolution`, the same shape.
     labels: the real minibatch's labels [N, label_size] (also G's for fakes).
     alpha: [N, 1, 1, 1] interpolation weights in [0, 1).
+    loss_scale: under float16 loss scaling, the current scale: the penalty's
+      inner gradient is taken of sum(D(mixed)) * scale and divided by it, as
+      the reference does (else small gradients flush to zero in float16).
   """
   # pylint: disable=invalid-name
   real_scores, real_label_logits = D(reals, resolution=resolution)
@@ -55,7 +59,10 @@ def d_wgangp_acgan(D, reals, fakes, labels, alpha, resolution=None, wgan_lambda=
     tape.watch(mixed)
     mixed_scores = tf.cast(D(mixed, resolution=resolution)[0], tf.float32)
     mixed_sum = tf.reduce_sum(mixed_scores)
-  grads = tape.gradient(mixed_sum, mixed)
+  if loss_scale is None:
+    grads = tape.gradient(mixed_sum, mixed)
+  else:
+    grads = tape.gradient(mixed_sum, mixed, output_gradients=loss_scale) / loss_scale
   norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])) * grad_scale
   terms = {
       'wasserstein': tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores),

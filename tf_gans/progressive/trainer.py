@@ -127,6 +127,8 @@ class ProgressiveTrainer(tf.Module):
       alpha = tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA))
       loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
                                             resolution=resolution, grad_scale=grad_scale,
+                                            loss_scale=(tf.pow(2.0, self.D_log2_scale)
+                                                        if self.loss_scaling else None),
                                             **self.loss_kwargs)
     grads = self._scaled_gradients(tape, loss, self.D.trainable_variables, self.D_log2_scale)
     applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
