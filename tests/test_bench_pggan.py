@@ -31,23 +31,3 @@ def test_train_benchmark_reports_every_phase_for_both_sides(jit):
     assert set(r['first_step_seconds']) == variants
     assert (r.get('ours_xla_images_per_sec', 0) > 0) == jit
 
-
-def test_metrics_benchmark_compares_the_metric_path_with_bare_predict():
-  from tf_gans import bench_metrics  # pylint: disable=import-outside-toplevel
-  report = bench_metrics.run(swd_images=8, swd_resolution=32, rounds=1, log=lambda *a, **k: None)
-  (feat,) = report['features']
-  assert set(feat['images_per_sec']) == {'metric', 'bare_predict'}
-  assert feat['overhead'] == 1 - feat['images_per_sec']['metric'] / feat['images_per_sec']['bare_predict']
-  assert report['swd']['seconds'] > 0 and set(report['swd']['result']) == {
-      'SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg'}
-
-
-@pytest.mark.slow
-def test_multi_worker_benchmark_times_both_variants(tmp_path):
-  from tf_gans import bench_distribute  # pylint: disable=import-outside-toplevel
-  report = bench_distribute.run(['--flagfile=configs/quickstart.cfg', '--batch_size=20'],
-                                str(tmp_path), short=2, long=12, log=lambda *a, **k: None)
-  single, two = report['results']['single_process'], report['results']['two_workers']
-  assert single['steps_per_sec'] > 0 and two['steps_per_sec'] > 0
-  assert report['two_workers_over_single'] == pytest.approx(
-      two['steps_per_sec'] / single['steps_per_sec'])

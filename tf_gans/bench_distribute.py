@@ -9,24 +9,12 @@ machine the ratio measures the strategy's overhead (the cores are shared by the 
 workers), not a speed-up.
 """
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
-import numpy as np
-
-
-def _free_ports(n):
-  socks = [socket.socket() for _ in range(n)]
-  for s in socks:
-    s.bind(('127.0.0.1', 0))
-  ports = [s.getsockname()[1] for s in socks]
-  for s in socks:
-    s.close()
-  return ports
+from tf_gans.training import strategy
 
 
 def _run(args, steps, logdir, workers):
@@ -39,13 +27,9 @@ def _run(args, steps, logdir, workers):
   if not workers:
     procs = [subprocess.Popen(base, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)]
   else:
-    cluster = {'worker': [f'127.0.0.1:{p}' for p in _free_ports(workers)]}
-    procs = []
-    for index in range(workers):
-      task_env = dict(env, TF_CONFIG=json.dumps(
-          {'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
-      procs.append(subprocess.Popen(base + ['--strategy=multi_worker'], env=task_env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    procs = [subprocess.Popen(base + ['--strategy=multi_worker'], env=dict(env, TF_CONFIG=c),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for c in strategy.loopback_tf_configs(workers)]
   for p in procs:
     _, err = p.communicate(timeout=1800)
     if p.returncode:
@@ -64,4 +48,4 @@ def run(args, scratch, short=20, long=220, log=print):
     results[name] = dict(seconds=times, steps_per_sec=(long - short) / (times[long] - times[short]))
   ratio = results['two_workers']['steps_per_sec'] / results['single_process']['steps_per_sec']
   return dict(benchmark='multi_worker', args=list(args), results=results,
-              two_workers_over_single=float(np.float64(ratio)))
+              two_workers_over_single=float(ratio))

@@ -14,22 +14,7 @@ import time
 
 import numpy as np
 
-
-def _rate(fn, num, iters):
-  t = time.perf_counter()
-  for _ in range(iters):
-    fn()
-  return num * iters / (time.perf_counter() - t)
-
-
-def _compare(variants, num, rounds, iters):
-  for fn in variants.values():  # warm up (tracing, allocation)
-    fn()
-  rates = {name: [] for name in variants}
-  for _ in range(rounds):
-    for name, fn in variants.items():
-      rates[name].append(_rate(fn, num, iters))
-  return {name: float(np.median(v)) for name, v in rates.items()}, rates
+from tf_gans import bench_timing
 
 
 def classifier_features(num=1024, rounds=3, iters=2):
@@ -40,9 +25,9 @@ def classifier_features(num=1024, rounds=3, iters=2):
   extract = fid.classifier_features(model)
   bare = keras.Model(model.inputs, model.layers[-1].input)
   x = np.random.default_rng(0).uniform(-1, 1, [num, 32, 32, 1]).astype(np.float32)
-  median, rates = _compare({'metric': lambda: extract(x),
-                            'bare_predict': lambda: bare.predict(x, batch_size=256, verbose=0)},
-                           num, rounds, iters)
+  median, rates, _ = bench_timing.interleaved(
+      {'metric': lambda: extract(x),
+       'bare_predict': lambda: bare.predict(x, batch_size=256, verbose=0)}, num, rounds, iters)
   return dict(path='classifier_features', num_images=num, images_per_sec=median,
               overhead=1 - median['metric'] / median['bare_predict'], rates_per_round=rates)
 
@@ -54,7 +39,7 @@ def inception_features(weights, num=64, rounds=2, iters=1):
   model = inception.load_fid_inception(weights)
   images = np.random.default_rng(0).integers(0, 256, [num, 64, 64, 3]).astype(np.uint8)
   prepared = inception.preprocess(images).numpy()
-  median, rates = _compare(
+  median, rates, _ = bench_timing.interleaved(
       {'metric': lambda: inception.inception_features(model, images),
        'bare_predict': lambda: model.predict(prepared, batch_size=inception.BATCH_SIZE,
                                              verbose=0)},

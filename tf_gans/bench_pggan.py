@@ -13,16 +13,9 @@ The JSON also holds the max abs difference of the two outputs. This is a dev
 tool: it imports `official_ports` (installed with the package).
 """
 
-import time
-
 import numpy as np
 
-
-def _median_rate(fn, batch, iters):
-  t = time.perf_counter()
-  for _ in range(iters):
-    fn()
-  return batch * iters / (time.perf_counter() - t)
+from tf_gans import bench_timing
 
 
 def forward_pass(resolution, batch, fmap_base, fmap_max, rounds, iters, log=print):
@@ -46,29 +39,18 @@ def forward_pass(resolution, batch, fmap_base, fmap_max, rounds, iters, log=prin
   def run_oracle():
     return oracle.run(z, labels)
 
-  t = time.perf_counter()
-  got = run_ours()
-  first_ours = time.perf_counter() - t
-  t = time.perf_counter()
-  want = run_oracle()
-  first_oracle = time.perf_counter() - t
+  got, want = run_ours(), run_oracle()
   max_abs_diff = float(np.abs(got - want.transpose(0, 2, 3, 1)).max())
-  run_ours()
-  run_oracle()
-  rates = {'ours': [], 'official_ports': []}
-  for r in range(rounds):
-    log(f'  {resolution}x{resolution}: round {r + 1}/{rounds}', flush=True)
-    rates['ours'].append(_median_rate(run_ours, batch, iters))
-    rates['official_ports'].append(_median_rate(run_oracle, batch, iters))
-  ours_rate = float(np.median(rates['ours']))
-  oracle_rate = float(np.median(rates['official_ports']))
+  median, rates, first = bench_timing.interleaved(
+      {'ours': run_ours, 'official_ports': run_oracle}, batch, rounds, iters,
+      lambda msg: log(f'  {resolution}x{resolution}: {msg}', flush=True))
+  ours_rate, oracle_rate = median['ours'], median['official_ports']
   params = sum(int(np.prod(v.shape)) for n, v in ours.reference_variables().items() if n != 'lod')
   return dict(resolution=resolution, batch=batch, fmap_base=fmap_base, fmap_max=fmap_max,
               parameters=params, iters_per_round=iters, rounds=rounds,
               ours_images_per_sec=ours_rate, official_ports_images_per_sec=oracle_rate,
               speedup_ours_over_official_ports=ours_rate / oracle_rate,
-              rates_per_round=rates, first_call_seconds={'ours': first_ours,
-                                                         'official_ports': first_oracle},
+              rates_per_round=rates, first_call_seconds=first,
               max_abs_diff=max_abs_diff)
 
 
@@ -151,19 +133,10 @@ def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
               'ours': _our_train_step(resolution, res_phase, batch, kwargs, False)}
   if jit:
     variants['ours_xla'] = _our_train_step(resolution, res_phase, batch, kwargs, True)
-  first = {}
-  for name, fn in variants.items():  # build / trace every variant before timing any
-    t = time.perf_counter()
-    fn()
-    first[name] = time.perf_counter() - t
-    fn()
-  rates = {name: [] for name in variants}
-  for r in range(rounds):
-    log(f'  train step at {res_phase}x{res_phase} of {resolution}: round {r + 1}/{rounds}',
-        flush=True)
-    for name, fn in variants.items():
-      rates[name].append(_median_rate(fn, batch, iters))
-  median = {name: float(np.median(v)) for name, v in rates.items()}
+  median, rates, first = bench_timing.interleaved(
+      variants, batch, rounds, iters,
+      lambda msg: log(f'  train step at {res_phase}x{res_phase} of {resolution}: {msg}',
+                      flush=True))
   out = dict(resolution=resolution, phase_resolution=res_phase, batch=batch,
              fmap_base=fmap_base, fmap_max=fmap_max, ours_images_per_sec=median['ours'],
              official_ports_images_per_sec=median['official_ports'],

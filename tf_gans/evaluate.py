@@ -72,7 +72,7 @@ flags.register_multi_flags_validator(
 FLAGS = flags.FLAGS
 
 # Result keys shown in the table (the rest go to the JSON only).
-_TABLE_KEYS = ('fid', 'kid', 'kid_std', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim',
+_TABLE_KEYS = ('fid', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim',
                'ms_ssim_reals', 'log_likelihood', 'std_error', 'sigma', 'fraction_confident',
                'grid')
 

@@ -5,10 +5,8 @@ mid-run leaves the chief's checkpoints intact and `--resume` on both continues t
 trajectory. Every process has a timeout, so the test stops by itself.
 """
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ import tensorflow as tf
 
 from conftest import REPO
 from tf_gans.training import loop
+from tf_gans.training import strategy
 from tf_gans.training.config import RunConfig
 
 STEPS = 60
@@ -26,23 +25,10 @@ ARGS = ['--flagfile=configs/quickstart.cfg', f'--steps={STEPS}', '--log_every=10
         '--sample_every=1000', '--checkpoint_every=10', '--noprogress', '--noexport']
 
 
-def _free_ports(n):
-  socks = [socket.socket() for _ in range(n)]
-  for s in socks:
-    s.bind(('127.0.0.1', 0))
-  ports = [s.getsockname()[1] for s in socks]
-  for s in socks:
-    s.close()
-  return ports
-
-
 def _start_workers(logdir, *extra):
-  ports = _free_ports(2)
-  cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
   procs = []
-  for index in range(2):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', TF_CONFIG=json.dumps(
-        {'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
+  for tf_config in strategy.loopback_tf_configs(2):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', TF_CONFIG=tf_config)
     procs.append(subprocess.Popen(
         [sys.executable, '-m', 'tf_gans.train', *ARGS, '--strategy=multi_worker',
          f'--logdir={logdir}', *extra], cwd=REPO, env=env, stdout=subprocess.PIPE,

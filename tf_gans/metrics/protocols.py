@@ -155,7 +155,8 @@ class Evaluation:
                        '--features=classifier.')
     return self._once('inception', lambda: inception.load_fid_inception(self.opt.inception))
 
-  def _classifier_input(self, images_uint8):
+  def classifier_input(self, images_uint8):
+    """uint8 images -> the digit classifier's input range [-1, 1]."""
     from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
     return classifier.to_range(images_uint8.astype(np.float32) / 255.0, (-1.0, 1.0))
 
@@ -166,7 +167,7 @@ class Evaluation:
       if self.opt.features == 'classifier':
         from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
         extract = fid.classifier_features(self.digit_classifier())
-        convert = self._classifier_input
+        convert = self.classifier_input
       else:
         from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
         model = self.inception_model()
@@ -231,7 +232,7 @@ def inception_score_metric(ev: Evaluation) -> Dict[str, Any]:
   fakes = ev.fakes()
   if ev.opt.features == 'classifier':
     logits = inception_score.classifier_logits(ev.digit_classifier(),
-                                               ev._classifier_input(fakes))  # pylint: disable=protected-access
+                                               ev.classifier_input(fakes))
   else:
     from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
     logits = inception.inception_logits(ev.inception_model(), fakes, ev.opt.batch_size)
@@ -294,7 +295,7 @@ def digit_confidence(ev: Evaluation) -> Dict[str, Any]:
   """Share of samples the digit classifier (trained on --data/--split) gives p >= 0.9."""
   from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
   model = ev.digit_classifier()
-  result = classifier.classifier_confidence(model, ev._classifier_input(ev.fakes()))  # pylint: disable=protected-access
+  result = classifier.classifier_confidence(model, ev.classifier_input(ev.fakes()))
   out = {'num_samples': ev.opt.num_samples, **result.to_dict()}
   reference_split = ev.opt.extra.get('reference_split')
   if reference_split:

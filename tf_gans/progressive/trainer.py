@@ -121,16 +121,15 @@ class ProgressiveTrainer(tf.Module):
     lod = tf.cast(self.D.lod, tf.float32)
     reals = process_reals(reals_uint8, lod, self.mirror_augment, self._seed(_MIRROR))
     labels = tf.cast(labels, tf.float32)
+    scale = self._loss_scale(self.D_log2_scale)
     with tf.GradientTape() as tape:
       fakes = self.G(self._generator_inputs(self._latents(n, _Z_D), labels),
                      resolution=resolution)
       alpha = tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA))
       loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
                                             resolution=resolution, grad_scale=grad_scale,
-                                            loss_scale=(tf.pow(2.0, self.D_log2_scale)
-                                                        if self.loss_scaling else None),
-                                            **self.loss_kwargs)
-    grads = self._scaled_gradients(tape, loss, self.D.trainable_variables, self.D_log2_scale)
+                                            loss_scale=scale, **self.loss_kwargs)
+    grads = self._scaled_gradients(tape, loss, self.D.trainable_variables, scale)
     applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
     self._update_scale(self.D_log2_scale, applied)
     self._update_gs()
@@ -148,17 +147,21 @@ class ProgressiveTrainer(tf.Module):
       loss, terms = loss_lib.g_wgan_acgan(
           self.D, fakes, labels, resolution=resolution,
           cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
-    grads = self._scaled_gradients(tape, loss, self.G.trainable_variables, self.G_log2_scale)
+    grads = self._scaled_gradients(tape, loss, self.G.trainable_variables,
+                                   self._loss_scale(self.G_log2_scale))
     applied = self._apply_if_finite(self.G_opt, grads, self.G.trainable_variables)
     self._update_scale(self.G_log2_scale, applied)
     self.step.assign_add(1)
     return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss, G_applied=applied)
 
-  def _scaled_gradients(self, tape, loss, variables, log2_scale):
-    """d loss / d variables; with loss scaling, of loss * 2**s, divided by 2**s."""
-    if not self.loss_scaling:
+  def _loss_scale(self, log2_scale):
+    """2**log2_scale with loss scaling, else None."""
+    return tf.pow(2.0, log2_scale) if self.loss_scaling else None
+
+  def _scaled_gradients(self, tape, loss, variables, scale):
+    """d loss / d variables; with a loss `scale`, of loss * scale, divided by scale."""
+    if scale is None:
       return tape.gradient(loss, variables)
-    scale = tf.pow(2.0, log2_scale)
     # d(loss * scale) = scale as the upstream gradient (the tape has closed).
     grads = tape.gradient(loss, variables, output_gradients=tf.cast(scale, loss.dtype))
     return [None if g is None else tf.cast(g, tf.float32) / scale for g in grads]

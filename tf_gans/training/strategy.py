@@ -21,6 +21,7 @@ chief is the task of type `chief`, or worker 0 when the cluster has no chief.
 import functools
 import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -85,3 +86,19 @@ def write_dir(strategy, logdir):
     return logdir
   task_type, task_id = task(strategy)
   return os.path.join(logdir, '.workers', f'{task_type}-{task_id}')
+
+
+def loopback_tf_configs(num_workers):
+  """TF_CONFIG values for `num_workers` worker processes on this machine (free loopback ports).
+
+  For trying multi-worker training on one host (tests, `benchmark --multi_worker_bench`).
+  """
+  socks = [socket.socket() for _ in range(num_workers)]
+  for s in socks:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in socks]
+  for s in socks:
+    s.close()
+  cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
+  return [json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': i}})
+          for i in range(num_workers)]
