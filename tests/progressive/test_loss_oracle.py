@@ -63,8 +63,7 @@ def test_d_and_g_losses_and_gradients_match_the_full_size_reference(lod, label_s
   d.lod.assign(lod)
 
   # Ours, at working resolution.
-  reals = trainer_lib.process_reals(tf.constant(reals_uint8), tf.constant(lod, tf.float32),
-                                    False, None)
+  reals = trainer_lib.process_reals(tf.constant(reals_uint8), tf.constant(lod, tf.float32))
   g_in = [z, labels] if label_size else z
   with tf.GradientTape() as tape:
     fakes = g(g_in, resolution=res)

@@ -1,6 +1,7 @@
 """ProgressiveTrainer: lod changes inside a phase never retrace; a new phase traces once."""
 
 import numpy as np
+import tensorflow as tf
 import pytest
 
 from tf_gans.models import pggan
@@ -71,3 +72,65 @@ def test_float16_step_matches_float32_and_an_overflow_skips_only_that_step():
   assert abs(float(got['D_loss']) - float(want['D_loss'])) <= 0.02 * abs(float(want['D_loss'])) + 0.01
   for v in half.D.trainable_variables + half.G.trainable_variables:
     assert np.all(np.isfinite(v.numpy()))
+
+
+def _build(strategy, label_size=0, mirror_augment=False, loss_scaling=False):
+  import keras  # pylint: disable=import-outside-toplevel
+  kw = dict(resolution=16, num_channels=3, fmap_base=32, fmap_max=16, latent_size=8,
+            label_size=label_size)
+  keras.utils.set_random_seed(5)
+  with strategy.scope():
+    G, Gs, D = (pggan.G_paper(**kw, name='G'), pggan.G_paper(**kw, name='Gs'),  # pylint: disable=invalid-name
+                pggan.D_paper(**kw))
+    for gs, g in zip(Gs.variables, G.variables):
+      gs.assign(g)
+  table = np.eye(max(label_size, 1), dtype=np.float32)[:, :label_size]
+  return trainer_lib.ProgressiveTrainer(G, D, Gs, table, seed=11, G_smoothing=0.9,
+                                        mirror_augment=mirror_augment, strategy=strategy,
+                                        loss_scaling=loss_scaling)
+
+
+@pytest.mark.parametrize('label_size,mirror_augment', [(0, False), (3, True)])
+def test_mirrored_step_equals_single_device_step(label_size, mirror_augment):
+  # Two logical CPUs (tests/conftest.py). The global minibatch of 8 is split 4 + 4
+  # (strided rows, so the minibatch-stddev groups of 4 are the single device's); the
+  # draws are of the global minibatch; each replica's loss is its share of the global
+  # mean. D, G, Gs, the Adam moments and the counters must match one device.
+  from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
+  mirrored = strategy_lib.get('mirrored')
+  assert mirrored.num_replicas_in_sync == 2
+  runs = [_build(s, label_size, mirror_augment) for s in (tf.distribute.get_strategy(), mirrored)]
+  rng = np.random.default_rng(2)
+  batches = [(rng.integers(0, 256, [8, 16, 16, 3]).astype(np.uint8),
+              np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)][:, :label_size])
+             for _ in range(3)]
+  outs = []
+  for trainer in runs:
+    # A fade (lod 0.5 at working resolution 16), then full resolution after a reset.
+    trainer.set_schedule(0.5, 0.002, 0.003)
+    for reals, labels in batches[:2]:
+      trainer.d_step(reals, labels, 16)
+      trainer.g_step(8, 16)
+    trainer.reset_optimizers()
+    trainer.set_schedule(0.0, 0.002, 0.003)
+    d_out = trainer.d_step(*batches[2], 16)
+    outs.append({k: float(v) for k, v in (d_out | trainer.g_step(8, 16)).items()})
+  single, multi = runs
+  assert outs[0].keys() == outs[1].keys()
+  for k in outs[0]:
+    assert outs[1][k] == pytest.approx(outs[0][k], rel=1e-4, abs=1e-5), k
+  assert int(multi.step.numpy()) == 6 and int(multi.cur_nimg.numpy()) == 24
+  for net in ('G', 'D', 'Gs'):
+    for a, b in zip(getattr(single, net).variables, getattr(multi, net).variables):
+      np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=2e-5, err_msg=a.path)
+  for a, b in zip(single.D_opt.variables, multi.D_opt.variables):
+    np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6, err_msg=a.path)
+
+
+def test_trainer_refuses_networks_built_outside_the_strategy():
+  from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
+  kw = dict(resolution=8, num_channels=1, fmap_base=16, fmap_max=8, latent_size=8)
+  G, Gs = pggan.G_paper(**kw, name='G'), pggan.G_paper(**kw, name='Gs')  # pylint: disable=invalid-name
+  with pytest.raises(ValueError, match="not built under the strategy's scope"):
+    trainer_lib.ProgressiveTrainer(G, pggan.D_paper(**kw), Gs, np.zeros([1, 0], np.float32),
+                                   seed=0, strategy=strategy_lib.get('mirrored'))

@@ -38,21 +38,49 @@ def adam(learning_rate=0.001):
                                epsilon=1e-8)
 
 
-def process_reals(x, lod, mirror_augment, seed):
+def process_reals(x, lod, flip=None):
   """Reference `process_reals` at working resolution: uint8 -> [-1, 1], mirror, fade.
 
-  x * 2/255 - 1; with `mirror_augment` each sample is flipped along its width
-  with p = 0.5; then x = lerp(x, up2(down2(x)), lod - floor(lod)) (FadeLOD).
-  The reference's final UpscaleLOD is the working-resolution no-op.
+  x * 2/255 - 1; samples where the bool [N, 1, 1, 1] `flip` is set are flipped
+  along their width (mirror_augment: p = 0.5 each); then
+  x = lerp(x, up2(down2(x)), lod - floor(lod)) (FadeLOD). The reference's
+  final UpscaleLOD is the working-resolution no-op.
   """
   x = tf.cast(x, tf.float32) * (2.0 / 255.0) - 1.0
-  if mirror_augment:
-    flip = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed) < 0.5
+  if flip is not None:
     x = tf.where(flip, tf.reverse(x, axis=[2]), x)
   alpha = lod - tf.floor(lod)
   if x.shape[1] > 1:
     x = pgl.lerp(x, pgl.upscale2d(pgl.downscale2d(x)), alpha)
   return x
+
+
+class _Shard:
+  """This replica's share of a global minibatch: samples r, r + R, r + 2R, ...
+
+  The reference splits the minibatch across GPUs in contiguous blocks
+  (`tf.split`). We take strided rows instead: the minibatch is a random draw
+  either way, and strided rows keep the minibatch-stddev groups (which are
+  strided too: group = n % M, `tf_gans.layers.pggan.minibatch_stddev`) exactly
+  the groups one device forms on the whole minibatch, so a step on R replicas
+  equals a step on one device (tested), provided every replica holds a
+  multiple of the group size.
+  """
+
+  def __init__(self):
+    ctx = tf.distribute.get_replica_context()
+    self.context = ctx
+    self.count = ctx.num_replicas_in_sync
+    self.index = ctx.replica_id_in_sync_group
+
+  def __call__(self, x):
+    return x if self.count == 1 else x[self.index::self.count]
+
+  def global_mean(self, terms):
+    """{name: local mean} -> {name: mean over the global minibatch} (equal shares)."""
+    if self.count == 1:
+      return terms
+    return self.context.all_reduce(tf.distribute.ReduceOp.MEAN, terms)
 
 
 class ProgressiveTrainer(tf.Module):
@@ -73,19 +101,35 @@ class ProgressiveTrainer(tf.Module):
       optimizer a log2 scale variable, initially 64, +0.0005 after each
       applied step and -1 after a step skipped for non-finite gradients; the
       float32 loss is multiplied by 2**scale, the gradients divided by it.
+    strategy: a `tf.distribute.Strategy` (default: the current one); G, D and
+      Gs must have been built under its scope. Each step splits the global
+      minibatch over the replicas (`_Shard`), draws z, alpha and the flips for
+      the whole minibatch (so the draws do not depend on the replica count),
+      sums the replicas' gradients of their share of the global mean loss and
+      applies one update everywhere, skipped everywhere if any replica's
+      gradient is non-finite.
   """
   # pylint: disable=invalid-name
 
   def __init__(self, G, D, Gs, label_table, seed, G_smoothing=0.999, loss_kwargs=None,
                mirror_augment=False, zero_fill_unused=False, jit_compile=False,
-               loss_scaling=False):
+               loss_scaling=False, strategy=None):
     super().__init__(name='progressive_trainer')
+    self.strategy = strategy or tf.distribute.get_strategy()
     self.G, self.D, self.Gs = G, D, Gs
-    self.G_opt, self.D_opt = adam(), adam()
-    self.G_opt.build(G.trainable_variables)
-    self.D_opt.build(D.trainable_variables)
-    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-    self.cur_nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name='cur_nimg')
+    for net in (G, D, Gs):
+      if not all(self.strategy.extended.variable_created_in_scope(v.value)
+                 for v in net.variables):
+        raise ValueError(f'{net.name} was not built under the strategy\'s scope; build G, D and '
+                         f'Gs inside `with strategy.scope():`.')
+    with self.strategy.scope():
+      self.G_opt, self.D_opt = adam(), adam()
+      self.G_opt.build(G.trainable_variables)
+      self.D_opt.build(D.trainable_variables)
+      self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+      self.cur_nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name='cur_nimg')
+      self.D_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='D_log2_scale')
+      self.G_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='G_log2_scale')
     self.seed = int(seed)
     self.G_smoothing = float(G_smoothing)
     self.loss_kwargs = dict(loss_kwargs or {})
@@ -93,8 +137,6 @@ class ProgressiveTrainer(tf.Module):
     self.zero_fill_unused = bool(zero_fill_unused)
     self.jit_compile = bool(jit_compile)
     self.loss_scaling = bool(loss_scaling)
-    self.D_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='D_log2_scale')
-    self.G_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='G_log2_scale')
     self.label_size = int(label_table.shape[1])
     self.label_table = tf.constant(label_table if len(label_table) else
                                    np.zeros([1, self.label_size], np.float32), tf.float32)
@@ -115,44 +157,71 @@ class ProgressiveTrainer(tf.Module):
   def _generator_inputs(self, latents, labels):
     return [latents, labels] if self.label_size else latents
 
-  # The steps (traced once per resolution).
-  def _d_step(self, reals_uint8, labels, resolution, grad_scale):
-    n = tf.shape(reals_uint8)[0]
+  # The steps (traced once per resolution). Each runs once per replica on its
+  # share of the global minibatch; the counters, loss scales and Gs are updated
+  # once, in cross-replica context, after the replicas' optimizer steps.
+  def _d_replica(self, reals_uint8, labels, resolution, grad_scale):
+    shard = _Shard()
+    n = tf.shape(reals_uint8)[0]  # the global minibatch
     lod = tf.cast(self.D.lod, tf.float32)
-    reals = process_reals(reals_uint8, lod, self.mirror_augment, self._seed(_MIRROR))
-    labels = tf.cast(labels, tf.float32)
+    flip = None
+    if self.mirror_augment:
+      flip = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_MIRROR)) < 0.5)
+    reals = process_reals(shard(reals_uint8), lod, flip)
+    labels = shard(tf.cast(labels, tf.float32))
+    latents = shard(self._latents(n, _Z_D))
+    alpha = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA)))
     scale = self._loss_scale(self.D_log2_scale)
     with tf.GradientTape() as tape:
-      fakes = self.G(self._generator_inputs(self._latents(n, _Z_D), labels),
-                     resolution=resolution)
-      alpha = tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA))
+      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
       loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
                                             resolution=resolution, grad_scale=grad_scale,
                                             loss_scale=scale, **self.loss_kwargs)
-    grads = self._scaled_gradients(tape, loss, self.D.trainable_variables, scale)
+      # Every term is a per-sample mean: a replica's share of the global mean is its
+      # local mean / R, and the optimizer sums the replicas' gradients.
+      replica_loss = loss / shard.count
+    grads = self._scaled_gradients(tape, replica_loss, self.D.trainable_variables, scale)
     applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
-    self._update_scale(self.D_log2_scale, applied)
-    self._update_gs()
-    self.step.assign_add(1)
-    self.cur_nimg.assign_add(tf.cast(n, tf.int64))
-    return dict(terms, D_loss=loss, D_applied=applied)
+    return shard.global_mean(dict(terms, D_loss=loss)), applied
 
-  def _g_step(self, minibatch, resolution):
+  def _d_step(self, reals_uint8, labels, resolution, grad_scale):
+    with self.strategy.scope():
+      terms, applied = self._run(self._d_replica, reals_uint8, labels, resolution, grad_scale)
+      self._update_scale(self.D_log2_scale, applied)
+      self._update_gs()
+      self.step.assign_add(1)
+      self.cur_nimg.assign_add(tf.cast(tf.shape(reals_uint8)[0], tf.int64))
+    return dict(terms, D_applied=applied)
+
+  def _g_replica(self, minibatch, resolution):
+    shard = _Shard()
     rows = tf.random.stateless_uniform([minibatch], self._seed(_LABELS_G), maxval=tf.shape(
         self.label_table)[0], dtype=tf.int32)
-    labels = tf.gather(self.label_table, rows)[:, :self.label_size]
+    labels = shard(tf.gather(self.label_table, rows)[:, :self.label_size])
+    latents = shard(self._latents(minibatch, _Z_G))
+    scale = self._loss_scale(self.G_log2_scale)
     with tf.GradientTape() as tape:
-      fakes = self.G(self._generator_inputs(self._latents(minibatch, _Z_G), labels),
-                     resolution=resolution)
+      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
       loss, terms = loss_lib.g_wgan_acgan(
           self.D, fakes, labels, resolution=resolution,
           cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
-    grads = self._scaled_gradients(tape, loss, self.G.trainable_variables,
-                                   self._loss_scale(self.G_log2_scale))
+      replica_loss = loss / shard.count
+    grads = self._scaled_gradients(tape, replica_loss, self.G.trainable_variables, scale)
     applied = self._apply_if_finite(self.G_opt, grads, self.G.trainable_variables)
-    self._update_scale(self.G_log2_scale, applied)
-    self.step.assign_add(1)
-    return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss, G_applied=applied)
+    terms = {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss)
+    return shard.global_mean(terms), applied
+
+  def _g_step(self, minibatch, resolution):
+    with self.strategy.scope():
+      terms, applied = self._run(self._g_replica, minibatch, resolution)
+      self._update_scale(self.G_log2_scale, applied)
+      self.step.assign_add(1)
+    return dict(terms, G_applied=applied)
+
+  def _run(self, replica_fn, *args):
+    """replica_fn(*args) on every replica; its (already all-reduced) outputs, once."""
+    out = self.strategy.run(lambda: replica_fn(*args))
+    return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], out)
 
   def _loss_scale(self, log2_scale):
     """2**log2_scale with loss scaling, else None."""
@@ -184,12 +253,31 @@ class ProgressiveTrainer(tf.Module):
     pairs = [(g if g is not None else tf.zeros_like(v), v) for g, v in zip(grads, variables)
              if g is not None or self.zero_fill_unused]
     finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+    ctx = tf.distribute.get_replica_context()
+    if ctx.num_replicas_in_sync > 1:  # all replicas must take the same branch
+      bad = ctx.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+      finite = tf.equal(bad, 0.0)
 
     def apply():
       optimizer.apply_gradients(pairs)
       return tf.constant(True)
 
-    return tf.cond(finite, apply, lambda: tf.constant(False))
+    def skip():
+      return tf.constant(False)
+
+    if tf.__internal__.distribute.strategy_supports_no_merge_call():
+      return tf.cond(finite, apply, skip)
+
+    # MirroredStrategy: apply_gradients calls merge_call, which cannot sit in a cond
+    # inside a replica; decide in cross-replica context (as Keras' LossScaleOptimizer).
+    def cross_replica(distribution, finite, grads):
+      def apply_all():
+        distribution.extended.call_for_each_replica(
+            lambda g: optimizer.apply_gradients(zip(g, [v for _, v in pairs])), args=(grads,))
+        return tf.constant(True)
+      return tf.cond(distribution.experimental_local_results(finite)[0], apply_all, skip)
+
+    return ctx.merge_call(cross_replica, args=(finite, [g for g, _ in pairs]))
 
   def _update_gs(self):
     """Gs <- G + (Gs - G) * beta for trainables; lod copied (beta 0). Reference section 4."""
@@ -222,14 +310,16 @@ class ProgressiveTrainer(tf.Module):
 
   def set_schedule(self, lod, G_lrate, D_lrate):
     """Assigns lod (G and D; Gs follows in the Gs update) and the learning rates."""
-    self.G.lod.assign(lod)
-    self.D.lod.assign(lod)
-    self.G_opt.learning_rate.assign(G_lrate)
-    self.D_opt.learning_rate.assign(D_lrate)
+    with self.strategy.scope():
+      self.G.lod.assign(lod)
+      self.D.lod.assign(lod)
+      self.G_opt.learning_rate.assign(G_lrate)
+      self.D_opt.learning_rate.assign(D_lrate)
 
   def reset_optimizers(self):
     """Zeroes Adam's moments and step counts (reference: reset_opt_for_new_lod)."""
-    for opt in (self.G_opt, self.D_opt):
-      for v in opt.variables:
-        if 'learning_rate' not in v.path:
-          v.assign(tf.zeros_like(v))
+    with self.strategy.scope():
+      for opt in (self.G_opt, self.D_opt):
+        for v in opt.variables:
+          if 'learning_rate' not in v.path:
+            v.assign(tf.zeros_like(v))
