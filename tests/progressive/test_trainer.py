@@ -74,7 +74,7 @@ def test_float16_step_matches_float32_and_an_overflow_skips_only_that_step():
     assert np.all(np.isfinite(v.numpy()))
 
 
-def _build(strategy, label_size=0, mirror_augment=False, loss_scaling=False):
+def _build(strategy, label_size=0, mirror_augment=False, loss_scaling=False, jit_compile=False):
   import keras  # pylint: disable=import-outside-toplevel
   kw = dict(resolution=16, num_channels=3, fmap_base=32, fmap_max=16, latent_size=8,
             label_size=label_size)
@@ -87,19 +87,22 @@ def _build(strategy, label_size=0, mirror_augment=False, loss_scaling=False):
   table = np.eye(max(label_size, 1), dtype=np.float32)[:, :label_size]
   return trainer_lib.ProgressiveTrainer(G, D, Gs, table, seed=11, G_smoothing=0.9,
                                         mirror_augment=mirror_augment, strategy=strategy,
-                                        loss_scaling=loss_scaling)
+                                        loss_scaling=loss_scaling, jit_compile=jit_compile)
 
 
-@pytest.mark.parametrize('label_size,mirror_augment', [(0, False), (3, True)])
-def test_mirrored_step_equals_single_device_step(label_size, mirror_augment):
+@pytest.mark.parametrize('label_size,mirror_augment,jit_compile',
+                         [(0, False, False), (3, True, False), (0, False, True)])
+def test_mirrored_step_equals_single_device_step(label_size, mirror_augment, jit_compile):
   # Two logical CPUs (tests/conftest.py). The global minibatch of 8 is split 4 + 4
   # (strided rows, so the minibatch-stddev groups of 4 are the single device's); the
   # draws are of the global minibatch; each replica's loss is its share of the global
-  # mean. D, G, Gs, the Adam moments and the counters must match one device.
+  # mean. D, G, Gs, the Adam moments and the counters must match one device. With
+  # --jit_compile, each replica's forward/backward pass is XLA-compiled.
   from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
   mirrored = strategy_lib.get('mirrored')
   assert mirrored.num_replicas_in_sync == 2
-  runs = [_build(s, label_size, mirror_augment) for s in (tf.distribute.get_strategy(), mirrored)]
+  runs = [_build(tf.distribute.get_strategy(), label_size, mirror_augment),
+          _build(mirrored, label_size, mirror_augment, jit_compile=jit_compile)]
   rng = np.random.default_rng(2)
   batches = [(rng.integers(0, 256, [8, 16, 16, 3]).astype(np.uint8),
               np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)][:, :label_size])

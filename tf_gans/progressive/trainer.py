@@ -172,17 +172,22 @@ class ProgressiveTrainer(tf.Module):
     latents = shard(self._latents(n, _Z_D))
     alpha = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA)))
     scale = self._loss_scale(self.D_log2_scale)
-    with tf.GradientTape() as tape:
-      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
-      loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
-                                            resolution=resolution, grad_scale=grad_scale,
-                                            loss_scale=scale, **self.loss_kwargs)
-      # Every term is a per-sample mean: a replica's share of the global mean is its
-      # local mean / R, and the optimizer sums the replicas' gradients.
-      replica_loss = loss / shard.count
-    grads = self._scaled_gradients(tape, replica_loss, self.D.trainable_variables, scale)
+
+    def forward_backward(reals, labels, latents, alpha):
+      with tf.GradientTape() as tape:
+        fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
+        loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
+                                              resolution=resolution, grad_scale=grad_scale,
+                                              loss_scale=scale, **self.loss_kwargs)
+        # Every term is a per-sample mean: a replica's share of the global mean is its
+        # local mean / R, and the optimizer sums the replicas' gradients.
+        replica_loss = loss / shard.count
+      grads = self._scaled_gradients(tape, replica_loss, self.D.trainable_variables, scale)
+      return dict(terms, D_loss=loss), grads
+
+    terms, grads = self._replica_jit(forward_backward)(reals, labels, latents, alpha)
     applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
-    return shard.global_mean(dict(terms, D_loss=loss)), applied
+    return shard.global_mean(terms), applied
 
   def _d_step(self, reals_uint8, labels, resolution, grad_scale):
     with self.strategy.scope():
@@ -200,15 +205,19 @@ class ProgressiveTrainer(tf.Module):
     labels = shard(tf.gather(self.label_table, rows)[:, :self.label_size])
     latents = shard(self._latents(minibatch, _Z_G))
     scale = self._loss_scale(self.G_log2_scale)
-    with tf.GradientTape() as tape:
-      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
-      loss, terms = loss_lib.g_wgan_acgan(
-          self.D, fakes, labels, resolution=resolution,
-          cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
-      replica_loss = loss / shard.count
-    grads = self._scaled_gradients(tape, replica_loss, self.G.trainable_variables, scale)
+
+    def forward_backward(latents, labels):
+      with tf.GradientTape() as tape:
+        fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
+        loss, terms = loss_lib.g_wgan_acgan(
+            self.D, fakes, labels, resolution=resolution,
+            cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
+        replica_loss = loss / shard.count
+      grads = self._scaled_gradients(tape, replica_loss, self.G.trainable_variables, scale)
+      return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss), grads
+
+    terms, grads = self._replica_jit(forward_backward)(latents, labels)
     applied = self._apply_if_finite(self.G_opt, grads, self.G.trainable_variables)
-    terms = {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss)
     return shard.global_mean(terms), applied
 
   def _g_step(self, minibatch, resolution):
@@ -217,6 +226,21 @@ class ProgressiveTrainer(tf.Module):
       self._update_scale(self.G_log2_scale, applied)
       self.step.assign_add(1)
     return dict(terms, G_applied=applied)
+
+  @property
+  def replicated(self):
+    return self.strategy.num_replicas_in_sync > 1
+
+  def _replica_jit(self, fn):
+    """`fn` XLA-compiled per replica when replicated (see `_step_jit`)."""
+    return tf.function(fn, jit_compile=True) if self.jit_compile and self.replicated else fn
+
+  @property
+  def _step_jit(self):
+    """XLA over the whole step on one replica. With replicas, XLA cannot span the
+    strategy (each replica's variables live on its own device), so only each
+    replica's forward and backward pass is compiled; the update is not."""
+    return self.jit_compile and not self.replicated
 
   def _run(self, replica_fn, *args):
     """replica_fn(*args) on every replica; its (already all-reduced) outputs, once."""
@@ -293,7 +317,7 @@ class ProgressiveTrainer(tf.Module):
       lod_top = self.D.lod_top(resolution)  # floor(lod) while this resolution trains
       self._d_steps[key] = tf.function(
           lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top),
-          jit_compile=self.jit_compile)
+          jit_compile=self._step_jit)
     out = self._d_steps[key](reals_uint8, labels)
     self.last_terms.update(out)
     return out
@@ -303,7 +327,7 @@ class ProgressiveTrainer(tf.Module):
     key = (resolution, minibatch)
     if key not in self._g_steps:
       self._g_steps[key] = tf.function(lambda: self._g_step(minibatch, resolution),
-                                       jit_compile=self.jit_compile)
+                                       jit_compile=self._step_jit)
     out = self._g_steps[key]()
     self.last_terms.update(out)
     return out
