@@ -22,6 +22,10 @@ def run_cli(module, *args, timeout=300):
     (['--bogus=1'], "Unknown command line flag 'bogus'"),
     (['--d_steps=0'], '--d_steps must be >= 1'),
     (['--loss=wgan-typo'], '--loss=wgan-typo: unknown'),
+    (['--model=pggan', '--mixed_precision=mixed_float16', '--dtype=bfloat16'],
+     '--mixed_precision=mixed_float16 means --dtype=float16 for --model=pggan'),
+    (['--model=pggan', '--mixed_precision=fp8'], '--mixed_precision must be mixed_float16'),
+    (['--model=pggan', '--strategy=mirorred'], 'mirorred'),
 ])
 def test_train_refuses_bad_flags_before_any_work(tmp_path, args, message):
   logdir = tmp_path / 'run'

@@ -146,7 +146,7 @@ def describe_overrides(overrides):
 def gan_only_flags():
   """The train flags that only the non-progressive models use."""
   shared = ('logdir', 'dataset', 'split', 'pad_to', 'data_dir', 'seed', 'keep_checkpoints',
-            'progress', 'export', 'model')
+            'progress', 'export', 'model', 'strategy', 'jit_compile', 'mixed_precision')
   return [f.name for f in dataclasses.fields(RunConfig) if f.name not in shared]
 
 

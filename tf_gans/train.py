@@ -49,8 +49,8 @@ def train_progressive():
     cli_lib.fail(ValueError(
         f'--model=pggan does not use {", ".join("--" + n for n in not_for_pggan)}; its run is '
         f'set by the PGGAN flags (--total_kimg, --minibatch_dict, --G_lrate_dict, ...).'))
-  cfg, _ = progressive_flags.progressive_config_from_flags()
   try:
+    cfg, _ = progressive_flags.progressive_config_from_flags()
     result = cli.run(cfg, resume=FLAGS.resume, smoke=FLAGS.smoke, resolution=FLAGS.resolution)
   except cli.ERRORS as e:
     cli_lib.fail(e)

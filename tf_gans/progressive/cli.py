@@ -5,6 +5,7 @@ import dataclasses
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import loop
 from tf_gans.progressive import schedule as schedule_lib
+from tf_gans.training import strategy as strategy_lib
 
 ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
 SMOKE_FMAPS = 8
@@ -29,6 +30,11 @@ def smoke_config(cfg, resolution_log2):
 
 def run(cfg, resume=False, smoke=False, resolution=0, log=print):
   """Opens the data (built-in photos for --smoke when absent) and trains."""
+  if cfg.strategy not in strategy_lib.STRATEGIES:
+    raise ValueError(f'--strategy={cfg.strategy}: unknown; expected one of '
+                     f'{", ".join(strategy_lib.STRATEGIES.names())}.')
+  # Before any TensorFlow op (reading TFRecords): MultiWorkerMirroredStrategy must come first.
+  strategy_lib.get(cfg.strategy)
   try:
     dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir)
   except (FileNotFoundError, ValueError) as e:

@@ -18,7 +18,7 @@ RUN_FILE = 'pggan_run.json'
 # Fields that may change on --resume (they do not change the weights' trajectory).
 RESUME_OVERRIDABLE = ('logdir', 'total_kimg', 'image_snapshot_ticks', 'network_snapshot_ticks',
                       'keep_checkpoints', 'progress', 'export', 'dataset', 'data_dir',
-                      'allow_partial_schedule')
+                      'allow_partial_schedule', 'strategy', 'jit_compile')
 # Fields that define the networks' variables.
 ARCHITECTURE = ('fmap_base', 'fmap_decay', 'fmap_max', 'latent_size', 'fused_scale',
                 'mbstd_group_size', 'use_wscale', 'max_label_size')
@@ -61,6 +61,8 @@ class ProgressiveConfig:
   mbstd_group_size: int = 4
   use_wscale: bool = True
   dtype: str = 'float32'           # compute dtype; 'float16' adds the reference's loss scaling
+  strategy: str = 'default'        # tf.distribute strategy (tf_gans.training.strategy)
+  jit_compile: bool = False        # XLA for the train steps (a GPU feature)
   wgan_lambda: float = 10.0
   wgan_epsilon: float = 0.001
   wgan_target: float = 1.0
@@ -130,6 +132,20 @@ class ProgressiveConfig:
       g['pixelnorm_epsilon'] = 1e-4
     d = dict(common, mbstd_group_size=self.mbstd_group_size)
     return g, d
+
+  def check_minibatch(self, sched, replicas):
+    """Refuses a schedule minibatch that the replicas or minibatch stddev cannot split."""
+    per_replica = sched.minibatch // replicas
+    if per_replica < 1:
+      raise ValueError(f'the minibatch at {sched.resolution}x{sched.resolution} '
+                       f'({sched.minibatch}) leaves nothing for each of {replicas} replicas; '
+                       f'raise --minibatch_dict / --minibatch_base.')
+    group = min(self.mbstd_group_size, per_replica)
+    if self.mbstd_group_size > 1 and per_replica % group:
+      raise ValueError(f'the minibatch at {sched.resolution}x{sched.resolution} gives '
+                       f'{per_replica} images per replica ({sched.minibatch} over {replicas}), '
+                       f'not a multiple of --mbstd_group_size={self.mbstd_group_size}; change '
+                       f'--minibatch_dict / --max_minibatch_per_gpu or the group size.')
 
   def schedule(self, cur_nimg, resolution_log2, num_gpus=1):
     t = self.tables()

@@ -13,7 +13,7 @@ from tf_gans.progressive.config import ProgressiveConfig
 
 FLAGS = flags.FLAGS
 SHARED = ('logdir', 'dataset', 'split', 'pad_to', 'data_dir', 'seed', 'keep_checkpoints',
-          'progress', 'export')
+          'progress', 'export', 'strategy', 'jit_compile')
 HELP = {
     'max_label_size': 'Labels used from the dataset (0: unconditional, -1: all; reference max_label_size).',
     'mirror_augment': 'Flip reals along the width with p = 0.5 (reference mirror_augment).',
@@ -55,7 +55,7 @@ def define_progressive_flags():
     if field.name in SHARED:
       continue
     define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
-              str: flags.DEFINE_string}[type(field.default)]
+              str: flags.DEFINE_string}[field.type]  # the annotation: 600 kimg is a float
     define(field.name, field.default, f'[--model=pggan] {HELP[field.name]}')
   flags.DEFINE_integer('resolution', 0, '[--model=pggan] Expected dataset resolution (0: the '
                        'dataset\'s); --smoke uses it for built-in data when the dataset is absent.')
@@ -64,8 +64,28 @@ def define_progressive_flags():
                     'photo crops when the dataset is absent.')
 
 
+# --mixed_precision (the GAN flag) as PGGAN's --dtype: both mean float32 variables
+# and this compute dtype; float16 brings the reference's loss scaling.
+MIXED_PRECISION_DTYPES = {'': 'float32', 'mixed_float16': 'float16', 'mixed_bfloat16': 'bfloat16'}
+
+
 def progressive_config_from_flags():
   """(ProgressiveConfig, names given explicitly)."""
-  values = {f.name: FLAGS[f.name].value for f in dataclasses.fields(ProgressiveConfig)}
+  # A shared flag left unset takes the PGGAN default (e.g. the reference's seed 1000),
+  # not the GAN trainer's.
+  values = {f.name: f.default if f.name in SHARED and not FLAGS[f.name].present
+            and f.default is not dataclasses.MISSING else FLAGS[f.name].value
+            for f in dataclasses.fields(ProgressiveConfig)}
   explicit = tuple(f.name for f in dataclasses.fields(ProgressiveConfig) if FLAGS[f.name].present)
+  if FLAGS['mixed_precision'].present:
+    policy = FLAGS.mixed_precision
+    if policy not in MIXED_PRECISION_DTYPES:
+      raise ValueError(f'--mixed_precision must be mixed_float16 or mixed_bfloat16 (or empty), '
+                       f'got {policy!r}.')
+    dtype = MIXED_PRECISION_DTYPES[policy]
+    if 'dtype' in explicit and values['dtype'] != dtype:
+      raise ValueError(f'--mixed_precision={policy} means --dtype={dtype} for --model=pggan, '
+                       f'but --dtype={values["dtype"]} is given; pass one of them.')
+    values['dtype'] = dtype
+    explicit += ('dtype',)
   return ProgressiveConfig(**values), explicit

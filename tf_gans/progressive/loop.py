@@ -32,6 +32,7 @@ from tf_gans.progressive import schedule as schedule_lib
 from tf_gans.progressive import trainer as trainer_lib
 from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
+from tf_gans.training import strategy as strategy_lib
 
 CHECKPOINT_DIR = 'checkpoints'
 
@@ -63,28 +64,36 @@ def snapshot_name(cur_nimg, tick_kimg):
 
 
 class Run:
-  """Networks, trainer, checkpoint and data state of one run folder."""
+  """Networks, trainer, checkpoint and data state of one run folder.
+
+  Variables live under `strategy`; checkpoints are written to
+  `<out_dir>/checkpoints` (the run folder on the chief, a scratch folder on
+  other workers) and always restored from the chief's, `<logdir>/checkpoints`.
+  """
   # pylint: disable=invalid-name
 
-  def __init__(self, cfg, dataset):
+  def __init__(self, cfg, dataset, strategy=None, out_dir=None):
     self.cfg, self.dataset = cfg, dataset
+    self.strategy = strategy or tf.distribute.get_strategy()
     g_kwargs, d_kwargs = cfg.network_kwargs(dataset)
     tf.keras.utils.set_random_seed(cfg.seed)
-    self.G = pggan.G_paper(**g_kwargs, name='G')
-    self.D = pggan.D_paper(**d_kwargs, name='D')
-    self.Gs = pggan.G_paper(**g_kwargs, name='Gs')
-    for gs, g in zip(self.Gs.variables, self.G.variables):  # Gs = G.clone()
-      gs.assign(g)
+    with self.strategy.scope():
+      self.G = pggan.G_paper(**g_kwargs, name='G')
+      self.D = pggan.D_paper(**d_kwargs, name='D')
+      self.Gs = pggan.G_paper(**g_kwargs, name='Gs')
+      for gs, g in zip(self.Gs.variables, self.G.variables):  # Gs = G.clone()
+        gs.assign(g)
+      self.data_pos = tf.Variable(tf.zeros([dataset.resolution_log2 + 1], tf.int64),
+                                  trainable=False, name='data_pos')
+      self.opt_key = tf.Variable([-1, -1], dtype=tf.int64, trainable=False, name='opt_key')
     labels = dataset.labels[:, :self.G.static_kwargs['label_size']]
     self.trainer = trainer_lib.ProgressiveTrainer(
         self.G, self.D, self.Gs, labels, seed=cfg.seed, G_smoothing=cfg.G_smoothing,
         loss_kwargs=dict(wgan_lambda=cfg.wgan_lambda, wgan_epsilon=cfg.wgan_epsilon,
                          wgan_target=cfg.wgan_target, cond_weight=cfg.cond_weight),
         mirror_augment=cfg.mirror_augment, zero_fill_unused=not cfg.reset_opt_for_new_lod,
-        loss_scaling=cfg.dtype == 'float16')
-    self.data_pos = tf.Variable(tf.zeros([dataset.resolution_log2 + 1], tf.int64),
-                                trainable=False, name='data_pos')
-    self.opt_key = tf.Variable([-1, -1], dtype=tf.int64, trainable=False, name='opt_key')
+        loss_scaling=cfg.dtype == 'float16', jit_compile=cfg.jit_compile,
+        strategy=self.strategy)
     self.checkpoint = tf.train.Checkpoint(
         G=self.G, D=self.D, Gs=self.Gs, G_opt=self.trainer.G_opt, D_opt=self.trainer.D_opt,
         step=self.trainer.step, cur_nimg=self.trainer.cur_nimg, data_pos=self.data_pos,
@@ -92,11 +101,17 @@ class Run:
         **({'D_log2_scale': self.trainer.D_log2_scale, 'G_log2_scale': self.trainer.G_log2_scale}
            if self.trainer.loss_scaling else {}))
     self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(cfg.logdir, CHECKPOINT_DIR), cfg.keep_checkpoints)
+        self.checkpoint, os.path.join(out_dir or cfg.logdir, CHECKPOINT_DIR), cfg.keep_checkpoints)
+    self.restore_dir = os.path.join(cfg.logdir, CHECKPOINT_DIR)
 
   @property
   def cur_nimg(self):
     return int(self.trainer.cur_nimg.numpy())
+
+  def advance_data(self, lod, num_images):
+    """Counts images read from level `lod` (the stream position a resume skips to)."""
+    with self.strategy.scope():
+      self.data_pos.assign_add(tf.one_hot(lod, self.data_pos.shape[0], dtype=tf.int64) * num_images)
 
   def save(self):
     for model in (self.G, self.D, self.Gs):
@@ -107,9 +122,10 @@ class Run:
     return self.manager.save(checkpoint_number=self.cur_nimg)
 
   def restore(self):
-    path = self.manager.latest_checkpoint
+    """Restores the chief's latest checkpoint (on every worker)."""
+    path = tf.train.latest_checkpoint(self.restore_dir)
     if not path:
-      raise FileNotFoundError(f'--resume: no checkpoint in {self.manager.directory}.')
+      raise FileNotFoundError(f'--resume: no checkpoint in {self.restore_dir}.')
     check_checkpoint_shapes(path, {'G': self.G, 'D': self.D, 'Gs': self.Gs})
     self.checkpoint.restore(path).assert_existing_objects_matched()
     return path
@@ -140,23 +156,32 @@ def train(cfg, resume=False, dataset=None, log=print):
   """Runs (or resumes) progressive training; returns a ProgressiveResult."""
   # pylint: disable=invalid-name
   cfg.validate()
+  # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
+  strategy = strategy_lib.get(cfg.strategy)
+  replicas = strategy.num_replicas_in_sync
+  out_dir = strategy_lib.write_dir(strategy, cfg.logdir)  # a scratch folder on non-chiefs
+  chief = out_dir == cfg.logdir
   run_file = os.path.join(cfg.logdir, config_lib.RUN_FILE)
   if resume:
     if not os.path.exists(run_file):
       raise FileNotFoundError(f'--resume: {cfg.logdir} holds no PGGAN run ({config_lib.RUN_FILE}).')
     cfg = config_lib.ProgressiveConfig.load(run_file).resumed_with(cfg)
-  elif os.path.exists(run_file):
+  elif chief and os.path.exists(run_file):
     raise FileExistsError(f'{cfg.logdir} holds a run already; pass --resume to continue it, '
                           f'or choose another --logdir.')
   if dataset is None:
     dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir)
   cfg.check_schedule(dataset.resolution_log2, cfg.dataset)
   R = dataset.resolution_log2
-  os.makedirs(cfg.logdir, exist_ok=True)
-  run = Run(cfg, dataset)
+  os.makedirs(out_dir, exist_ok=True)
+  run = Run(cfg, dataset, strategy, out_dir)
   if resume:
     log(f'Resuming from {run.restore()} at {run.cur_nimg / 1000:.1f} kimg.')
-  cfg.save(run_file)
+  if chief:
+    cfg.save(run_file)
+  if replicas > 1:
+    log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
+        f'(--max_minibatch_per_gpu caps each replica\'s share).')
 
   gw, gh = grid_size(2 ** R)
   grid_latents = np.random.RandomState(cfg.seed).randn(gw * gh, run.G.latent_size).astype(
@@ -165,12 +190,14 @@ def train(cfg, resume=False, dataset=None, log=print):
   grid_labels = dataset.labels[np.arange(gw * gh) % max(len(dataset.labels), 1), :label_size]
 
   def snapshot(tag):
+    if not chief:
+      return
     inputs = [grid_latents, grid_labels] if label_size else grid_latents
     chunks = [run.Gs([c[i:i + 16] for c in inputs] if label_size else inputs[i:i + 16])
               for i in range(0, gw * gh, 16)]
     save_grid(np.concatenate([c.numpy() for c in chunks]), os.path.join(cfg.logdir, tag), gw)
 
-  if run.cur_nimg == 0 and not resume:
+  if run.cur_nimg == 0 and not resume and chief:
     top = dataset.level(0) if hasattr(dataset, 'level') else None
     if top is not None:
       save_grid(top[:gw * gh].astype(np.float32) / 127.5 - 1.0,
@@ -182,13 +209,14 @@ def train(cfg, resume=False, dataset=None, log=print):
   seen_resolution = 0
   total_nimg = int(cfg.total_kimg * 1000)
   interrupted = False
-  sched = cfg.schedule(run.cur_nimg, R)
+  sched = cfg.schedule(run.cur_nimg, R, replicas)
   try:
     while run.cur_nimg < total_nimg:
-      sched = cfg.schedule(run.cur_nimg, R)
+      sched = cfg.schedule(run.cur_nimg, R, replicas)
       data_lod = R - int(math.log2(sched.resolution))
       if sched.resolution > seen_resolution:
         seen_resolution = sched.resolution
+        cfg.check_minibatch(sched, replicas)
         log(f'resolution {sched.resolution}x{sched.resolution} (lod {sched.lod:.2f}, '
             f'minibatch {sched.minibatch}) at {run.cur_nimg / 1000:.1f} kimg', flush=True)
       if stream_key != (data_lod, sched.minibatch):
@@ -199,13 +227,14 @@ def train(cfg, resume=False, dataset=None, log=print):
       key = schedule_lib.opt_reset_key(sched.lod)
       if cfg.reset_opt_for_new_lod and tuple(run.opt_key.numpy()) != key:
         run.trainer.reset_optimizers()
-        run.opt_key.assign(key)
+        with strategy.scope():
+          run.opt_key.assign(key)
       run.trainer.set_schedule(sched.lod, sched.G_lrate, sched.D_lrate)
       for _ in range(cfg.minibatch_repeats):
         for _ in range(cfg.D_repeats):
           reals, labels = next(stream)
           run.trainer.d_step(reals, labels[:, :label_size], sched.resolution)
-          run.data_pos[data_lod].assign(run.data_pos[data_lod] + sched.minibatch)
+          run.advance_data(data_lod, sched.minibatch)
         run.trainer.g_step(sched.minibatch, sched.resolution)
       done = run.cur_nimg >= total_nimg
       if run.cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 or done:
@@ -230,9 +259,11 @@ def train(cfg, resume=False, dataset=None, log=print):
   export_dir = None
   if not interrupted:
     run.save()
-    if cfg.export:
+    if cfg.export and chief:
       export_dir = export_lib.export_generator(
           run.Gs, run.Gs.latent_size, 'normal', (-1.0, 1.0),
           os.path.join(cfg.logdir, 'export', 'generator'), overwrite=True, label_size=label_size)
+  if not chief:
+    strategy_lib.remove_scratch_dir(out_dir)
   return ProgressiveResult(cfg.logdir, run.cur_nimg, float(run.G.lod.numpy()), interrupted,
                            export_dir)

@@ -12,7 +12,6 @@ A run folder (`logdir`) holds:
 
 import dataclasses
 import os
-import shutil
 import sys
 
 import keras
@@ -218,11 +217,7 @@ def train(cfg, resume=False, explicit=(), log=print):
         os.path.join(out_dir, EXPORT_DIR), overwrite=True)
     log(f'Exported the generator to {export_dir}.')
   if not chief:
-    shutil.rmtree(out_dir, ignore_errors=True)
-    try:
-      os.rmdir(os.path.dirname(out_dir))  # <logdir>/.workers, once every worker is done
-    except OSError:
-      pass
+    strategy_lib.remove_scratch_dir(out_dir)
     return RunResult(state.step, cfg.logdir)
   log(f'Done: step {state.step}; samples in {os.path.join(cfg.logdir, "samples")}.')
   return RunResult(state.step, cfg.logdir, export_dir=export_dir)

@@ -21,6 +21,7 @@ chief is the task of type `chief`, or worker 0 when the cluster has no chief.
 import functools
 import json
 import os
+import shutil
 import socket
 
 import tensorflow as tf
@@ -86,6 +87,15 @@ def write_dir(strategy, logdir):
     return logdir
   task_type, task_id = task(strategy)
   return os.path.join(logdir, '.workers', f'{task_type}-{task_id}')
+
+
+def remove_scratch_dir(out_dir):
+  """Deletes a non-chief's scratch folder, and <logdir>/.workers once it is empty."""
+  shutil.rmtree(out_dir, ignore_errors=True)
+  try:
+    os.rmdir(os.path.dirname(out_dir))
+  except OSError:
+    pass
 
 
 def loopback_tf_configs(num_workers):
