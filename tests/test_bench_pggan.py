@@ -31,3 +31,27 @@ def test_train_benchmark_reports_every_phase_for_both_sides(jit):
     assert set(r['first_step_seconds']) == variants
     assert (r.get('ours_xla_images_per_sec', 0) > 0) == jit
 
+
+
+def test_train_benchmark_times_strategy_and_precision_variants_beside_ours():
+  # Two logical CPUs (tests/conftest.py): `ours_mirrored` trains the same global batch.
+  report = bench_pggan.run_train(8, [8], batch=8, fmap_base=64, fmap_max=16, rounds=1, iters=1,
+                                 log=lambda *a, **k: None, jit=False, strategies=['mirrored'],
+                                 dtypes=['bfloat16'])
+  (r,) = report['results']
+  assert set(r['first_step_seconds']) == {'ours', 'official_ports', 'ours_mirrored',
+                                          'ours_bfloat16'}
+  for name in ('ours_mirrored', 'ours_bfloat16'):
+    assert r[f'{name}_over_ours'] == pytest.approx(r[f'{name}_images_per_sec']
+                                                   / r['ours_images_per_sec'])
+
+
+@pytest.mark.slow
+def test_multi_worker_benchmark_reports_every_phase(tmp_path):
+  report = bench_pggan.multi_worker(8, [4, 8], batch=8, fmap_base=64, fmap_max=16, rounds=1,
+                                    iters=1, scratch=str(tmp_path), log=lambda *a, **k: None)
+  assert [r['phase_resolution'] for r in report['results']] == [4, 8]
+  for r in report['results']:
+    assert r['single_process_images_per_sec'] > 0 and r['two_workers_images_per_sec'] > 0
+    assert r['two_workers_over_single'] == pytest.approx(
+        r['two_workers_images_per_sec'] / r['single_process_images_per_sec'])

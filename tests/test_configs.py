@@ -76,3 +76,22 @@ def test_pggan_1024_is_the_reference_celebahq_config():
   assert tables['minibatch_dict'] == {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4}
   assert (cfg.lod_training_kimg, cfg.lod_transition_kimg, cfg.total_kimg) == (600, 600, 12000)
   assert (cfg.G_smoothing, cfg.D_repeats, cfg.minibatch_repeats) == (0.999, 1, 4)
+
+
+@pytest.mark.parametrize('gpus', [2, 4, 8])
+def test_pggan_multi_gpu_presets_split_every_minibatch_over_their_gpus(gpus):
+  """shared/reference/pggan.md section 6, presets v2-2gpus/4gpus/8gpus."""
+  cfg = ProgressiveConfig(logdir='unused', **{
+      k: v for k, v in parse_flagfile(CONFIGS[0].parent / f'pggan_1024_{gpus}gpus.cfg',
+                                      PGGAN_FIELDS).items() if k not in ('model', 'resolution')})
+  assert cfg.strategy == 'mirrored' and cfg.total_kimg == 12000
+  seen = {}
+  for kimg in range(0, 12000, 300):
+    sched = cfg.schedule(kimg * 1000, 10, num_gpus=gpus)
+    cfg.check_minibatch(sched, gpus)  # whole stddev groups of 4 on every GPU
+    seen[sched.resolution] = sched.minibatch
+  base = {2: 8, 4: 16, 8: 32}[gpus]
+  assert seen[4] == {2: 256, 4: 512, 8: 512}[gpus]
+  # 1024: the base minibatch, capped at 4 per GPU.
+  assert seen[1024] == min(base, 4 * gpus)
+  assert cfg.tables()['G_lrate_dict'][1024] == {2: 0.002, 4: 0.003, 8: 0.003}[gpus]

@@ -104,14 +104,27 @@ def _oracle_train_graph(resolution, batch, res_phase, kwargs, seed):
   return lambda: (sess.run([d_train, gs_update], feed), sess.run(g_train, feed))
 
 
-def _our_train_step(resolution, res_phase, batch, kwargs, jit_compile):
-  """A closure running our D step (+ Gs update) and G step once, to completion."""
+def _our_train_step(resolution, res_phase, batch, kwargs, jit_compile, strategy=None,
+                    dtype='float32'):
+  """A closure running our D step (+ Gs update) and G step once, to completion.
+
+  With a `strategy` the global minibatch `batch` is split over its replicas; with
+  dtype float16 the loss scales start at 2^12 (the reference's 2^64 start skips the
+  first ~50 steps, which would time nothing).
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_gans.models import pggan  # pylint: disable=import-outside-toplevel
   from tf_gans.progressive import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
-  nets = [pggan.G_paper(**kwargs, name=n) for n in ('G', 'Gs')]
-  trainer = trainer_lib.ProgressiveTrainer(nets[0], pggan.D_paper(**kwargs), nets[1],
-                                           np.zeros([1, 0], np.float32), seed=0,
-                                           jit_compile=jit_compile)
+  strategy = strategy or tf.distribute.get_strategy()
+  with strategy.scope():
+    nets = [pggan.G_paper(**kwargs, dtype=dtype, name=n) for n in ('G', 'Gs')]
+    D = pggan.D_paper(**kwargs, dtype=dtype)  # pylint: disable=invalid-name
+  trainer = trainer_lib.ProgressiveTrainer(nets[0], D, nets[1], np.zeros([1, 0], np.float32),
+                                           seed=0, jit_compile=jit_compile, strategy=strategy,
+                                           loss_scaling=dtype == 'float16')
+  with strategy.scope():
+    trainer.D_log2_scale.assign(12.0)
+    trainer.G_log2_scale.assign(12.0)
   trainer.set_schedule(float(np.log2(resolution // res_phase)), 0.001, 0.001)
   reals = np.random.default_rng(0).integers(0, 256, [batch, res_phase, res_phase, 3]).astype(
       np.uint8)
@@ -126,13 +139,25 @@ def _our_train_step(resolution, res_phase, batch, kwargs, jit_compile):
 
 
 def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters, log=print,
-               jit=True):
-  """images/s of one D step (+ Gs update) and one G step: ours (and ours with XLA) vs the oracle."""
+               jit=True, strategies=(), dtypes=()):
+  """images/s of one D step (+ Gs update) and one G step: ours vs the oracle, side by side.
+
+  Extra variants of ours: with XLA (`jit`), under each named strategy (`ours_mirrored`:
+  the same global batch split over the replicas) and in each compute dtype
+  (`ours_bfloat16`, `ours_float16`); each gets `<variant>_over_ours`.
+  """
+  from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
   kwargs = dict(resolution=resolution, num_channels=3, fmap_base=fmap_base, fmap_max=fmap_max)
   variants = {'official_ports': _oracle_train_graph(resolution, batch, res_phase, kwargs, seed=0),
               'ours': _our_train_step(resolution, res_phase, batch, kwargs, False)}
   if jit:
     variants['ours_xla'] = _our_train_step(resolution, res_phase, batch, kwargs, True)
+  for name in strategies:
+    variants[f'ours_{name}'] = _our_train_step(resolution, res_phase, batch, kwargs, False,
+                                               strategy=strategy_lib.get(name))
+  for dtype in dtypes:
+    variants[f'ours_{dtype}'] = _our_train_step(resolution, res_phase, batch, kwargs, False,
+                                                dtype=dtype)
   median, rates, first = bench_timing.interleaved(
       variants, batch, rounds, iters,
       lambda msg: log(f'  train step at {res_phase}x{res_phase} of {resolution}: {msg}',
@@ -145,11 +170,15 @@ def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
   if jit:
     out['ours_xla_images_per_sec'] = median['ours_xla']
     out['speedup_xla_over_ours'] = median['ours_xla'] / median['ours']
+  for name in variants:
+    if name.startswith('ours_') and name != 'ours_xla':
+      out[f'{name}_images_per_sec'] = median[name]
+      out[f'{name}_over_ours'] = median[name] / median['ours']
   return out
 
 
 def run_train(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, log=print,
-              jit=True):
+              jit=True, strategies=(), dtypes=()):
   """`train_step` at each phase resolution of a network of `resolution`, as one JSON report."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   results = []
@@ -157,5 +186,71 @@ def run_train(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, log
     log(f'PGGAN train step at {res_phase}x{res_phase} (network {resolution}, batch {batch}) ...',
         flush=True)
     results.append(train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
-                              log, jit))
-  return dict(benchmark='pggan_train', tensorflow=tf.__version__, results=results)
+                              log, jit, strategies, dtypes))
+  return dict(benchmark='pggan_train', tensorflow=tf.__version__,
+              devices=[d.name for d in tf.config.list_logical_devices()], results=results)
+
+
+def worker_rates(resolution, phases, batch, fmap_base, fmap_max, iters, strategy_name):
+  """{phase resolution: images/s} of our train step in this process under a strategy.
+
+  What each process of `multi_worker` runs (`benchmark --pggan_worker_out`); under
+  MultiWorkerMirroredStrategy the collectives keep the workers in step, so the
+  chief's rate is the run's.
+  """
+  from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
+  strategy = strategy_lib.get(strategy_name)  # first: before any TensorFlow op
+  kwargs = dict(resolution=resolution, num_channels=3, fmap_base=fmap_base, fmap_max=fmap_max)
+  rates = {}
+  for res_phase in phases:
+    step = _our_train_step(resolution, res_phase, batch, kwargs, False, strategy=strategy)
+    median, _, _ = bench_timing.interleaved({'ours': step}, batch, 1, iters)
+    rates[res_phase] = median['ours']
+  return rates
+
+
+def multi_worker(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, scratch,
+                 log=print):
+  """Our PGGAN train step per phase: one process vs two MultiWorkerMirroredStrategy workers.
+
+  Both train the same global minibatch; each process builds, warms up and times every
+  phase itself (start-up and tracing are not timed). The single process and the worker
+  pair alternate for `rounds` rounds; rates are medians over rounds. On one machine the
+  two workers share its cores, so the ratio is the strategy's cost, not a speed-up.
+  """
+  import json  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
+  args = [sys.executable, '-m', 'tf_gans.benchmark', f'--pggan_train={",".join(map(str, phases))}',
+          f'--pggan_resolution={resolution}', f'--pggan_batch={batch}',
+          f'--pggan_fmap_base={fmap_base}', f'--pggan_fmap_max={fmap_max}',
+          f'--pggan_iters={iters}']
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  rates = {'single_process': [], 'two_workers': []}
+  for r in range(rounds):
+    for name, configs in (('single_process', [None]),
+                          ('two_workers', strategy_lib.loopback_tf_configs(2))):
+      log(f'round {r + 1}/{rounds}: {name} ...', flush=True)
+      outs = [os.path.join(scratch, f'{name}-{r}-{i}.json') for i in range(len(configs))]
+      procs = [subprocess.Popen(
+          args + [f'--pggan_worker_out={out}']
+          + (['--strategy=multi_worker'] if config else []),
+          env=dict(env, TF_CONFIG=config) if config else env,
+          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for config, out in zip(configs, outs)]
+      for p in procs:
+        _, err = p.communicate(timeout=3600)
+        if p.returncode:
+          raise RuntimeError(f'benchmark process failed: {err.decode()[-2000:]}')
+      with open(outs[0]) as f:
+        rates[name].append({int(k): v for k, v in json.load(f).items()})
+  results = []
+  for res_phase in phases:
+    single = float(np.median([x[res_phase] for x in rates['single_process']]))
+    two = float(np.median([x[res_phase] for x in rates['two_workers']]))
+    results.append(dict(phase_resolution=res_phase, single_process_images_per_sec=single,
+                        two_workers_images_per_sec=two, two_workers_over_single=two / single,
+                        rounds={k: [x[res_phase] for x in v] for k, v in rates.items()}))
+  return dict(benchmark='pggan_multi_worker', resolution=resolution, batch=batch,
+              fmap_base=fmap_base, fmap_max=fmap_max, iters=iters, results=results)

@@ -14,7 +14,9 @@ so a change in background load hits every variant alike.
 
 `--pggan_forward=128,1024` instead times the PGGAN Gs forward pass, ours vs
 the official_ports TF1 graph, and `--pggan_train=4,...,1024` the PGGAN train
-step per phase (`tf_gans.bench_pggan`); `--metrics_bench` the metrics'
+step per phase (`tf_gans.bench_pggan`), with `--compare_strategies=mirrored
+--logical_cpus=2` / `--compare_mixed_precision=...` beside it, or with
+`--multi_worker_bench` one process vs two workers per phase; `--metrics_bench` the metrics'
 feature-extraction overhead and SWD time (`tf_gans.bench_metrics`).
 """
 
@@ -58,6 +60,8 @@ flags.DEFINE_integer('pggan_resolution', 1024, 'Network resolution for --pggan_t
 flags.DEFINE_integer('pggan_batch', 4, 'Batch for --pggan_forward / --pggan_train.')
 flags.DEFINE_integer('pggan_fmap_base', 8192, 'G_paper fmap_base for --pggan_forward.')
 flags.DEFINE_integer('pggan_fmap_max', 512, 'G_paper fmap_max for --pggan_forward.')
+flags.DEFINE_string('pggan_worker_out', None, 'Internal (--pggan_train --multi_worker_bench): '
+                    'time our train step in this process under --strategy, write the rates here.')
 flags.DEFINE_integer('pggan_iters', 5, 'Forward passes per round for --pggan_forward.')
 flags.DEFINE_bool('metrics_bench', False,
                   'Instead of training: metric feature-extraction overhead vs bare Keras predict '
@@ -126,14 +130,44 @@ def pggan_forward_main():
   if bad or FLAGS.pggan_batch < 1 or FLAGS.rounds < 1 or FLAGS.pggan_iters < 1:
     cli.fail(ValueError(f'--pggan_forward resolutions must be powers of 2 >= 4 (got {bad}); '
                         f'--pggan_batch, --pggan_iters and --rounds must be >= 1.'))
-  if FLAGS.pggan_train:
-    report = bench_pggan.run_train(FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch,
-                                   FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max, FLAGS.rounds,
-                                   FLAGS.pggan_iters, jit=FLAGS.compare_jit)
+  if FLAGS.pggan_worker_out:
+    rates = bench_pggan.worker_rates(FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch,
+                                     FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max,
+                                     FLAGS.pggan_iters, FLAGS.strategy)
+    cli.print_json(rates, FLAGS.pggan_worker_out)
+  elif FLAGS.pggan_train and FLAGS.multi_worker_bench:
+    import tempfile  # pylint: disable=import-outside-toplevel
+    with tempfile.TemporaryDirectory() as scratch:
+      report = bench_pggan.multi_worker(FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch,
+                                        FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max,
+                                        FLAGS.rounds, FLAGS.pggan_iters, scratch)
+    cli.print_json(report, FLAGS.out)
+  elif FLAGS.pggan_train:
+    from tf_gans.progressive.flags import MIXED_PRECISION_DTYPES  # pylint: disable=import-outside-toplevel
+    bad = [p for p in FLAGS.compare_mixed_precision if p not in MIXED_PRECISION_DTYPES or not p]
+    if bad:
+      cli.fail(ValueError(f'--compare_mixed_precision: unknown policies {bad}; expected '
+                          f'mixed_bfloat16 or mixed_float16.'))
+    split_cpu()
+    report = bench_pggan.run_train(
+        FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
+        FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters, jit=FLAGS.compare_jit,
+        strategies=FLAGS.compare_strategies,
+        dtypes=[MIXED_PRECISION_DTYPES[p] for p in FLAGS.compare_mixed_precision])
+    cli.print_json(report, FLAGS.out)
   else:
     report = bench_pggan.run(resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
                              FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters)
-  cli.print_json(report, FLAGS.out)
+    cli.print_json(report, FLAGS.out)
+
+
+def split_cpu():
+  """--logical_cpus: split the CPU into logical devices (before TensorFlow initialises them)."""
+  if FLAGS.logical_cpus > 1:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    cpu = tf.config.list_physical_devices('CPU')[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(FLAGS.logical_cpus)])
 
 
 def main(argv):
@@ -163,10 +197,7 @@ def main(argv):
   import dataclasses  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
-  if FLAGS.logical_cpus > 1:  # before TensorFlow initialises its devices
-    cpu = tf.config.list_physical_devices('CPU')[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(FLAGS.logical_cpus)])
+  split_cpu()
   cfg, _ = tf_gans_flags.run_config_from_flags()
   cfg = dataclasses.replace(cfg, logdir=cfg.logdir or '(benchmark)')
   try:
