@@ -139,7 +139,10 @@ class GAN(keras.Model):
     seed = self._slot_seed(slot, stream=1)
     u = self._per_replica(lambda n: losses_lib.sample_interpolation_weights(n, seed),
                           tf.shape(x)[0])
-    gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight)
+    # mixed_float16: D's LossScaleOptimizer scale also guards the penalty's inner gradient.
+    scale = getattr(self.d_optimizer, 'dynamic_scale', None)
+    gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight,
+                                     loss_scale=scale)
     self.gp_tracker.update_state(gp)
     return d_loss, d_loss + gp
 

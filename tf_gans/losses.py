@@ -345,7 +345,7 @@ def _l2_norm_per_sample(g):
   return tf.where(positive, tf.sqrt(safe), tf.zeros_like(squares))
 
 
-def gradient_penalty(critic, real, fake, u, weight):
+def gradient_penalty(critic, real, fake, u, weight, loss_scale=None):
   """Two-sided WGAN-GP penalty on the critic's raw output.
 
       x_hat_i = u_i x_r,i + (1 - u_i) x_f,i          (the real batch gets u)
@@ -361,7 +361,10 @@ def gradient_penalty(critic, real, fake, u, weight):
   Mixed precision: `real`, `fake` and `u` are cast to float32 before
   interpolating, so x_hat, g, the norm and the mean are float32. A critic with
   a mixed policy casts x_hat to float16/bfloat16 internally; its gradient comes
-  back through that cast as float32.
+  back through that cast as float32. Under float16, pass the D optimizer's
+  loss scale: g is then taken of sum_j C(x_hat_j) * loss_scale and divided
+  by it (as the PGGAN reference does), else small input gradients flush to
+  zero in float16 and so does the penalty's gradient.
 
   Args:
     critic: callable `critic(x, training=True) -> [N] or [N, 1]` logits; it
@@ -371,6 +374,7 @@ def gradient_penalty(critic, real, fake, u, weight):
     u: interpolation weights [N, 1, 1, 1] in [0, 1] (see
       `sample_interpolation_weights`); reshaped to broadcast over any rank.
     weight: lambda (Python float or scalar tensor).
+    loss_scale: None, or the current float16 loss scale (a scalar).
 
   Returns:
     float32 scalar.
@@ -384,7 +388,12 @@ def gradient_penalty(critic, real, fake, u, weight):
   with tf.GradientTape() as tape:
     tape.watch(x_hat)
     total = tf.reduce_sum(tf.cast(critic(x_hat, training=True), tf.float32))
-  g = tape.gradient(total, x_hat, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+  if loss_scale is None:
+    g = tape.gradient(total, x_hat, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+  else:
+    loss_scale = tf.cast(loss_scale, tf.float32)
+    g = tape.gradient(total, x_hat, output_gradients=loss_scale,
+                      unconnected_gradients=tf.UnconnectedGradients.ZERO) / loss_scale
   norms = _l2_norm_per_sample(tf.cast(g, tf.float32))
   return tf.cast(weight, tf.float32) * tf.reduce_mean(tf.square(norms - 1.0))
 

@@ -16,6 +16,12 @@ never retrace.
 Randomness (z, alpha, mirror flips, G's labels) is stateless, drawn from
 (seed, step counter, slot), so a resumed run draws what the straight run
 would have drawn.
+
+Replicas (`tf.distribute`; reference: the per-GPU towers of train.py). The
+minibatch is global; each replica trains on its rows (`_Shard`) with the
+draws of the global minibatch, its loss is its share of the global mean, the
+optimizer sums the replicas' gradients, and one update (or one skip) applies
+everywhere, so R replicas take the one-device step.
 """
 
 import keras
@@ -96,7 +102,8 @@ class ProgressiveTrainer(tf.Module):
     zero_fill_unused: give Adam zero gradients for unused levels (set it when
       Adam is not reset at lod changes; see `_apply_if_finite`).
     jit_compile: compile the D and G steps with XLA (a GPU feature: on CPU it
-      is slower, see `python -m tf_gans.benchmark --pggan_train`).
+      is slower from 64x64 up, see `python -m tf_gans.benchmark --pggan_train`);
+      with several replicas, each replica's forward and backward pass.
     loss_scaling: the reference's fp16 loss scaling (pggan.md section 5): per
       optimizer a log2 scale variable, initially 64, +0.0005 after each
       applied step and -1 after a step skipped for non-finite gradients; the
@@ -310,9 +317,16 @@ class ProgressiveTrainer(tf.Module):
       gs.assign(g + (gs - g) * beta)
     self.Gs.lod.assign(self.G.lod)
 
+  def _check_minibatch(self, minibatch):
+    replicas = self.strategy.num_replicas_in_sync
+    if minibatch % replicas:
+      raise ValueError(f'a minibatch of {minibatch} does not split evenly over {replicas} '
+                       f'replicas.')
+
   def d_step(self, reals_uint8, labels, resolution):
-    """One D update (and the Gs update that runs with it) on a real minibatch."""
+    """One D update (and the Gs update that runs with it) on a global real minibatch."""
     key = (resolution, int(reals_uint8.shape[0]))
+    self._check_minibatch(key[1])
     if key not in self._d_steps:
       lod_top = self.D.lod_top(resolution)  # floor(lod) while this resolution trains
       self._d_steps[key] = tf.function(
@@ -325,6 +339,7 @@ class ProgressiveTrainer(tf.Module):
   def g_step(self, minibatch, resolution):
     """One G update on fresh latents and labels drawn from the label table."""
     key = (resolution, minibatch)
+    self._check_minibatch(minibatch)
     if key not in self._g_steps:
       self._g_steps[key] = tf.function(lambda: self._g_step(minibatch, resolution),
                                        jit_compile=self._step_jit)
