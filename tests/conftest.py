@@ -63,3 +63,30 @@ def tfgan(monkeypatch):
   except Exception as e:  # pylint: disable=broad-except
     pytest.skip(f'tensorflow_gan does not import even with the stub: {e!r}')
   return tensorflow_gan
+
+
+def lose_a_worker_after_the_first_checkpoint(procs, ckpts, timeout=180):
+  """Multi-worker tests: waits for the chief's first checkpoint in `ckpts`, then kills the
+  second worker (stopped first, so the chief cannot run ahead of its next collective and
+  the kill lands mid-run) and waits for the chief to stop (or kills it, if it hangs on the
+  broken collective). Returns the checkpoint number the run was killed at."""
+  import signal  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  deadline = time.time() + timeout
+  while not (ckpts.exists() and any(f.name.startswith('ckpt-') and f.name.endswith('.index')
+                                    for f in ckpts.iterdir())):
+    assert all(p.poll() is None for p in procs) and time.time() < deadline, \
+        [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
+    time.sleep(0.02)
+  procs[1].send_signal(signal.SIGSTOP)
+  procs[1].send_signal(signal.SIGKILL)
+  try:
+    procs[0].communicate(timeout=30)
+  except subprocess.TimeoutExpired:
+    procs[0].kill()
+    procs[0].communicate()
+  procs[1].communicate()
+  latest = tf.train.latest_checkpoint(ckpts)
+  assert latest is not None
+  return int(latest.rsplit('-', 1)[1])

@@ -18,9 +18,11 @@ def test_forward_benchmark_times_both_sides_on_the_same_function():
 
 @pytest.mark.parametrize('jit', [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_train_benchmark_reports_every_phase_for_both_sides(jit):
+  seen = []  # the partial report after each phase (what --out holds while it runs)
   report = bench_pggan.run_train(8, [4, 8], batch=4, fmap_base=64, fmap_max=16, rounds=1,
-                                 iters=1, log=lambda *a, **k: None, jit=jit)
-  assert report['benchmark'] == 'pggan_train'
+                                 iters=1, log=lambda *a, **k: None, jit=jit,
+                                 partial=lambda r: seen.append(len(r['results'])))
+  assert report['benchmark'] == 'pggan_train' and seen == [1, 2]
   assert [r['phase_resolution'] for r in report['results']] == [4, 8]
   for r in report['results']:
     assert r['resolution'] == 8 and r['batch'] == 4

@@ -178,17 +178,22 @@ def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
 
 
 def run_train(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, log=print,
-              jit=True, strategies=(), dtypes=()):
-  """`train_step` at each phase resolution of a network of `resolution`, as one JSON report."""
+              jit=True, strategies=(), dtypes=(), partial=None):
+  """`train_step` at each phase resolution of a network of `resolution`, as one JSON report.
+
+  partial: called with the report so far after each phase (a long run keeps what it has).
+  """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  results = []
+  report = dict(benchmark='pggan_train', tensorflow=tf.__version__,
+                devices=[d.name for d in tf.config.list_logical_devices()], results=[])
   for res_phase in phases:
     log(f'PGGAN train step at {res_phase}x{res_phase} (network {resolution}, batch {batch}) ...',
         flush=True)
-    results.append(train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
-                              log, jit, strategies, dtypes))
-  return dict(benchmark='pggan_train', tensorflow=tf.__version__,
-              devices=[d.name for d in tf.config.list_logical_devices()], results=results)
+    report['results'].append(train_step(resolution, res_phase, batch, fmap_base, fmap_max,
+                                         rounds, iters, log, jit, strategies, dtypes))
+    if partial:
+      partial(report)
+  return report
 
 
 def worker_rates(resolution, phases, batch, fmap_base, fmap_max, iters, strategy_name):

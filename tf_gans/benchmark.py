@@ -153,12 +153,23 @@ def pggan_forward_main():
         FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
         FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters, jit=FLAGS.compare_jit,
         strategies=FLAGS.compare_strategies,
-        dtypes=[MIXED_PRECISION_DTYPES[p] for p in FLAGS.compare_mixed_precision])
+        dtypes=[MIXED_PRECISION_DTYPES[p] for p in FLAGS.compare_mixed_precision],
+        partial=write_partial)
     cli.print_json(report, FLAGS.out)
   else:
     report = bench_pggan.run(resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
                              FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters)
     cli.print_json(report, FLAGS.out)
+
+
+def write_partial(report):
+  """--out holds the phases measured so far (rewritten after each one)."""
+  if FLAGS.out:
+    import json  # pylint: disable=import-outside-toplevel
+    import os  # pylint: disable=import-outside-toplevel
+    with open(FLAGS.out + '.tmp', 'w') as f:
+      json.dump(dict(report, partial=True), f, indent=2)
+    os.replace(FLAGS.out + '.tmp', FLAGS.out)
 
 
 def split_cpu():

@@ -7,15 +7,13 @@ process has a timeout, so the test stops by itself.
 """
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import tensorflow as tf
 
-from conftest import REPO
+from conftest import REPO, lose_a_worker_after_the_first_checkpoint
 from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import loop
 from tf_gans.training import strategy
@@ -56,24 +54,8 @@ def test_two_pggan_workers_train_as_one_device_and_resume_after_a_kill(tmp_path)
 
   run = tmp_path / 'mw'
   procs = _start_workers(run)
-  deadline = time.time() + 180
   ckpts = run / 'checkpoints'
-  while not (ckpts.exists() and any(f.name.endswith('.index') for f in ckpts.iterdir())):
-    assert all(p.poll() is None for p in procs) and time.time() < deadline, \
-        [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
-    time.sleep(0.02)
-  # Lose the second worker: stopped first, the chief cannot run ahead of its next
-  # collective, so the kill lands before the run can end.
-  procs[1].send_signal(signal.SIGSTOP)
-  procs[1].send_signal(signal.SIGKILL)
-  try:
-    procs[0].communicate(timeout=30)  # the chief stops on the broken collective, or hangs
-  except subprocess.TimeoutExpired:
-    procs[0].kill()
-    procs[0].communicate()
-  procs[1].communicate()
-  latest = tf.train.latest_checkpoint(ckpts)
-  killed_at = int(latest.rsplit('-', 1)[1])
+  killed_at = lose_a_worker_after_the_first_checkpoint(procs, ckpts)
   assert killed_at < 96, 'the kill came too late to test a resume'
 
   procs = _start_workers(run, '--resume')

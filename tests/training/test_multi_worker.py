@@ -6,16 +6,13 @@ trajectory. Every process has a timeout, so the test stops by itself.
 """
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
-from conftest import REPO
+from conftest import REPO, lose_a_worker_after_the_first_checkpoint
 from tf_gans.training import loop
 from tf_gans.training import strategy
 from tf_gans.training.config import RunConfig
@@ -61,23 +58,8 @@ def test_two_workers_train_as_one_device_and_resume_after_a_kill(tmp_path):
 
   run = tmp_path / 'mw'
   procs = _start_workers(run)
-  deadline = time.time() + 180
   ckpts = run / 'checkpoints'
-  while not (ckpts.exists() and any(f.name.startswith('ckpt-') and f.name.endswith('.index')
-                                    for f in ckpts.iterdir())):
-    assert all(p.poll() is None for p in procs) and time.time() < deadline, \
-        [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
-    time.sleep(0.05)
-  procs[1].send_signal(signal.SIGKILL)  # lose a worker mid-run
-  try:
-    procs[0].communicate(timeout=30)  # the chief stops on the broken collective, or hangs
-  except subprocess.TimeoutExpired:
-    procs[0].kill()
-    procs[0].communicate()
-  procs[1].communicate()
-  latest = tf.train.latest_checkpoint(ckpts)
-  assert latest is not None
-  killed_at = int(latest.rsplit('-', 1)[1])
+  killed_at = lose_a_worker_after_the_first_checkpoint(procs, ckpts)
   assert killed_at < STEPS, 'the kill came too late to test a resume'
 
   outs = _finish(_start_workers(run, '--resume'))
