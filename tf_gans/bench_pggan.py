@@ -239,15 +239,23 @@ def multi_worker(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, 
                           ('two_workers', strategy_lib.loopback_tf_configs(2))):
       log(f'round {r + 1}/{rounds}: {name} ...', flush=True)
       outs = [os.path.join(scratch, f'{name}-{r}-{i}.json') for i in range(len(configs))]
+      # stderr to files: a full pipe would stall a worker, and its peer with it.
+      errs = [open(out + '.stderr', 'w+b') for out in outs]  # pylint: disable=consider-using-with
       procs = [subprocess.Popen(
           args + [f'--pggan_worker_out={out}']
           + (['--strategy=multi_worker'] if config else []),
           env=dict(env, TF_CONFIG=config) if config else env,
-          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for config, out in zip(configs, outs)]
-      for p in procs:
-        _, err = p.communicate(timeout=3600)
-        if p.returncode:
-          raise RuntimeError(f'benchmark process failed: {err.decode()[-2000:]}')
+          stdout=subprocess.DEVNULL, stderr=err) for config, out, err in zip(configs, outs, errs)]
+      try:
+        for p, err in zip(procs, errs):
+          if p.wait(timeout=3600):
+            err.seek(0)
+            raise RuntimeError(f'benchmark process failed: {err.read().decode()[-2000:]}')
+      finally:
+        for p, err in zip(procs, errs):
+          if p.poll() is None:
+            p.kill()
+          err.close()
       with open(outs[0]) as f:
         rates[name].append({int(k): v for k, v in json.load(f).items()})
   results = []

@@ -87,10 +87,7 @@ class Variant:
     keras.utils.set_random_seed(cfg.seed)
     strat = strategy.get(cfg.strategy)
     with strat.scope():
-      self.gan, nets = loop.build_gan(cfg, source)
-      # As TrainState: optimizer slots exist before the (distributed) step is traced.
-      self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
-      self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
+      self.gan, nets = loop.build_gan(cfg, source)  # optimizers built, as for training
     self._dataset = lambda: loop.make_train_dataset(cfg, source, self.gan, nets.value_range,
                                                     strat.num_replicas_in_sync)
     self.first_step_seconds = self.run(1)

@@ -139,11 +139,22 @@ class GAN(keras.Model):
     seed = self._slot_seed(slot, stream=1)
     u = self._per_replica(lambda n: losses_lib.sample_interpolation_weights(n, seed),
                           tf.shape(x)[0])
-    # mixed_float16: D's LossScaleOptimizer scale also guards the penalty's inner gradient.
-    scale = getattr(self.d_optimizer, 'dynamic_scale', None)
+    # mixed_float16: D's LossScaleOptimizer scale also guards the penalty's inner gradient
+    # (build the optimizer before the first step: `tf_gans.training.loop.build_gan`).
+    scale = None
+    if isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
+      if not self.d_optimizer.built:
+        raise ValueError('build the LossScaleOptimizer of D before training '
+                         '(d_optimizer.build(discriminator.trainable_variables)).')
+      scale = self.d_optimizer.dynamic_scale
     gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight,
                                      loss_scale=scale)
-    self.gp_tracker.update_state(gp)
+    # A scale that overflows float16 makes gp inf: the optimizer skips that step and
+    # halves its scale, so only finite penalties are averaged into the metric (an inf
+    # metric would stop the run as diverged).
+    finite = tf.math.is_finite(gp)
+    self.gp_tracker.update_state(tf.where(finite, gp, 0.0),
+                                 sample_weight=tf.cast(finite, tf.float32))
     return d_loss, d_loss + gp
 
   def train_step(self, data):

@@ -340,7 +340,7 @@ def _l2_norm_per_sample(g):
   norm backward gives), not the NaN of d sqrt(s)/ds at s = 0.
   """
   squares = tf.reduce_sum(tf.square(tf.reshape(g, [tf.shape(g)[0], -1])), axis=1)
-  positive = squares > 0.0
+  positive = tf.not_equal(squares, 0.0)  # a NaN gradient stays NaN (not a norm of 0)
   safe = tf.where(positive, squares, tf.ones_like(squares))
   return tf.where(positive, tf.sqrt(safe), tf.zeros_like(squares))
 

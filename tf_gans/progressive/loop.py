@@ -165,7 +165,9 @@ def train(cfg, resume=False, dataset=None, log=print):
   if resume:
     if not os.path.exists(run_file):
       raise FileNotFoundError(f'--resume: {cfg.logdir} holds no PGGAN run ({config_lib.RUN_FILE}).')
-    cfg = config_lib.ProgressiveConfig.load(run_file).resumed_with(cfg)
+    saved = config_lib.ProgressiveConfig.load(run_file)
+    saved_strategy = saved.strategy
+    cfg = saved.resumed_with(cfg)
   elif chief and os.path.exists(run_file):
     raise FileExistsError(f'{cfg.logdir} holds a run already; pass --resume to continue it, '
                           f'or choose another --logdir.')
@@ -177,6 +179,9 @@ def train(cfg, resume=False, dataset=None, log=print):
   run = Run(cfg, dataset, strategy, out_dir)
   if resume:
     log(f'Resuming from {run.restore()} at {run.cur_nimg / 1000:.1f} kimg.')
+    if saved_strategy != cfg.strategy:
+      log(f'note: --strategy={cfg.strategy} (the run had {saved_strategy}); a different replica '
+          f'count changes the schedule\'s minibatch rounding and per-replica caps.')
   if chief:
     cfg.save(run_file)
   if replicas > 1:

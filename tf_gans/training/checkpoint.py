@@ -38,8 +38,9 @@ class TrainState:
     self.gan = gan
     self.directory = os.path.join(logdir, CHECKPOINT_DIR)
     # Optimizer slots must exist before a restore can fill them.
-    gan.d_optimizer.build(gan.discriminator.trainable_variables)
-    gan.g_optimizer.build(gan.generator.trainable_variables)
+    for opt, net in ((gan.d_optimizer, gan.discriminator), (gan.g_optimizer, gan.generator)):
+      if not opt.built:
+        opt.build(net.trainable_variables)
     # Keys sort so that the nets come before the optimizers that also track
     # their variables: weights are then stored as G/... and D/....
     self.checkpoint = tf.train.Checkpoint(

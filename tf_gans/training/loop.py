@@ -122,6 +122,11 @@ def build_gan(cfg, source):
     g_opt = keras.optimizers.LossScaleOptimizer(g_opt, name='g_loss_scale')
   gan.compile(d_opt, g_opt,
               loss=cfg.loss, gradient_penalty=cfg.gradient_penalty, jit_compile=cfg.jit_compile)
+  # Built now: a LossScaleOptimizer's scale (read by the gradient penalty when the step
+  # is traced) and the slots a restore fills must exist before the first step.
+  for opt, net in ((d_opt, gan.discriminator), (g_opt, gan.generator)):
+    if not opt.built:
+      opt.build(net.trainable_variables)
   return gan, nets
 
 
