@@ -22,3 +22,6 @@ def test_unknown_and_duplicate_names_are_clear():
     r.get('y')
   with pytest.raises(ValueError, match="registered twice"):
     r.register('x', 2)
+  r.check_flag('loss', 'x')  # registered: no error
+  with pytest.raises(ValueError, match=r'--loss=y: unknown; expected one of x\.'):
+    r.check_flag('loss', 'y')

@@ -122,9 +122,10 @@ def _our_train_step(resolution, res_phase, batch, kwargs, jit_compile, strategy=
   trainer = trainer_lib.ProgressiveTrainer(nets[0], D, nets[1], np.zeros([1, 0], np.float32),
                                            seed=0, jit_compile=jit_compile, strategy=strategy,
                                            loss_scaling=dtype == 'float16')
-  with strategy.scope():
-    trainer.D_log2_scale.assign(12.0)
-    trainer.G_log2_scale.assign(12.0)
+  if trainer.loss_scaling:
+    with strategy.scope():
+      trainer.D_log2_scale.assign(12.0)
+      trainer.G_log2_scale.assign(12.0)
   trainer.set_schedule(float(np.log2(resolution // res_phase)), 0.001, 0.001)
   reals = np.random.default_rng(0).integers(0, 256, [batch, res_phase, res_phase, 3]).astype(
       np.uint8)

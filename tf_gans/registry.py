@@ -29,6 +29,11 @@ class Registry:
           f'Unknown {self.kind} {name!r}; expected one of: '
           f'{", ".join(sorted(self._entries))}.') from None
 
+  def check_flag(self, flag, name):
+    """Raises ValueError naming the command-line `flag` when `name` is not registered."""
+    if name not in self._entries:
+      raise ValueError(f'--{flag}={name}: unknown; expected one of {", ".join(self.names())}.')
+
   def __contains__(self, name):
     return name in self._entries
 

@@ -30,9 +30,7 @@ def smoke_config(cfg, resolution_log2):
 
 def run(cfg, resume=False, smoke=False, resolution=0, log=print):
   """Opens the data (built-in photos for --smoke when absent) and trains."""
-  if cfg.strategy not in strategy_lib.STRATEGIES:
-    raise ValueError(f'--strategy={cfg.strategy}: unknown; expected one of '
-                     f'{", ".join(strategy_lib.STRATEGIES.names())}.')
+  strategy_lib.STRATEGIES.check_flag('strategy', cfg.strategy)
   # Before any TensorFlow op (reading TFRecords): MultiWorkerMirroredStrategy must come first.
   strategy_lib.get(cfg.strategy)
   try:

@@ -326,8 +326,8 @@ class ProgressiveTrainer(tf.Module):
   def d_step(self, reals_uint8, labels, resolution):
     """One D update (and the Gs update that runs with it) on a global real minibatch."""
     key = (resolution, int(reals_uint8.shape[0]))
-    self._check_minibatch(key[1])
     if key not in self._d_steps:
+      self._check_minibatch(key[1])
       lod_top = self.D.lod_top(resolution)  # floor(lod) while this resolution trains
       self._d_steps[key] = tf.function(
           lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top),
@@ -339,8 +339,8 @@ class ProgressiveTrainer(tf.Module):
   def g_step(self, minibatch, resolution):
     """One G update on fresh latents and labels drawn from the label table."""
     key = (resolution, minibatch)
-    self._check_minibatch(minibatch)
     if key not in self._g_steps:
+      self._check_minibatch(minibatch)
       self._g_steps[key] = tf.function(lambda: self._g_step(minibatch, resolution),
                                        jit_compile=self._step_jit)
     out = self._g_steps[key]()

@@ -71,11 +71,9 @@ def check_names(cfg):
   from tf_gans import losses  # pylint: disable=import-outside-toplevel
   for flag, registry in (('loss', losses.LOSSES), ('optimizer', optimizers.OPTIMIZERS),
                          ('strategy', strategy_lib.STRATEGIES)):
-    if getattr(cfg, flag) not in registry:
-      raise ValueError(f'--{flag}={getattr(cfg, flag)}: unknown; expected one of '
-                       f'{", ".join(registry.names())}.')
-  if cfg.model not in models.names():
-    raise ValueError(f'--model={cfg.model}: unknown; expected one of {", ".join(models.names())}.')
+    registry.check_flag(flag, getattr(cfg, flag))
+  models.names()  # the model registry fills on first use
+  models.MODELS.check_flag('model', cfg.model)
 
 
 def load_data(cfg):
