@@ -1,8 +1,10 @@
 """Our tf.compat.v1 port of the official PGGAN `loss.py` (WGAN-GP + drift + AC-GAN).
 
-Written from shared/reference/pggan.md section 5 (no code copied). Graph-mode
+Written after github.com/tkarras/progressive_growing_of_gans `loss.py`,
+`G_wgan_acgan` and `D_wgangp_acgan` (no code copied). Graph-mode
 functions of `Network`s (`official_ports.pggan_tf1.network`) on full-size NCHW
-tensors, as the reference's training graph builds them. The random draws
+tensors, as the reference's training graph (`train.py` `train_progressive_gan`)
+builds them. The random draws
 (latents, alpha, labels) are arguments so that tests can feed both sides the
 same values.
 """

@@ -1,11 +1,13 @@
 """A small `tfutil.Network` for the oracle: template graph, state, run().
 
-Reference: shared/reference/pggan.md section 4. A `Network` builds its
-build function's 'linear' template under `variable_scope(name)` in the given
-session's graph (so variable creation order is the pickle order), keeps
-`vars` (local name -> variable, in creation order), and runs the 'recursive'
-runtime graph (or any structure) with `run()`, honouring the stored `lod`.
-`get_state()` / `from_state()` use the pickle's version-2 state dict.
+Reference: github.com/tkarras/progressive_growing_of_gans `tfutil.py`, class
+`Network` (`_init_graph`, `get_output_for`, `run`, `__getstate__`). A
+`Network` builds its build function's 'linear' template under
+`variable_scope(name)` in the given session's graph (so variable creation
+order is the pickle order), keeps `vars` (local name -> variable, in creation
+order), and runs the 'recursive' runtime graph (or any structure) with
+`run()`, honouring the stored `lod`. `get_state()` / `from_state()` use the
+pickle's version-2 state dict.
 """
 
 import collections

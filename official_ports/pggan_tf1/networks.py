@@ -1,6 +1,7 @@
 """Our tf.compat.v1 port of the official PGGAN `networks.py` (NCHW, graph mode).
 
-Written from shared/reference/pggan.md sections 1-3 (no code copied): the
+Written after github.com/tkarras/progressive_growing_of_gans `networks.py`
+("the reference"; no code copied): the
 primitive ops, `G_paper` and `D_paper` with both the 'linear' template
 structure and the 'recursive' runtime one, creating variables with
 `tf.compat.v1.get_variable` under the reference's scope names. Call the
@@ -24,7 +25,7 @@ import tensorflow as tf
 tf1 = tf.compat.v1
 
 
-# Primitive ops (reference section 1).
+# Primitive ops (the reference's `lerp` ... `minibatch_stddev_layer`).
 
 _NATIVE_NCHW = bool(tf.config.list_physical_devices('GPU'))
 
@@ -152,7 +153,7 @@ def _lod_variable():
   return tf1.get_variable('lod', initializer=np.float32(0.0), trainable=False)
 
 
-# Networks (reference section 2). pylint: disable=invalid-name
+# Networks (the reference's `G_paper`, `D_paper`). pylint: disable=invalid-name
 
 def G_paper(latents_in, labels_in, num_channels=1, resolution=32, label_size=0,
             fmap_base=8192, fmap_decay=1.0, fmap_max=512, latent_size=None,

@@ -1,4 +1,4 @@
-"""The original PGGAN pickle format, written and read (reference section 4).
+"""The original PGGAN pickle format, written and read (`tfutil.Network`, `misc.save_pkl`).
 
 `save_pkl` writes `(G, D, Gs)` the way `misc.save_pkl` did: protocol 4, each
 network as the global `tfutil.Network` created by `cls.__new__` (NEWOBJ) and

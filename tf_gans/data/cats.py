@@ -1,9 +1,9 @@
 """CAT dataset face crops, prepared as the Relativistic GAN code does.
 
-Reference: AlexiaJM/RelativisticGAN, `code/preprocess_cat_dataset.py` and
-`code/setting_up_script.sh` (summarised in `shared/reference/rgan.md`, section
-5). Each image `X.jpg` of the CAT dataset (Zhang, Sun and Tang, 2008) has an
-annotation `X.jpg.cat`: the number of points (9), then 9 integer (x, y) pairs:
+Reference: github.com/AlexiaJM/RelativisticGAN, `code/preprocess_cat_dataset.py`
+and `code/setting_up_script.sh` ("the reference" below). Each image `X.jpg`
+of the CAT dataset (Zhang, Sun and Tang, 2008) has an annotation `X.jpg.cat`:
+the number of points (9), then 9 integer (x, y) pairs:
 left eye, right eye, mouth, left ear 1-3, right ear 1-3. For every image the
 reference
 

@@ -1,7 +1,10 @@
 """Normalization layers that behave like the PyTorch ones of the RGAN code.
 
-Reference: /work/shared/reference/rgan.md, section 3 (BatchNorm is never put in
-eval mode) and section 4 (spectral norm with the torch defaults).
+Reference: github.com/AlexiaJM/RelativisticGAN `code/GAN_losses_iter.py`
+(the RGAN training script, "the reference" below): its training loop never
+calls `.eval()`, so BatchNorm is never put in eval mode, and its `DCGAN_G` /
+`DCGAN_D` wrap layers in `torch.nn.utils.spectral_norm` with the torch
+defaults.
 
 `BatchStatsNormalization`: batch normalization that always normalises with the
 statistics of the current batch. The RGAN code never calls `.eval()`, so its

@@ -1,7 +1,13 @@
 """The primitive ops of PGGAN (Karras et al., ICLR 2018) as NHWC Keras layers.
 
-Reference: /work/shared/reference/pggan.md, section 1 (the ops of the official
-TF1 `networks.py`, all NCHW there) and section 10 (pitfalls 1, 2, 4, 5).
+Reference: the ops of the official TF1 code, github.com/tkarras/
+progressive_growing_of_gans `networks.py` (`lerp`, `lerp_clip`, `get_weight`,
+`dense`, `conv2d`, `apply_bias`, `leaky_relu`, `upscale2d`, `downscale2d`,
+`upscale2d_conv2d`, `conv2d_downscale2d`, `pixel_norm`,
+`minibatch_stddev_layer`; all NCHW there), and the paper's section 3
+(minibatch standard deviation), section 4.1 (equalized learning rate) and
+section 4.2 (pixelwise feature vector normalization). "The reference" below
+is that `networks.py`.
 
 The official code runs NCHW; these layers run NHWC, so the channel axis is the
 last one. Every variable keeps the reference's shape and layout, so official
@@ -41,7 +47,7 @@ MBSTD_EPSILON = 1e-8
 HE_GAIN = math.sqrt(2.0)
 
 
-# Functions (reference section 1): shared by the layers below and the models.
+# Functions (the `networks.py` ops): shared by the layers below and the models.
 
 
 def lerp(a, b, t):
@@ -88,7 +94,7 @@ def downscale2d(x, factor=2):
 def minibatch_stddev(x, group_size=4):
   """Appends the minibatch standard deviation as the last channel (paper 3).
 
-  Reference section 1 and pitfall 4, translated from NCHW to NHWC: the group
+  Reference `minibatch_stddev_layer`, translated from NCHW to NHWC: the group
   size is G = min(group_size, N) at run time and N must be a multiple of G;
   x [N, H, W, C] is viewed as [G, M, H, W, C] with M = N / G, so sample n is in
   group n % M (strided groups). Per group, in float32: the biased variance over
@@ -181,7 +187,7 @@ class WScaleDense(_WScaleLayer):
   `weight` is [in, fmaps], fan_in = in. Inputs of rank > 2 are flattened in
   the reference's C-major order: the reference flattens NCHW tensors, so NHWC
   inputs are transposed to NCHW first and row c*H*W + h*W + w of `weight` is
-  the same feature as in the reference (pitfall 2). An official weight thus
+  the same feature as in the reference `dense`. An official weight thus
   loads unchanged.
   """
 

@@ -5,9 +5,10 @@ Time-Scale Update Rule Converge to a Local Nash Equilibrium" (TTUR), eq. 6:
 
   d^2((mu1, S1), (mu2, S2)) = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)),
 
-computed as the TTUR `fid.py` does (the code that PGGAN's
-`metrics/frechet_inception_distance.py` and the RGAN `fid.py` use; pggan.md
-section 8 "FID", rgan.md section 7):
+computed as the TTUR `fid.py` `calculate_frechet_distance` does (the code
+that PGGAN's `metrics/frechet_inception_distance.py` and the RGAN
+`code/fid.py` use, github.com/tkarras/progressive_growing_of_gans and
+github.com/AlexiaJM/RelativisticGAN):
 
   * mu = mean of the activations, S = np.cov(activations, rowvar=False)
     (ddof 1);

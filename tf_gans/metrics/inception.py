@@ -1,8 +1,8 @@
 """The FID Inception network (TF `inception-2015-12-05`, pool_3 features) as a Keras model.
 
-FID (Heusel et al. 2017, TTUR `fid.py`) and the PGGAN / RGAN metrics (pggan.md
-section 8 "FID" and "Inception score", rgan.md section 7) all use one frozen
-graph: `classify_image_graph_def.pb` from
+FID (Heusel et al. 2017, TTUR `fid.py`) and the PGGAN / RGAN metrics (PGGAN
+`metrics/frechet_inception_distance.py` and `metrics/inception_score.py`, RGAN
+`code/fid.py`) all use one frozen graph: `classify_image_graph_def.pb` from
 http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz.
 This module rebuilds that graph as a Keras 3 functional model (NHWC), with
 the graph's own scope names, and loads its weights from a file written by
@@ -72,7 +72,8 @@ TorchScript modules' attributes, see the importer):
 
 The optional logits head (only a GraphDef import has its weights; the
 TorchScript copy has none) computes pool_3 @ softmax/weights with no bias,
-the logits of openai/improved-gan's Inception score (pggan.md section 8).
+the logits of openai/improved-gan's Inception score (PGGAN
+`metrics/inception_score.py` `_init_inception`).
 
 Weights file: HDF5 with one float32 dataset per original tensor name
 (`conv/conv2d_params` HWIO, `conv/batchnorm/beta`, `.../moving_mean`,

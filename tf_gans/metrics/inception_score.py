@@ -3,8 +3,8 @@
   IS = exp( E_x KL( p(y|x) || p(y) ) ),
 
 with p(y) the mean of p(y|x) over the split. The protocol of the original
-`inception_score.py` (used unchanged by PGGAN, pggan.md section 8
-"Inception score"):
+`inception_score.py` `get_inception_score` (used unchanged by PGGAN as
+`metrics/inception_score.py`):
 
   * class probabilities p(y|x) of every image (PGGAN: softmax of
     pool_3 @ W of the 2015-12-05 Inception graph, 1008 classes, no bias;

@@ -1,7 +1,8 @@
 """Multi-scale SSIM between image pairs, as PGGAN evaluates sample diversity (Karras et al. 2018).
 
-The protocol of the official `metrics/ms_ssim.py` (adapted there from the TF
-models repository), pggan.md section 8, "ms_ssim":
+The protocol of the official github.com/tkarras/progressive_growing_of_gans
+`metrics/ms_ssim.py` (`msssim` and class `API`, adapted there from the TF
+models repository), as `util_scripts.py` `evaluate_metrics` runs it:
 
   * Pairs are images[0::2] vs images[1::2] (within each fed minibatch), NHWC
     float32 on the 0..255 scale, max_val = 255. The paper uses 20000 images
@@ -120,7 +121,7 @@ def _check_pair_shapes(img1: np.ndarray, img2: np.ndarray, levels: int) -> None:
 def ms_ssim_pairs(img1, img2, max_val: float = MAX_VAL, filter_size: int = FILTER_SIZE,
                   filter_sigma: float = FILTER_SIGMA, k1: float = K1, k2: float = K2,
                   weights: Sequence[float] = WEIGHTS) -> np.ndarray:
-  """MS-SSIM of each pair (img1[i], img2[i]), PGGAN protocol (pggan.md section 8).
+  """MS-SSIM of each pair (img1[i], img2[i]), PGGAN protocol (original `msssim`).
 
   Returns:
     float64 [N]: prod_{l<L-1} max(cs_l, 0)^{w_l} * max(ssim_{L-1}, 0)^{w_{L-1}}.
@@ -183,7 +184,7 @@ def ms_ssim(images, max_val: float = MAX_VAL, filter_size: int = FILTER_SIZE,
             filter_sigma: float = FILTER_SIGMA, k1: float = K1, k2: float = K2,
             weights: Sequence[float] = WEIGHTS, pairs_per_chunk: int = 64,
             minibatch_size: Optional[int] = None) -> float:
-  """Mean MS-SSIM of images[0::2] vs images[1::2], PGGAN protocol (pggan.md section 8).
+  """Mean MS-SSIM of images[0::2] vs images[1::2], PGGAN protocol (original `API.feed`).
 
   Args:
     images: NHWC images on the 0..max_val scale (uint8 or float), an even

@@ -4,8 +4,8 @@ Goodfellow et al. (2014), Figure 2: beside the samples, "the rightmost column
 shows the nearest training example of the neighboring sample, in order to
 demonstrate that the model has not memorized the training set". PGGAN
 (Karras et al. 2018) shows CelebA-HQ samples with their nearest training
-images in a feature space in its appendix. (These figures are not in the
-reference notes under /work/shared/reference; they are cited from the papers.)
+images in a feature space in its appendix. (Neither original repository
+computes these neighbours; they are cited from the papers.)
 
 This module finds, for each query (generated image), the k nearest reference
 (training) images by Euclidean distance

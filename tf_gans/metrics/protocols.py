@@ -7,9 +7,9 @@ extractor and features.
 
   parzen            GAN 2014 Table 1 (tf_gans.metrics.parzen)
   digit_confidence  share of samples a digit classifier (trained on --data labels) is sure of
-  fid               Frechet distance of features (TTUR fid.py; rgan.md s7, pggan.md s8)
+  fid               Frechet distance of features (TTUR fid.py, as RGAN and PGGAN use it)
   kid               kernel Inception distance (Binkowski et al. 2018)
-  is                Inception score (improved-gan; pggan.md s8), or a classifier score
+  is                Inception score (improved-gan, as PGGAN), or a classifier score
   swd               sliced Wasserstein distance x 1e3 per level and average (PGGAN s5 / App. D)
   ms_ssim           mean MS-SSIM of generated pairs (PGGAN, diversity), and of real pairs
   nn                nearest training images of samples, pixel and feature space (PNG grid)

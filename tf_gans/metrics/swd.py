@@ -1,8 +1,8 @@
 """Sliced Wasserstein distance between Laplacian-pyramid patches (PGGAN, Karras et al. 2018).
 
 The protocol of the paper's Section 5 / Appendix D as coded in the official
-`metrics/sliced_wasserstein.py` (see /work/shared/reference/pggan.md,
-section 8, "sliced_wasserstein.API"):
+github.com/tkarras/progressive_growing_of_gans `metrics/sliced_wasserstein.py`
+(class `API`, run by `util_scripts.py` `evaluate_metrics`):
 
   1. Each image (uint8, read as float32 on the 0..255 scale) is split into a
      Laplacian pyramid with one level per resolution res, res/2, ..., 16:
@@ -80,7 +80,7 @@ _DIRECTION_STREAM = 1
 
 
 def resolutions(height: int, min_resolution: int = MIN_RESOLUTION) -> List[int]:
-  """Pyramid resolutions height, height/2, ... down to >= min_resolution (pggan.md s8)."""
+  """Resolutions height, height/2, ... down to >= min_resolution (original `API.__init__`)."""
   out = []
   res = int(height)
   while res >= min_resolution:
@@ -95,7 +95,7 @@ def metric_names(height: int, min_resolution: int = MIN_RESOLUTION) -> List[str]
 
 
 def default_minibatch_size(resolution: int) -> int:
-  """The original evaluation minibatch, clip(8192 // res, 4, 256) (pggan.md s8 step 1)."""
+  """The original evaluation minibatch, clip(8192 // res, 4, 256) (`evaluate_metrics`)."""
   return int(np.clip(8192 // int(resolution), 4, 256))
 
 
@@ -149,13 +149,13 @@ def _blur(x: tf.Tensor, gain: float) -> tf.Tensor:
 
 
 def pyr_down(x) -> tf.Tensor:
-  """Blur (5x5 binomial, 'mirror') then [::2, ::2]: float32 NHWC -> float32 NHWC (pggan.md s8)."""
+  """Blur (5x5 binomial, 'mirror') then [::2, ::2]: float32 NHWC -> float32 NHWC (`pyr_down`)."""
   x = tf.cast(x, tf.float64)
   return tf.cast(_blur(x, 1.0)[:, ::2, ::2], tf.float32)
 
 
 def pyr_up(x) -> tf.Tensor:
-  """Zero-insert x2, then 4 x the binomial blur ('mirror'): float32 NHWC, x2 size (pggan.md s8)."""
+  """Zero-insert x2, then 4 x the binomial blur ('mirror'): float32 NHWC, x2 size (`pyr_up`)."""
   x = tf.cast(x, tf.float64)
   s = tf.shape(x)
   zeros = tf.zeros_like(x)
@@ -225,7 +225,7 @@ class DescriptorAccumulator:
     acc = DescriptorAccumulator(seed=0)
     for batch in batches:          # uint8 NHWC minibatches
       acc.update(batch)
-    desc = acc.finalize()          # per-channel normalised (pggan.md s8)
+    desc = acc.finalize()          # per-channel normalised (original `finalize_descriptors`)
 
   The per-channel sums for the normalisation accumulate in float64 as
   batches arrive; the raw float32 descriptors are kept (M x C*49 per level,
@@ -282,7 +282,7 @@ class DescriptorAccumulator:
     self.num_images += n
 
   def finalize(self) -> Descriptors:
-    """Concatenates and normalises each level per channel (population std); see pggan.md s8."""
+    """Concatenates, normalises each level per channel (population std): `finalize_descriptors`."""
     if self.image_shape is None:
       raise ValueError('DescriptorAccumulator.finalize: no images were added.')
     if self._chunks is None:
@@ -314,7 +314,7 @@ def unit_directions(rng: np.random.Generator, dim: int,
 
 def projected_distance(a, b, rng: np.random.Generator, dir_repeats: int = DIR_REPEATS,
                                 dirs_per_repeat: int = DIRS_PER_REPEAT) -> float:
-  """The SWD of two equal-size descriptor sets [M, D] (pggan.md s8, not x1e3).
+  """The SWD of two equal-size descriptor sets [M, D] (original `sliced_wasserstein`, not x1e3).
 
   For each repeat: project both sets on `dirs_per_repeat` unit directions,
   sort each direction's projections, take mean |sorted_a - sorted_b| over
@@ -390,7 +390,7 @@ def sliced_wasserstein(real, fake, seed: int = 0, fake_seed: Optional[int] = Non
                        dir_repeats: int = DIR_REPEATS,
                        dirs_per_repeat: int = DIRS_PER_REPEAT,
                        min_resolution: int = MIN_RESOLUTION) -> Dict[str, float]:
-  """SWD x 1e3 per pyramid level and their average, PGGAN protocol (pggan.md section 8).
+  """SWD x 1e3 per pyramid level and their average, PGGAN protocol (paper section 5, appendix D).
 
   Args:
     real: uint8 NHWC reference images (the paper: 16384).

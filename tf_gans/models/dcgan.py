@@ -1,8 +1,11 @@
 """DCGAN sized by image size, as the RGAN code's arch 0 (the CAT experiments).
 
-Reference: /work/shared/reference/rgan.md, section 4, "arch = 0", "Weight
-initialisation", section 3 (BatchNorm always in batch-statistics mode) and
-section 6 (G_h = D_h = 64 at 64x64 and 128x128, 32 at 256x256). Registered as
+Reference: github.com/AlexiaJM/RelativisticGAN `code/GAN_losses_iter.py`
+("the reference" below): `DCGAN_G` / `DCGAN_D` under `param.arch == 0`,
+`weights_init`, and its training loop, which never calls `.eval()` (BatchNorm
+always in batch-statistics mode); the sizes come from the CAT lines of
+`code/unstable.sh` (`--G_h_size` = `--D_h_size` = 64 at 64x64 and 128x128, 32
+at 256x256, where `GAN_losses_iter_PAC.py` runs). Registered as
 'dcgan_64', 'dcgan_128' and 'dcgan_256'; each accepts only its own size.
 
 Generator (no biases anywhere): z (128) seen as 1x1x128 -> ConvT k4 s1 'valid'

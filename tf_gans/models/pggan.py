@@ -1,8 +1,11 @@
 """PGGAN's G_paper and D_paper (Karras et al., ICLR 2018) as NHWC Keras models.
 
-Reference: /work/shared/reference/pggan.md, section 2 (the networks and their
-'recursive' / 'linear' structures), section 3 (variable names, shapes and
-creation order) and section 10 (pitfalls); the ops are `tf_gans.layers.pggan`.
+Reference: the official github.com/tkarras/progressive_growing_of_gans
+`networks.py`, functions `G_paper` and `D_paper` ("the reference" below) with
+their 'recursive' / 'linear' structures; variable names, shapes and creation
+order are those of the 'linear' template graph that `tfutil.py` `Network`
+builds (and pickles). Paper section 2 and appendix A.1 describe the networks;
+the ops are `tf_gans.layers.pggan`.
 
 Both models take the reference's constructor arguments and defaults and keep
 them in `model.static_kwargs`. `nf(stage) = min(int(fmap_base / 2**(stage *

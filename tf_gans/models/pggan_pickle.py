@@ -1,7 +1,9 @@
 """Reading original PGGAN network files safely: pickles and TF1 checkpoints.
 
-Reference: shared/reference/pggan.md, section 4 (`tfutil.Network` and the
-pickle format). A snapshot pickle is the tuple `(G, D, Gs)`, each element a
+Reference: the official github.com/tkarras/progressive_growing_of_gans
+`tfutil.py` (class `Network`, its `__getstate__` / `__setstate__`) and
+`misc.py` (`save_pkl`, `load_pkl`), which write and read the pickle format.
+A snapshot pickle is the tuple `(G, D, Gs)`, each element a
 `tfutil.Network` rebuilt with `cls.__new__(cls)` and then given its state dict
 through `__setstate__`. The state (version 2) holds `name`,
 `static_kwargs`, `build_module_src` (the full text of networks.py),
@@ -13,7 +15,8 @@ resolves only the globals the format needs (numpy's array reconstruction and
 dtypes, the `tfutil.Network` class, which becomes an inert record, ordered
 dicts) and refuses every other global with an error naming it, so a crafted
 pickle cannot run code. The source text is only read, to spot networks.py
-versions whose maths differs from the paper release (pitfall 7).
+versions whose maths differs from the paper release (the first TF commit's
+`networks.py`, a92638a, see `RELEASE_DENSE_GAIN_SRC`).
 """
 
 import collections

@@ -1,8 +1,9 @@
 """The standard CNN for 32x32 of the spectral-normalization paper, as in RGAN.
 
-Reference: /work/shared/reference/rgan.md, section 4, "arch = 1" (tables),
-"Weight initialisation", and section 3 (BatchNorm always in batch-statistics
-mode). Registered as 'standard_cnn_32'.
+Reference: github.com/AlexiaJM/RelativisticGAN `code/GAN_losses_iter.py`
+("the reference" below): `DCGAN_G` / `DCGAN_D` under `param.arch == 1`,
+`weights_init`, and its training loop, which never calls `.eval()` (BatchNorm
+always in batch-statistics mode). Registered as 'standard_cnn_32'.
 
 Generator: z (128) -> Linear 8192 (bias; nothing after it) -> reshape 4x4x512
 -> 3 x [ConvT k4 s2 'same' (bias), BN, ReLU] to 256@8, 128@16, 64@32 ->

@@ -1,6 +1,8 @@
 """Real images at every level of detail, as the progressive trainer reads them.
 
-Reference: shared/reference/pggan.md section 7. A multi-resolution dataset
+Reference: the official github.com/tkarras/progressive_growing_of_gans
+`dataset.py` (`TFRecordDataset`) and `dataset_tool.py` (`TFRecordExporter`,
+which writes one TFRecords file per lod). A multi-resolution dataset
 has `resolution_log2`, `num_channels`, `label_size`, `labels` (float32
 [N, label_size]) and `images(lod, seed, skip=0)`: an infinite tf.data
 stream of (uint8 NHWC image, label) at resolution 2**(R - lod), a pure
@@ -9,7 +11,8 @@ function of (seed, skip), so a resumed run continues the exact stream.
 Two implementations: `tf_gans.data.tfrecords.MultiResDataset` (the
 reference's TFRecords folders, `--dataset=tfrecords:<dir>`) and `ArrayLods`
 here, for any in-memory source of `tf_gans.data` (digits, mnist_idx, folder,
-tfds): the lower levels are computed as `dataset_tool` computes them (2x2
+tfds): the lower levels are computed as `dataset_tool.py`
+`TFRecordExporter.add_image` computes them (2x2
 means of the unquantised level above, then rint and clip).
 """
 

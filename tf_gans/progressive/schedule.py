@@ -1,7 +1,8 @@
 """The PGGAN training schedule: lod, minibatch and learning rates from kimg.
 
-Reference: shared/reference/pggan.md section 6 (`TrainingSchedule`) and pitfall
-11. With kimg = cur_nimg / 1000 (real images shown to D so far):
+Reference: the official github.com/tkarras/progressive_growing_of_gans
+`train.py`, class `TrainingSchedule`, as `train_progressive_gan` calls it.
+With kimg = cur_nimg / 1000 (real images shown to D so far):
 
   phase_dur = lod_training_kimg + lod_transition_kimg
   phase_idx = floor(kimg / phase_dur), phase_kimg = kimg - phase_idx * phase_dur
@@ -19,7 +20,7 @@ values. Paper section 3 / appendix A.1 describe the same schedule in words.
 import dataclasses
 import math
 
-# Reference tick lengths in kimg (a tick = one log line and one image grid).
+# `TrainingSchedule`'s tick_kimg_dict, in kimg (a tick = one log line and one image grid).
 TICK_KIMG_DICT = {4: 160, 8: 140, 16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 20, 1024: 10}
 
 
@@ -64,7 +65,7 @@ def training_schedule(cur_nimg, resolution_log2, num_gpus=1, lod_initial_resolut
 
 
 def opt_reset_key(lod):
-  """Adam is reset whenever floor(lod) or ceil(lod) changes (pitfall 10)."""
+  """Adam is reset whenever floor(lod) or ceil(lod) changes (`train_progressive_gan`)."""
   return (math.floor(lod), math.ceil(lod))
 
 
