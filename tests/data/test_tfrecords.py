@@ -232,8 +232,9 @@ def test_reader_refuses_mixed_channels_and_truncated_files(tmp_path):
 
 
 def test_tfrecords_source_is_lod_0_with_class_labels(tmp_path, mnist_dir):
-  from tf_gans import data, dataset_tool  # pylint: disable=import-outside-toplevel
-  dataset_tool.create_mnist(tmp_path / 'm', mnist_dir, split='test', progress=False)
+  from tf_gans import data  # pylint: disable=import-outside-toplevel
+  from tf_gans.data import dataset_writers  # pylint: disable=import-outside-toplevel
+  dataset_writers.create_mnist(tmp_path / 'm', mnist_dir, split='test', progress=False)
   source = data.load_source(f'tfrecords:{tmp_path / "m"}', 'train[:50]')
   folder = tfrecords.MultiResDataset(tmp_path / 'm')
   np.testing.assert_array_equal(source.images, folder.load_images(0)[:50])
