@@ -14,14 +14,12 @@ so a change in background load hits every variant alike.
 
 `--pggan_forward=128,1024` instead times the PGGAN Gs forward pass, ours vs
 the official_ports TF1 graph, and `--pggan_train=4,...,1024` the PGGAN train
-step per phase (`tf_gans.bench_pggan`), with `--compare_strategies=mirrored
+step per phase (`tf_gans.bench.pggan`), with `--compare_strategies=mirrored
 --logical_cpus=2` / `--compare_mixed_precision=...` beside it, or with
 `--multi_worker_bench` one process vs two workers per phase; `--metrics_bench` the metrics'
-feature-extraction overhead and SWD time (`tf_gans.bench_metrics`).
+feature-extraction overhead and SWD time (`tf_gans.bench.metrics`). The
+benchmarks themselves live in `tf_gans.bench`; this module parses the flags.
 """
-
-import resource
-import time
 
 from absl import app
 from absl import flags
@@ -47,11 +45,11 @@ flags.DEFINE_integer('logical_cpus', 0, 'Split the CPU into this many logical de
                      '(MirroredStrategy then has that many replicas on one CPU).')
 flags.DEFINE_bool('multi_worker_bench', False,
                   'Instead: steps/s of one training process vs two MultiWorkerMirroredStrategy '
-                  'workers on loopback, same flags (tf_gans.bench_distribute).')
+                  'workers on loopback, same flags (tf_gans.bench.distribute).')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 flags.DEFINE_list('pggan_forward', [],
                   'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
-                  'vs the official_ports TF1 graph, same weights and batch (tf_gans.bench_pggan).')
+                  'vs the official_ports TF1 graph, same weights and batch (tf_gans.bench.pggan).')
 flags.DEFINE_list('pggan_train', [],
                   'Instead of training: one PGGAN D step (+ Gs update) and G step per phase '
                   'resolution in this list (e.g. 4,8,...,1024), ours vs the official_ports TF1 '
@@ -65,7 +63,7 @@ flags.DEFINE_string('pggan_worker_out', None, 'Internal (--pggan_train --multi_w
 flags.DEFINE_integer('pggan_iters', 5, 'Forward passes per round for --pggan_forward.')
 flags.DEFINE_bool('metrics_bench', False,
                   'Instead of training: metric feature-extraction overhead vs bare Keras predict '
-                  'and SWD time (tf_gans.bench_metrics).')
+                  'and SWD time (tf_gans.bench.metrics).')
 flags.DEFINE_string('inception', None, '--metrics_bench: also time the FID Inception features '
                     '(weights file from tf_gans.tools.import_inception).')
 flags.DEFINE_integer('swd_images', 16384, '--metrics_bench: SWD images per side (0: skip).')
@@ -73,51 +71,8 @@ flags.DEFINE_integer('swd_resolution', 128, '--metrics_bench: SWD image size.')
 FLAGS = flags.FLAGS
 
 
-def peak_rss_mb():
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-class Variant:
-  """One configuration, built and warmed up, timed in rounds."""
-
-  def __init__(self, cfg, source, warmup_steps):
-    import keras  # pylint: disable=import-outside-toplevel
-    from tf_gans.training import loop, strategy  # pylint: disable=import-outside-toplevel
-    self.cfg = cfg
-    keras.utils.set_random_seed(cfg.seed)
-    strat = strategy.get(cfg.strategy)
-    with strat.scope():
-      self.gan, nets = loop.build_gan(cfg, source)  # optimizers built, as for training
-    self._dataset = lambda: loop.make_train_dataset(cfg, source, self.gan, nets.value_range,
-                                                    strat.num_replicas_in_sync)
-    self.first_step_seconds = self.run(1)
-    self.run(warmup_steps)
-    self.rates = []
-
-  def run(self, n):
-    ds = self._dataset()
-    t = time.perf_counter()
-    self.gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False)
-    return time.perf_counter() - t
-
-  def time_round(self, n):
-    self.rates.append(n / self.run(n))
-
-  def report(self):
-    import dataclasses  # pylint: disable=import-outside-toplevel
-    import numpy as np  # pylint: disable=import-outside-toplevel
-    steps_per_sec = float(np.median(self.rates))
-    m = self.cfg.batch_size
-    return dict(
-        config=dataclasses.asdict(self.cfg), first_step_seconds=self.first_step_seconds,
-        steps_per_sec=steps_per_sec, steps_per_sec_rounds=self.rates,
-        real_images_per_sec=steps_per_sec * m * self.gan.real_batches_per_step,
-        generated_images_per_sec=steps_per_sec * m * (self.gan.d_steps + 1),
-        peak_rss_mb_after=peak_rss_mb())
-
-
 def pggan_forward_main():
-  from tf_gans import bench_pggan  # pylint: disable=import-outside-toplevel
+  from tf_gans.bench import pggan as bench_pggan  # pylint: disable=import-outside-toplevel
   try:
     resolutions = [int(r) for r in (FLAGS.pggan_train or FLAGS.pggan_forward)]
   except ValueError:
@@ -186,15 +141,15 @@ def main(argv):
   if FLAGS.multi_worker_bench:
     import sys  # pylint: disable=import-outside-toplevel
     import tempfile  # pylint: disable=import-outside-toplevel
-    from tf_gans import bench_distribute  # pylint: disable=import-outside-toplevel
+    from tf_gans.bench import distribute  # pylint: disable=import-outside-toplevel
     passed = [a for a in sys.argv[1:] if not a.startswith(
         ('--multi_worker_bench', '--out', '--bench_steps', '--rounds', '--warmup_steps'))]
     with tempfile.TemporaryDirectory() as scratch:
-      report = bench_distribute.run(passed, scratch, short=20, long=20 + FLAGS.bench_steps)
+      report = distribute.run(passed, scratch, short=20, long=20 + FLAGS.bench_steps)
     cli.print_json(report, FLAGS.out)
     return
   if FLAGS.metrics_bench:
-    from tf_gans import bench_metrics  # pylint: disable=import-outside-toplevel
+    from tf_gans.bench import metrics as bench_metrics  # pylint: disable=import-outside-toplevel
     try:
       report = bench_metrics.run(FLAGS.inception, FLAGS.swd_images, FLAGS.swd_resolution,
                                  FLAGS.rounds)
@@ -203,7 +158,6 @@ def main(argv):
     cli.print_json(report, FLAGS.out)
     return
   import dataclasses  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
   split_cpu()
   cfg, _ = tf_gans_flags.run_config_from_flags()
@@ -232,23 +186,8 @@ def main(argv):
   if FLAGS.rounds < 1 or FLAGS.bench_steps < FLAGS.rounds:
     cli.fail(ValueError(f'--rounds must be in [1, --bench_steps={FLAGS.bench_steps}], '
                         f'got {FLAGS.rounds}.'))
-  built = {}
-  for name, variant in variants.items():
-    print(f'building and warming up {name} ...', flush=True)
-    built[name] = Variant(variant, source, FLAGS.warmup_steps)
-  per_round = FLAGS.bench_steps // FLAGS.rounds
-  for r in range(FLAGS.rounds):
-    print(f'timing round {r + 1}/{FLAGS.rounds} ({per_round} steps per variant) ...', flush=True)
-    for variant in built.values():
-      variant.time_round(per_round)
-  results = {name: variant.report() for name, variant in built.items()}
-  report = dict(tensorflow=tf.__version__, dataset=cfg.dataset, model=cfg.model,
-                bench_steps=per_round * FLAGS.rounds, rounds=FLAGS.rounds, variants=results)
-  base = results['default']['steps_per_sec']
-  report['steps_per_sec_relative_to_default'] = {
-      name: r['steps_per_sec'] / base for name, r in results.items()}
-  if 'jit_compile' in results:
-    report['jit_speedup'] = results['jit_compile']['steps_per_sec'] / base
+  from tf_gans.bench import gan as bench_gan  # pylint: disable=import-outside-toplevel
+  report = bench_gan.run(variants, source, FLAGS.warmup_steps, FLAGS.bench_steps, FLAGS.rounds)
   cli.print_json(report, FLAGS.out)
 
 

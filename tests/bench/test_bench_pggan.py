@@ -2,7 +2,7 @@
 
 import pytest
 
-from tf_gans import bench_pggan
+from tf_gans.bench import pggan as bench_pggan
 
 
 def test_forward_benchmark_times_both_sides_on_the_same_function():

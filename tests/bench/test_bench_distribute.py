@@ -2,7 +2,7 @@
 
 import pytest
 
-from tf_gans import bench_distribute
+from tf_gans.bench import distribute as bench_distribute
 
 
 @pytest.mark.slow

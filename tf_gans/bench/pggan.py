@@ -15,7 +15,7 @@ tool: it imports `official_ports` (installed with the package).
 
 import numpy as np
 
-from tf_gans import bench_timing
+from tf_gans.bench import timing
 
 
 def forward_pass(resolution, batch, fmap_base, fmap_max, rounds, iters, log=print):
@@ -41,7 +41,7 @@ def forward_pass(resolution, batch, fmap_base, fmap_max, rounds, iters, log=prin
 
   got, want = run_ours(), run_oracle()
   max_abs_diff = float(np.abs(got - want.transpose(0, 2, 3, 1)).max())
-  median, rates, first = bench_timing.interleaved(
+  median, rates, first = timing.interleaved(
       {'ours': run_ours, 'official_ports': run_oracle}, batch, rounds, iters,
       lambda msg: log(f'  {resolution}x{resolution}: {msg}', flush=True))
   ours_rate, oracle_rate = median['ours'], median['official_ports']
@@ -159,7 +159,7 @@ def train_step(resolution, res_phase, batch, fmap_base, fmap_max, rounds, iters,
   for dtype in dtypes:
     variants[f'ours_{dtype}'] = _our_train_step(resolution, res_phase, batch, kwargs, False,
                                                 dtype=dtype)
-  median, rates, first = bench_timing.interleaved(
+  median, rates, first = timing.interleaved(
       variants, batch, rounds, iters,
       lambda msg: log(f'  train step at {res_phase}x{res_phase} of {resolution}: {msg}',
                       flush=True))
@@ -210,7 +210,7 @@ def worker_rates(resolution, phases, batch, fmap_base, fmap_max, iters, strategy
   rates = {}
   for res_phase in phases:
     step = _our_train_step(resolution, res_phase, batch, kwargs, False, strategy=strategy)
-    median, _, _ = bench_timing.interleaved({'ours': step}, batch, 1, iters)
+    median, _, _ = timing.interleaved({'ours': step}, batch, 1, iters)
     rates[res_phase] = median['ours']
   return rates
 

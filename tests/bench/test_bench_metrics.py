@@ -1,6 +1,6 @@
 """The metrics benchmark compares the metric code path with a bare Keras predict."""
 
-from tf_gans import bench_metrics
+from tf_gans.bench import metrics as bench_metrics
 
 
 def test_metrics_benchmark_compares_the_metric_path_with_bare_predict():

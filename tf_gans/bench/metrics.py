@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from tf_gans import bench_timing
+from tf_gans.bench import timing
 
 
 def classifier_features(num=1024, rounds=3, iters=2):
@@ -25,7 +25,7 @@ def classifier_features(num=1024, rounds=3, iters=2):
   extract = fid.classifier_features(model)
   bare = keras.Model(model.inputs, model.layers[-1].input)
   x = np.random.default_rng(0).uniform(-1, 1, [num, 32, 32, 1]).astype(np.float32)
-  median, rates, _ = bench_timing.interleaved(
+  median, rates, _ = timing.interleaved(
       {'metric': lambda: extract(x),
        'bare_predict': lambda: bare.predict(x, batch_size=256, verbose=0)}, num, rounds, iters)
   return dict(path='classifier_features', num_images=num, images_per_sec=median,
@@ -39,7 +39,7 @@ def inception_features(weights, num=64, rounds=2, iters=1):
   model = inception.load_fid_inception(weights)
   images = np.random.default_rng(0).integers(0, 256, [num, 64, 64, 3]).astype(np.uint8)
   prepared = inception.preprocess(images).numpy()
-  median, rates, _ = bench_timing.interleaved(
+  median, rates, _ = timing.interleaved(
       {'metric': lambda: inception.inception_features(model, images),
        'bare_predict': lambda: model.predict(prepared, batch_size=inception.BATCH_SIZE,
                                              verbose=0)},
