@@ -99,3 +99,18 @@ def test_saved_folder_reloads_and_exports_gs(tmp_path):
 def test_load_converted_names_a_wrong_folder(tmp_path):
   with pytest.raises(FileNotFoundError, match='not a converted PGGAN folder'):
     pggan_convert.load_converted(str(tmp_path))
+
+
+def test_pggan_does_not_import_the_converter():
+  # pggan_convert builds on pggan; an import back would make the two a cycle.
+  import ast  # pylint: disable=import-outside-toplevel
+  with open(pggan.__file__) as f:
+    tree = ast.parse(f.read())
+  imported = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      imported.update(a.name for a in node.names)
+    elif isinstance(node, ast.ImportFrom):
+      imported.update(f'{node.module}.{a.name}' for a in node.names)
+  assert not {name for name in imported if 'pggan_convert' in name}
+  assert not hasattr(pggan, 'load_official_pickle')  # it is pggan_convert.load_official_pickle

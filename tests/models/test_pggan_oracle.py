@@ -11,7 +11,6 @@ import pytest
 
 from official_ports.pggan_tf1 import network as oracle_network
 from official_ports.pggan_tf1 import pickle_io
-from tf_gans.models import pggan
 from tf_gans.models import pggan_convert
 
 ATOL = 1e-5  # the bar: max abs difference, float32
@@ -78,7 +77,7 @@ def test_pickle_round_trip_matches_the_oracle(case, tmp_path):
   oracle = build_oracle(g_kwargs, d_kwargs)
   path = tmp_path / 'network-snapshot-000000.pkl'
   pickle_io.save_pkl(path, oracle)
-  ours = pggan.load_official_pickle(str(path))
+  ours = pggan_convert.load_official_pickle(str(path))
 
   for o, k in zip(oracle, ours):  # every variable landed, bit for bit
     want = o.get_vars()
@@ -98,7 +97,7 @@ def test_stored_lod_is_honoured(tmp_path):
   oracle = build_oracle(kw, kw, seed=5)
   oracle[2].set_vars({'lod': np.float32(1.25)})
   pickle_io.save_pkl(tmp_path / 'mid_fade.pkl', oracle)
-  _, _, gs = pggan.load_official_pickle(str(tmp_path / 'mid_fade.pkl'))
+  _, _, gs = pggan_convert.load_official_pickle(str(tmp_path / 'mid_fade.pkl'))
   assert float(gs.lod.numpy()) == 1.25
   z = np.random.default_rng(0).standard_normal([4, 16]).astype(np.float32)
   want = oracle[2].run(z, np.zeros([4, 0], np.float32)).transpose(0, 2, 3, 1)
@@ -130,7 +129,8 @@ def test_full_size_1024_matches_the_oracle(tmp_path):
   kw = dict(resolution=1024, num_channels=3)
   oracle = build_oracle(kw, dict(kw, fused_scale=False), seed=11)
   pickle_io.save_pkl(tmp_path / 'karras2018iclr-celebahq-1024x1024.pkl', oracle)
-  ours = pggan.load_official_pickle(str(tmp_path / 'karras2018iclr-celebahq-1024x1024.pkl'))
+  ours = pggan_convert.load_official_pickle(
+      str(tmp_path / 'karras2018iclr-celebahq-1024x1024.pkl'))
   assert sum(int(np.prod(v.shape)) for n, v in ours[0].reference_variables().items()
              if n != 'lod') == 23_079_115
   worst = compare(oracle, ours, [0.0, 0.5, 7.3, 8.0], batch=2)

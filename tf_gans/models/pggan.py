@@ -573,14 +573,3 @@ def D_paper(num_channels=1, resolution=32, label_size=0, fmap_base=8192,
       use_wscale=use_wscale, mbstd_group_size=mbstd_group_size, dtype=dtype,
       fused_scale=fused_scale, structure=structure,
       is_template_graph=is_template_graph, **{'name': 'D', **kwargs})
-
-
-def load_official_pickle(path):
-  """(G, D, Gs) Keras models from an original PGGAN pickle, in the pickle's order.
-
-  The pickle's embedded source code is never executed (a restricted unpickler
-  reads only arrays and the network state; see `pggan_pickle`). Each model's
-  `lod` is the pickle's; assign it to change the level of detail.
-  """
-  from tf_gans.models import pggan_convert  # pylint: disable=import-outside-toplevel
-  return pggan_convert.load_official_pickle(path)

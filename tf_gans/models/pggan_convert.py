@@ -92,7 +92,12 @@ def networks_from_states(states, source):
 
 
 def load_official_pickle(path):
-  """(G, D, Gs) from an original PGGAN pickle, without running its code."""
+  """(G, D, Gs) Keras models from an original PGGAN pickle, in the pickle's order.
+
+  The pickle's embedded source code is never executed (a restricted unpickler
+  reads only arrays and the network state; see `pggan_pickle`). Each model's
+  `lod` is the pickle's; assign it to change the level of detail.
+  """
   return networks_from_states(pggan_pickle.load_network_states(path), path)
 
 
