@@ -1,6 +1,7 @@
 """The progressive loop: resumable on the same trajectory, artefacts, and bad input."""
 
 import dataclasses
+import json
 import os
 
 import numpy as np
@@ -62,8 +63,17 @@ def test_kill_and_resume_continues_the_same_trajectory(tmp_path, straight):
 def test_artefacts_and_export(straight):
   result = straight
   names = sorted(os.listdir(result.logdir))
-  assert 'reals.png' in names and 'fakes000000.png' in names and 'pggan_run.json' in names
+  assert {'reals.png', 'fakes000000.png', 'run.json', 'history.csv', 'loss_curves.png',
+          'tensorboard'} <= set(names)
+  assert json.load(open(os.path.join(result.logdir, 'run.json')))['family'] == 'pggan'
   assert len([n for n in names if n.startswith('fakes')]) >= 3  # one per tick, sub-kimg names
+  # G's grid beside Gs's while Gs (beta 0.999) is mostly its initialisation.
+  assert 'fakes000000.064_G.png' in names
+  rows = open(os.path.join(result.logdir, 'history.csv')).read().splitlines()
+  header = rows[0].split(',')
+  assert header[0] == 'kimg' and {'D_loss', 'G_loss', 'lod', 'minibatch', 'G_lrate',
+                                  'images_per_sec', 'gradient_penalty'} <= set(header)
+  assert [float(r.split(',')[0]) for r in rows[1:]] == [0.064, 0.128, 0.192]  # one row per tick
   saved = tf.saved_model.load(result.export_dir)
   z = np.random.default_rng(0).standard_normal([2, 8]).astype(np.float32)
   assert saved.signatures['serving_default'](latents=z)['images'].shape == (2, 16, 16, 3)
@@ -92,7 +102,7 @@ def test_bad_schedules_and_resolutions(tmp_path):
     data_lib.open_dataset('tfrecords:nowhere')
   with pytest.raises(ValueError, match=r'--resolution=64, but digits holds 8x8 images'):
     cli.run(dataclasses.replace(_cfg(tmp_path), dataset='digits'), resolution=64)
-  assert not os.path.exists(tmp_path / 'pggan_run.json')
+  assert not os.path.exists(tmp_path / 'run.json')
 
 
 def test_smoke_config_visits_every_resolution():

@@ -113,12 +113,21 @@ def test_resume_errors_name_the_folder(tmp_path):
     loop.train(small_config(empty), resume=True, log=quiet)
   with pytest.raises(FileNotFoundError, match='does not exist'):
     loop.train(small_config(tmp_path / 'missing'), resume=True, log=quiet)
-  # A run folder whose config was saved but which holds no checkpoint yet.
+
+
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
+  # The folder of a run killed before its first checkpoint: run file, grids, history rows.
   no_ckpt = tmp_path / 'no_ckpt'
   no_ckpt.mkdir()
-  small_config(no_ckpt).save(str(no_ckpt / 'run.json'))
-  with pytest.raises(NoCheckpointError, match='No checkpoint'):
-    loop.train(small_config(no_ckpt), resume=True, log=quiet)
+  small_config(no_ckpt, steps=20).save(str(no_ckpt / 'run.json'))
+  with open(no_ckpt / 'history.csv', 'w') as f:
+    f.write('step,d_loss\n10,0.5\n')
+  messages = []
+  result = loop.train(small_config(no_ckpt, steps=999), resume=True, log=messages.append)
+  assert result.step == 20 and not result.interrupted  # the saved run's length, not the flag's
+  assert any('No checkpoint' in m and 'from the beginning' in m for m in messages)
+  steps = [int(r.split(',')[0]) for r in open(no_ckpt / 'history.csv').read().splitlines()[1:]]
+  assert steps == [10, 20]  # the lost row was dropped and recomputed
 
 
 def test_resume_of_a_foreign_checkpoint_is_refused(tmp_path, mnist_dir):
@@ -133,7 +142,7 @@ def test_resume_of_a_foreign_checkpoint_is_refused(tmp_path, mnist_dir):
 
 def test_a_new_run_never_overwrites_an_old_one(tmp_path):
   loop.train(small_config(tmp_path, steps=10, checkpoint_every=10, sample_every=10), log=quiet)
-  with pytest.raises(FileExistsError, match='pass --resume'):
+  with pytest.raises(FileExistsError, match='holds a run already; continue it with `python -m tf_gans.train --resume'):
     loop.train(small_config(tmp_path), log=quiet)
 
 

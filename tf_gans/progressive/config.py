@@ -1,20 +1,19 @@
-"""`ProgressiveConfig`: a PGGAN training run, saved as `<logdir>/pggan_run.json`.
+"""`ProgressiveConfig`: a PGGAN training run, saved as `<logdir>/run.json` (family pggan).
 
-Field names and defaults are the reference's `train_progressive_gan`,
-`TrainingSchedule`, `G_paper` / `D_paper` and loss arguments
-(shared/reference/pggan.md sections 2, 5, 6); the `configs/pggan_*.cfg` flag
-files set what the reference's config.py sets. Per-resolution tables are
+Field names and defaults are the arguments of the original code
+(github.com/tkarras/progressive_growing_of_gans): `train.py`
+`train_progressive_gan` and `TrainingSchedule`, `networks.py` `G_paper` /
+`D_paper`, `loss.py` `D_wgangp_acgan`; the `configs/pggan_*.cfg` flag files
+set what the original `config.py` sets. Per-resolution tables are
 strings `res:value,res:value` (e.g. `--minibatch_dict=4:128,8:128`).
 """
 
 import dataclasses
-import json
 import math
-import os
 
 from tf_gans.progressive import schedule as schedule_lib
+from tf_gans.training.runfile import RUN_FILE, RunFileMixin  # pylint: disable=unused-import
 
-RUN_FILE = 'pggan_run.json'
 # Fields that may change on --resume (they do not change the weights' trajectory).
 RESUME_OVERRIDABLE = ('logdir', 'total_kimg', 'image_snapshot_ticks', 'network_snapshot_ticks',
                       'keep_checkpoints', 'progress', 'export', 'dataset', 'data_dir',
@@ -25,9 +24,12 @@ ARCHITECTURE = ('fmap_base', 'fmap_decay', 'fmap_max', 'latent_size', 'fused_sca
 
 
 @dataclasses.dataclass
-class ProgressiveConfig:
+class ProgressiveConfig(RunFileMixin):
   """A progressive training run (reference names)."""
   # pylint: disable=invalid-name
+  FAMILY = 'pggan'
+  RESUME_OVERRIDABLE = RESUME_OVERRIDABLE
+  ARCHITECTURE = ARCHITECTURE
   logdir: str
   dataset: str = 'tfrecords:datasets/celebahq'
   split: str = 'train'
@@ -158,33 +160,6 @@ class ProgressiveConfig:
         G_lrate_dict=t['G_lrate_dict'], D_lrate_base=self.D_lrate_base,
         D_lrate_dict=t['D_lrate_dict'], tick_kimg_base=self.tick_kimg_base,
         tick_kimg_dict=t['tick_kimg_dict'])
-
-  def save(self, path):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-      json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-  @classmethod
-  def load(cls, path):
-    with open(path) as f:
-      raw = json.load(f)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-      raise ValueError(f'{path}: unknown fields {unknown}; was it written by a newer tf_gans?')
-    return cls(**raw)
-
-  def resumed_with(self, new):
-    """The saved config with `new`'s overridable fields; refuses other changes."""
-    bad = [f.name for f in dataclasses.fields(self)
-           if f.name not in RESUME_OVERRIDABLE and getattr(self, f.name) != getattr(new, f.name)]
-    if bad:
-      what = 'the architecture' if set(bad) & set(ARCHITECTURE) else 'the run'
-      detail = ', '.join(f'--{k}={getattr(new, k)!r} (run has {getattr(self, k)!r})' for k in bad)
-      raise ValueError(f'--resume continues the saved run; these settings would change {what}: '
-                       f'{detail}. Drop them, or start a new run in another --logdir.')
-    return dataclasses.replace(self, **{k: getattr(new, k) for k in RESUME_OVERRIDABLE})
 
 
 def parse_table(name, text, value_type):

@@ -1,20 +1,24 @@
-"""The PGGAN training loop (reference `train_progressive_gan`), resumable.
+"""The PGGAN training loop (original `train.py` `train_progressive_gan`), resumable.
 
-Reference: shared/reference/pggan.md section 6. Each round: compute the
-schedule from cur_nimg, (re)open the data stream when the data resolution or
-minibatch changes, reset Adam when floor(lod) or ceil(lod) changes, then
-`minibatch_repeats` x [`D_repeats` x (D step + Gs update), G step] with lod
-and learning rates frozen. A tick ends every `tick_kimg`: one log line
-(`tick kimg lod minibatch time sec/tick sec/kimg`); every
-`image_snapshot_ticks` ticks a grid of Gs images on fixed latents
-(`fakesKKKKKK.png`, KKKKKK = kimg), every `network_snapshot_ticks` ticks a
-checkpoint. At the end: a checkpoint, `fakes` of the final Gs, and the Gs
-SavedModel in `export/generator`.
+Each round: compute the schedule from cur_nimg (original `TrainingSchedule`),
+(re)open the data stream when the data resolution or minibatch changes, reset
+Adam when floor(lod) or ceil(lod) changes, then `minibatch_repeats` x
+[`D_repeats` x (D step + Gs update), G step] with lod and learning rates
+frozen. A tick ends every `tick_kimg`: one log line (`tick kimg lod minibatch
+time sec/kimg`) and a row of scalars; every `image_snapshot_ticks` ticks a
+grid of Gs images on fixed latents (`fakesKKKKKK.png`, KKKKKK = kimg), every
+`network_snapshot_ticks` ticks a checkpoint. The progress line advances after
+every round, inside a tick.
+
+The run's life around this loop (run file, resume, SIGINT/SIGTERM, divergence,
+monitoring, the final checkpoint and Gs export) is the one every model shares:
+`tf_gans.training.lifecycle`, `tf_gans.training.monitor`.
 
 Checkpoints (`checkpoints/`, written atomically by CheckpointManager) hold G,
 D, Gs, both optimizers, the step counter (which seeds every random draw),
-cur_nimg, the images read at each lod (the data position) and the last Adam
-reset key, so a killed run resumes on the same trajectory.
+cur_nimg, the images read at each lod (the data position), the last Adam
+reset key and the float16 loss scales, so a killed run resumes on the same
+trajectory.
 """
 
 import dataclasses
@@ -26,41 +30,99 @@ import numpy as np
 import tensorflow as tf
 
 from tf_gans.models import pggan
-from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import schedule as schedule_lib
 from tf_gans.progressive import trainer as trainer_lib
+from tf_gans.training import checkpoint as checkpoint_lib
 from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
-from tf_gans.training import strategy as strategy_lib
+from tf_gans.training import lifecycle
+from tf_gans.training import monitor as monitor_lib
 
-CHECKPOINT_DIR = 'checkpoints'
-
-
-@dataclasses.dataclass
-class ProgressiveResult:
-  logdir: str
-  cur_nimg: int
-  lod: float
-  interrupted: bool = False
-  export_dir: str = None
+CHECKPOINT_DIR = checkpoint_lib.CHECKPOINT_DIR
+REALS_FILE = 'reals.png'
+ProgressiveResult = lifecycle.RunResult
 
 
 def grid_size(resolution):
-  """The reference's '1080p' grid: (clip(1920 // W, 3, 32), clip(1080 // H, 2, 32))."""
+  """The original's '1080p' grid (`misc.setup_snapshot_image_grid`):
+  (clip(1920 // W, 3, 32), clip(1080 // H, 2, 32))."""
   return int(np.clip(1920 // resolution, 3, 32)), int(np.clip(1080 // resolution, 2, 32))
 
 
 def save_grid(images_nhwc, path, gw):
-  """[-1, 1] images -> rint(x * 127.5 + 127.5) clipped -> PNG grid (reference drange)."""
+  """[-1, 1] images -> rint(x * 127.5 + 127.5) clipped -> PNG grid (the original's
+  `misc.save_image_grid` with drange [-1, 1]); returns the uint8 grid."""
   x = np.clip(np.rint(np.asarray(images_nhwc, np.float32) * 127.5 + 127.5), 0, 255)
-  images_lib.save_png(images_lib.grid(x.astype(np.uint8), cols=gw, pad=0), path)
+  tiled = images_lib.grid(x.astype(np.uint8), cols=gw, pad=0)
+  images_lib.save_png(tiled, path)
+  return tiled
 
 
-def snapshot_name(cur_nimg, tick_kimg):
-  """fakesKKKKKK.png (kimg, as the reference); sub-kimg ticks add .III (images)."""
+def snapshot_name(cur_nimg, tick_kimg, net='Gs'):
+  """fakesKKKKKK.png (kimg, as the original); sub-kimg ticks add .III (images); G's
+  grid (written early, beside Gs's) adds _G."""
   extra = f'.{cur_nimg % 1000:03d}' if tick_kimg < 1 else ''
-  return f'fakes{cur_nimg // 1000:06d}{extra}.png'
+  return f'fakes{cur_nimg // 1000:06d}{extra}{"_G" if net == "G" else ""}.png'
+
+
+class SnapshotGrids:
+  """Image snapshots of a run: `reals.png`, Gs (and early on G) on fixed latents.
+
+  Gs is G's moving average with beta = G_smoothing per D step, so after n D
+  steps it still holds beta**n of its initialisation: for the first
+  ln(0.1) / ln(beta) steps (2301 at 0.999) more than a tenth, and its grids
+  look like an untrained net. While that holds, G's own grid is written
+  beside Gs's (`fakesKKKKKK_G.png`), and the log says so once.
+  """
+
+  def __init__(self, run, dataset, resolution_log2, out_dir, monitor):
+    self.run, self.dataset, self.out_dir, self.monitor = run, dataset, out_dir, monitor
+    self.gw, self.gh = grid_size(2 ** resolution_log2)
+    n = self.gw * self.gh
+    self.latents = np.random.RandomState(run.cfg.seed).randn(n, run.G.latent_size).astype(
+        np.float32)
+    self.label_size = run.G.static_kwargs['label_size']
+    self.labels = dataset.labels[np.arange(n) % max(len(dataset.labels), 1), :self.label_size]
+    beta = run.cfg.G_smoothing
+    self.early_steps = math.ceil(math.log(0.1) / math.log(beta)) if beta > 0 else 0
+    self.last_path = None
+
+  def _generate(self, net):
+    inputs = [self.latents, self.labels] if self.label_size else self.latents
+    chunks = [net([c[i:i + 16] for c in inputs] if self.label_size else inputs[i:i + 16])
+              for i in range(0, len(self.latents), 16)]
+    return np.concatenate([c.numpy() for c in chunks])
+
+  def write(self, cur_nimg, tick_kimg):
+    """fakesKKKKKK.png of Gs (and of G while Gs is mostly its initialisation)."""
+    if self.out_dir is None:  # not the chief
+      return
+    self.last_path = os.path.join(self.out_dir, snapshot_name(cur_nimg, tick_kimg))
+    grid = save_grid(self._generate(self.run.Gs), self.last_path, self.gw)
+    self.monitor.image('Gs', grid, cur_nimg / 1000)
+    if 0 < int(self.run.trainer.step.numpy()) < 2 * self.early_steps:  # D + G steps
+      grid = save_grid(self._generate(self.run.G), os.path.join(
+          self.out_dir, snapshot_name(cur_nimg, tick_kimg, net='G')), self.gw)
+      self.monitor.image('G', grid, cur_nimg / 1000)
+
+  def write_reals(self, seed):
+    """reals.png: the first grid of real images of the training stream (any dataset)."""
+    if self.out_dir is None:
+      return
+    n = self.gw * self.gh
+    reals = next(iter(self.dataset.images(0, seed).batch(n).take(1)))[0].numpy()
+    save_grid(reals.astype(np.float32) / 127.5 - 1.0, os.path.join(self.out_dir, REALS_FILE),
+              self.gw)
+
+  def smoothing_note(self, beta, minibatch):
+    if not self.early_steps:
+      return 'G_smoothing 0: Gs = G.'
+    return (f'note: Gs is the moving average of G (G_smoothing {beta:g} per D step): for its '
+            f'first {self.early_steps} D steps (~{self.early_steps * minibatch / 1000:.1f} kimg at '
+            f'minibatch {minibatch}) it keeps more than 10% of its initialisation and its grids '
+            f'look untrained; until then G\'s own grid is written beside them '
+            f'(fakesKKKKKK_G.png).')
 
 
 class Run:
@@ -68,7 +130,8 @@ class Run:
 
   Variables live under `strategy`; checkpoints are written to
   `<out_dir>/checkpoints` (the run folder on the chief, a scratch folder on
-  other workers) and always restored from the chief's, `<logdir>/checkpoints`.
+  other workers) and always restored from the chief's, `<logdir>/checkpoints`
+  (`tf_gans.training.checkpoint.Checkpointer`, as for every model).
   """
   # pylint: disable=invalid-name
 
@@ -94,19 +157,21 @@ class Run:
         mirror_augment=cfg.mirror_augment, zero_fill_unused=not cfg.reset_opt_for_new_lod,
         loss_scaling=cfg.dtype == 'float16', jit_compile=cfg.jit_compile,
         strategy=self.strategy)
-    self.checkpoint = tf.train.Checkpoint(
+    checkpoint = tf.train.Checkpoint(
         G=self.G, D=self.D, Gs=self.Gs, G_opt=self.trainer.G_opt, D_opt=self.trainer.D_opt,
         step=self.trainer.step, cur_nimg=self.trainer.cur_nimg, data_pos=self.data_pos,
-        opt_key=self.opt_key,
-        **({'D_log2_scale': self.trainer.D_log2_scale, 'G_log2_scale': self.trainer.G_log2_scale}
-           if self.trainer.loss_scaling else {}))
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(out_dir or cfg.logdir, CHECKPOINT_DIR), cfg.keep_checkpoints)
-    self.restore_dir = os.path.join(cfg.logdir, CHECKPOINT_DIR)
+        opt_key=self.opt_key, **self.trainer.loss_scale_variables())
+    self.checkpointer = checkpoint_lib.Checkpointer(
+        checkpoint, out_dir or cfg.logdir, cfg.logdir, cfg.keep_checkpoints,
+        models=(self.G, self.D, self.Gs), number=lambda: self.cur_nimg, where=self.where,
+        check=lambda path: check_checkpoint_shapes(path, {'G': self.G, 'D': self.D, 'Gs': self.Gs}))
 
   @property
   def cur_nimg(self):
     return int(self.trainer.cur_nimg.numpy())
+
+  def where(self):
+    return f'{self.cur_nimg / 1000:.3f} kimg'
 
   def advance_data(self, lod, num_images):
     """Counts images read from level `lod` (the stream position a resume skips to)."""
@@ -114,21 +179,11 @@ class Run:
       self.data_pos.assign_add(tf.one_hot(lod, self.data_pos.shape[0], dtype=tf.int64) * num_images)
 
   def save(self):
-    for model in (self.G, self.D, self.Gs):
-      for v in model.trainable_variables:
-        if not np.all(np.isfinite(v.numpy())):
-          raise FloatingPointError(f'non-finite weights in {v.path} at {self.cur_nimg} images; '
-                                   f'the last checkpoint is kept.')
-    return self.manager.save(checkpoint_number=self.cur_nimg)
+    return self.checkpointer.save()
 
   def restore(self):
-    """Restores the chief's latest checkpoint (on every worker)."""
-    path = tf.train.latest_checkpoint(self.restore_dir)
-    if not path:
-      raise FileNotFoundError(f'--resume: no checkpoint in {self.restore_dir}.')
-    check_checkpoint_shapes(path, {'G': self.G, 'D': self.D, 'Gs': self.Gs})
-    self.checkpoint.restore(path).assert_existing_objects_matched()
-    return path
+    """Restores the chief's latest checkpoint (on every worker); returns its path."""
+    return self.checkpointer.restore()
 
 
 def check_checkpoint_shapes(path, models):
@@ -152,123 +207,153 @@ def check_checkpoint_shapes(path, models):
                      + (f' (and {len(bad) - 8} more)' if len(bad) > 8 else ''))
 
 
-def train(cfg, resume=False, dataset=None, log=print):
-  """Runs (or resumes) progressive training; returns a ProgressiveResult."""
+def train(cfg, resume=False, dataset=None, explicit=None, log=print):
+  """Runs (or resumes) progressive training; returns a `RunResult` (with cur_nimg and lod).
+
+  The run's life (run file, resume policy, signals, the end) is
+  `tf_gans.training.lifecycle`'s, shared with GAN / RGAN.
+
+  Args:
+    explicit: the fields the user set; on resume only these override the
+      saved run (None: every overridable field of `cfg`).
+  """
   # pylint: disable=invalid-name
-  cfg.validate()
-  # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
-  strategy = strategy_lib.get(cfg.strategy)
-  replicas = strategy.num_replicas_in_sync
-  out_dir = strategy_lib.write_dir(strategy, cfg.logdir)  # a scratch folder on non-chiefs
-  chief = out_dir == cfg.logdir
-  run_file = os.path.join(cfg.logdir, config_lib.RUN_FILE)
-  if resume:
-    if not os.path.exists(run_file):
-      raise FileNotFoundError(f'--resume: {cfg.logdir} holds no PGGAN run ({config_lib.RUN_FILE}).')
-    saved = config_lib.ProgressiveConfig.load(run_file)
-    saved_strategy = saved.strategy
-    cfg = saved.resumed_with(cfg)
-  elif chief and os.path.exists(run_file):
-    raise FileExistsError(f'{cfg.logdir} holds a run already; pass --resume to continue it, '
-                          f'or choose another --logdir.')
+  run_life = lifecycle.Lifecycle(cfg, resume, explicit, log)
+  cfg, strategy, replicas = run_life.cfg, run_life.strategy, run_life.replicas
   if dataset is None:
     dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir)
   cfg.check_schedule(dataset.resolution_log2, cfg.dataset)
   R = dataset.resolution_log2
-  os.makedirs(out_dir, exist_ok=True)
-  run = Run(cfg, dataset, strategy, out_dir)
-  if resume:
-    log(f'Resuming from {run.restore()} at {run.cur_nimg / 1000:.1f} kimg.')
-    if saved_strategy != cfg.strategy:
-      log(f'note: --strategy={cfg.strategy} (the run had {saved_strategy}); a different replica '
-          f'count changes the schedule\'s minibatch rounding and per-replica caps.')
-  if chief:
-    cfg.save(run_file)
+  run_life.make_dirs()
+  run = Run(cfg, dataset, strategy, run_life.out_dir)
+  if run_life.start(run.checkpointer):
+    log(f'Resumed {cfg.logdir} at {run.cur_nimg / 1000:.1f} kimg of {cfg.total_kimg:g}.')
   if replicas > 1:
     log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
         f'(--max_minibatch_per_gpu caps each replica\'s share).')
 
-  gw, gh = grid_size(2 ** R)
-  grid_latents = np.random.RandomState(cfg.seed).randn(gw * gh, run.G.latent_size).astype(
-      np.float32)
-  label_size = run.G.static_kwargs['label_size']
-  grid_labels = dataset.labels[np.arange(gw * gh) % max(len(dataset.labels), 1), :label_size]
+  total_kimg = cfg.total_kimg
+  monitor = monitor_lib.Monitor(run_life.out_dir, total_kimg, 'kimg', start=run.cur_nimg / 1000,
+                                show_progress=cfg.progress and run_life.chief)
+  grids = SnapshotGrids(run, dataset, R, run_life.out_dir if run_life.chief else None, monitor)
+  if run.cur_nimg == 0 and run_life.chief:
+    grids.write_reals(cfg.seed)
+    grids.write(0, 1.0)
+    log(grids.smoothing_note(cfg.G_smoothing, cfg.schedule(0, R, replicas).minibatch))
 
-  def snapshot(tag):
-    if not chief:
-      return
-    inputs = [grid_latents, grid_labels] if label_size else grid_latents
-    chunks = [run.Gs([c[i:i + 16] for c in inputs] if label_size else inputs[i:i + 16])
-              for i in range(0, gw * gh, 16)]
-    save_grid(np.concatenate([c.numpy() for c in chunks]), os.path.join(cfg.logdir, tag), gw)
+  state = _LoopState(run.cur_nimg)
 
-  if run.cur_nimg == 0 and not resume and chief:
-    top = dataset.level(0) if hasattr(dataset, 'level') else None
-    if top is not None:
-      save_grid(top[:gw * gh].astype(np.float32) / 127.5 - 1.0,
-                os.path.join(cfg.logdir, 'reals.png'), gw)
-    snapshot('fakes000000.png')
-
-  stream, stream_key = None, None
-  tick, tick_start_nimg, tick_start_time = 0, run.cur_nimg, time.time()
-  seen_resolution = 0
-  total_nimg = int(cfg.total_kimg * 1000)
-  interrupted = False
-  sched = cfg.schedule(run.cur_nimg, R, replicas)
-  try:
+  def body():
+    total_nimg = int(total_kimg * 1000)
     while run.cur_nimg < total_nimg:
       sched = cfg.schedule(run.cur_nimg, R, replicas)
-      data_lod = R - int(math.log2(sched.resolution))
-      if sched.resolution > seen_resolution:
-        seen_resolution = sched.resolution
-        cfg.check_minibatch(sched, replicas)
-        log(f'resolution {sched.resolution}x{sched.resolution} (lod {sched.lod:.2f}, '
-            f'minibatch {sched.minibatch}) at {run.cur_nimg / 1000:.1f} kimg', flush=True)
-      if stream_key != (data_lod, sched.minibatch):
-        stream_key = (data_lod, sched.minibatch)
-        skip = int(run.data_pos[data_lod].numpy())
-        stream = iter(dataset.images(data_lod, cfg.seed, skip=skip)
-                      .batch(sched.minibatch, drop_remainder=True).prefetch(2))
-      key = schedule_lib.opt_reset_key(sched.lod)
-      if cfg.reset_opt_for_new_lod and tuple(run.opt_key.numpy()) != key:
-        run.trainer.reset_optimizers()
-        with strategy.scope():
-          run.opt_key.assign(key)
-      run.trainer.set_schedule(sched.lod, sched.G_lrate, sched.D_lrate)
-      for _ in range(cfg.minibatch_repeats):
-        for _ in range(cfg.D_repeats):
-          reals, labels = next(stream)
-          run.trainer.d_step(reals, labels[:, :label_size], sched.resolution)
-          run.advance_data(data_lod, sched.minibatch)
-        run.trainer.g_step(sched.minibatch, sched.resolution)
+      _train_round(run, cfg, sched, R, replicas, state, log)
+      _check_finite(run)
+      monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched))
       done = run.cur_nimg >= total_nimg
-      if run.cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 or done:
-        tick += 1
-        now = time.time()
-        kimg_done = (run.cur_nimg - tick_start_nimg) / 1000.0
-        terms = {k: float(v) for k, v in run.trainer.last_terms.items() if 'applied' not in k}
-        log(f'tick {tick:<5d} kimg {run.cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} minibatch '
-            f'{sched.minibatch:<4d} time {now - tick_start_time:6.1f}s sec/kimg '
-            f'{(now - tick_start_time) / max(kimg_done, 1e-9):<7.2f} D_loss '
-            f'{terms.get("D_loss", float("nan")):.3f} G_loss {terms.get("G_loss", float("nan")):.3f}',
-            flush=True)
-        tick_start_nimg, tick_start_time = run.cur_nimg, now
-        if tick % cfg.image_snapshot_ticks == 0 or done:
-          snapshot(snapshot_name(run.cur_nimg, sched.tick_kimg))
-        if tick % cfg.network_snapshot_ticks == 0 or done:
-          run.save()
-  except KeyboardInterrupt:
-    interrupted = True
+      if run.cur_nimg >= state.tick_start_nimg + sched.tick_kimg * 1000 or done:
+        _end_tick(run, cfg, sched, state, monitor, grids, done, log)
+
+  if run_life.train(body, run.checkpointer, run.where, monitor):
+    return lifecycle.RunResult(cfg.logdir, int(run.trainer.step.numpy()), interrupted=True,
+                               cur_nimg=run.cur_nimg, lod=float(run.G.lod.numpy()))
+  label_size = run.G.static_kwargs['label_size']
+  export = lambda: export_lib.export_generator(
+      run.Gs, run.Gs.latent_size, 'normal', (-1.0, 1.0),
+      os.path.join(cfg.logdir, 'export', 'generator'), overwrite=True, label_size=label_size)
+  export_dir = run_life.finish(run.checkpointer, run.where, monitor,
+                               export=export if cfg.export else None,
+                               artefacts=[('Gs grids', grids.last_path)])
+  return lifecycle.RunResult(cfg.logdir, int(run.trainer.step.numpy()), export_dir=export_dir,
+                             cur_nimg=run.cur_nimg, lod=float(run.G.lod.numpy()))
+
+
+@dataclasses.dataclass
+class _LoopState:
+  """What the loop carries between rounds (not checkpointed: rebuilt on resume)."""
+  tick_start_nimg: int
+  tick: int = 0
+  tick_start_time: float = dataclasses.field(default_factory=time.time)
+  stream: object = None
+  stream_key: tuple = None
+  seen_resolution: int = 0
+
+
+def _train_round(run, cfg, sched, R, replicas, state, log):
+  """One schedule evaluation: data stream, Adam reset, then minibatch_repeats x
+  [D_repeats x (D step + Gs update), G step] (original `train.py`
+  `train_progressive_gan`)."""
+  # pylint: disable=invalid-name
+  data_lod = R - int(math.log2(sched.resolution))
+  if sched.resolution > state.seen_resolution:
+    state.seen_resolution = sched.resolution
+    cfg.check_minibatch(sched, replicas)
+    log(f'resolution {sched.resolution}x{sched.resolution} (lod {sched.lod:.2f}, '
+        f'minibatch {sched.minibatch}) at {run.cur_nimg / 1000:.1f} kimg')
+  if state.stream_key != (data_lod, sched.minibatch):
+    state.stream_key = (data_lod, sched.minibatch)
+    skip = int(run.data_pos[data_lod].numpy())
+    state.stream = iter(run.dataset.images(data_lod, cfg.seed, skip=skip)
+                        .batch(sched.minibatch, drop_remainder=True).prefetch(2))
+  key = schedule_lib.opt_reset_key(sched.lod)
+  if cfg.reset_opt_for_new_lod and tuple(run.opt_key.numpy()) != key:
+    run.trainer.reset_optimizers()
+    with run.strategy.scope():
+      run.opt_key.assign(key)
+  run.trainer.set_schedule(sched.lod, sched.G_lrate, sched.D_lrate)
+  label_size = run.G.static_kwargs['label_size']
+  for _ in range(cfg.minibatch_repeats):
+    for _ in range(cfg.D_repeats):
+      reals, labels = next(state.stream)
+      run.trainer.d_step(reals, labels[:, :label_size], sched.resolution)
+      run.advance_data(data_lod, sched.minibatch)
+    run.trainer.g_step(sched.minibatch, sched.resolution)
+
+
+def _check_finite(run):
+  """A non-finite D or G loss stops the run (DivergenceError, as for every model).
+
+  The trainer skips a step whose gradients are not finite, so the weights stay
+  good; with float16 loss scaling a skipped step is expected (the scale then
+  drops) and only a non-finite loss at a loss scale below 1 counts.
+  """
+  for name in ('D_loss', 'G_loss'):
+    value = run.trainer.last_terms.get(name)
+    if value is None or math.isfinite(float(value)):
+      continue
+    if run.trainer.loss_scaling:
+      scale = run.trainer.D_log2_scale if name == 'D_loss' else run.trainer.G_log2_scale
+      if float(scale.numpy()) >= 0:
+        continue
+    raise checkpoint_lib.divergence(name, float(value), run.where())
+
+
+def _progress_terms(run, sched):
+  terms = run.trainer.last_terms
+  out = {'lod': sched.lod}
+  for name in ('D_loss', 'G_loss'):
+    if name in terms:
+      out[name] = float(terms[name])
+  return out
+
+
+def _end_tick(run, cfg, sched, state, monitor, grids, done, log):
+  """The original's tick: a log line, scalars, and on their schedules a Gs grid and a checkpoint."""
+  state.tick += 1
+  now = time.time()
+  seconds = now - state.tick_start_time
+  kimg_done = (run.cur_nimg - state.tick_start_nimg) / 1000.0
+  terms = {k: float(v) for k, v in run.trainer.last_terms.items() if 'applied' not in k}
+  scalars = dict(terms, lod=sched.lod, minibatch=sched.minibatch, G_lrate=sched.G_lrate,
+                 D_lrate=sched.D_lrate, images_per_sec=kimg_done * 1000 / max(seconds, 1e-9),
+                 **run.trainer.loss_scale_values())
+  monitor.scalars(run.cur_nimg / 1000, scalars)
+  monitor.end_line()
+  log(f'tick {state.tick:<5d} kimg {run.cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} minibatch '
+      f'{sched.minibatch:<4d} time {seconds:6.1f}s sec/kimg {seconds / max(kimg_done, 1e-9):<7.2f} '
+      f'D_loss {terms.get("D_loss", float("nan")):.3f} G_loss {terms.get("G_loss", float("nan")):.3f}')
+  state.tick_start_nimg, state.tick_start_time = run.cur_nimg, now
+  if state.tick % cfg.image_snapshot_ticks == 0 or done:
+    grids.write(run.cur_nimg, sched.tick_kimg)
+  if state.tick % cfg.network_snapshot_ticks == 0 or done:
     run.save()
-    log(f'Interrupted: checkpoint written at {run.cur_nimg / 1000:.1f} kimg.', flush=True)
-  export_dir = None
-  if not interrupted:
-    run.save()
-    if cfg.export and chief:
-      export_dir = export_lib.export_generator(
-          run.Gs, run.Gs.latent_size, 'normal', (-1.0, 1.0),
-          os.path.join(cfg.logdir, 'export', 'generator'), overwrite=True, label_size=label_size)
-  if not chief:
-    strategy_lib.remove_scratch_dir(out_dir)
-  return ProgressiveResult(cfg.logdir, run.cur_nimg, float(run.G.lod.numpy()), interrupted,
-                           export_dir)

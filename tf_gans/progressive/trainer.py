@@ -266,6 +266,16 @@ class ProgressiveTrainer(tf.Module):
     grads = tape.gradient(loss, variables, output_gradients=tf.cast(scale, loss.dtype))
     return [None if g is None else tf.cast(g, tf.float32) / scale for g in grads]
 
+  def loss_scale_variables(self):
+    """{name: variable} of the loss scales to checkpoint ({} without loss scaling)."""
+    if not self.loss_scaling:
+      return {}
+    return {'D_log2_scale': self.D_log2_scale, 'G_log2_scale': self.G_log2_scale}
+
+  def loss_scale_values(self):
+    """{name: float} of the current log2 loss scales, for monitoring."""
+    return {k: float(v.numpy()) for k, v in self.loss_scale_variables().items()}
+
   def _update_scale(self, log2_scale, applied):
     if self.loss_scaling:
       log2_scale.assign_add(tf.where(applied, LOSS_SCALE_INC, -LOSS_SCALE_DEC))

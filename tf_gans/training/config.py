@@ -1,15 +1,15 @@
-"""`RunConfig`: everything that defines a training run, saved as `<logdir>/run.json`.
+"""`RunConfig`: everything that defines a GAN / RGAN run, saved as `<logdir>/run.json`.
 
 The CLI fills it from flags; tests build it directly. On `--resume` the saved
-config is authoritative: only the fields in `RESUME_OVERRIDABLE` may change.
+config is authoritative: only the fields in `RESUME_OVERRIDABLE` may change
+(`tf_gans.training.runfile`).
 """
 
 import dataclasses
-import json
-import os
 from typing import Optional
 
-RUN_FILE = 'run.json'
+from tf_gans.training.runfile import RUN_FILE, RunFileMixin  # pylint: disable=unused-import
+
 MIXED_PRECISION_POLICIES = ('', 'mixed_float16', 'mixed_bfloat16')
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
@@ -18,8 +18,11 @@ RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoin
 
 
 @dataclasses.dataclass
-class RunConfig:
-  """A training run. Field names match the `tf_gans.train` flags."""
+class RunConfig(RunFileMixin):
+  """A GAN / RGAN training run. Field names match the `tf_gans.train` flags."""
+  FAMILY = 'gan'
+  RESUME_OVERRIDABLE = RESUME_OVERRIDABLE
+  ARCHITECTURE = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size')
   logdir: str
   dataset: str = 'digits'
   split: str = 'train'
@@ -97,29 +100,3 @@ class RunConfig:
     """The model options the user set (None means the model's default)."""
     names = ('spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size')
     return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
-
-  def save(self, path):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-      json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-  @classmethod
-  def load(cls, path):
-    with open(path) as f:
-      raw = json.load(f)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-      raise ValueError(f'{path}: unknown fields {unknown}; was it written by a newer tf_gans?')
-    return cls(**raw)
-
-  def resumed_with(self, overrides):
-    """The saved config with `overrides` applied; refuses trajectory-changing ones."""
-    bad = sorted(k for k, v in overrides.items()
-                 if k not in RESUME_OVERRIDABLE and getattr(self, k) != v)
-    if bad:
-      detail = ', '.join(f'--{k}={overrides[k]!r} (run has {getattr(self, k)!r})' for k in bad)
-      raise ValueError(f'--resume continues the saved run; these flags would change it: {detail}. '
-                       f'Drop them, or start a new run in another --logdir.')
-    return dataclasses.replace(self, **overrides)

@@ -1,20 +1,21 @@
-"""The training loop: data -> models -> `GAN.fit` in logging intervals -> artefacts.
+"""The GAN / RGAN training loop: data -> models -> `GAN.fit` in logging intervals.
 
 A run folder (`logdir`) holds:
-  run.json            the RunConfig (what `--resume` continues)
+  run.json            the RunConfig (what `--resume` continues), family gan
   checkpoints/        tf.train.CheckpointManager (G, D, optimizers, step, dropout RNG)
+  reals.png           real images, as D sees them
   samples/            step_XXXXXXX.png grids of G on fixed latents
   tensorboard/        scalars and image grids
   history.csv         interval means of the metrics
-  loss_curves.png     drawn at the end
+  loss_curves.png     drawn at the end (or at a stop)
   export/generator/   the generator SavedModel (replaced atomically at each end)
 """
 
 import dataclasses
 import os
-import sys
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tf_gans import data as data_lib
@@ -22,48 +23,16 @@ from tf_gans import models
 from tf_gans.gan import GAN
 from tf_gans.training import callbacks as cb
 from tf_gans.training import export as export_lib
+from tf_gans.training import images as images_lib
+from tf_gans.training import lifecycle
+from tf_gans.training import monitor as monitor_lib
 from tf_gans.training import optimizers
-from tf_gans.training import plots
 from tf_gans.training import strategy as strategy_lib
-from tf_gans.training.checkpoint import CHECKPOINT_DIR, TrainState
-from tf_gans.training.config import RUN_FILE, RunConfig
+from tf_gans.training.checkpoint import TrainState
 
 EXPORT_DIR = os.path.join('export', 'generator')
-
-
-@dataclasses.dataclass
-class RunResult:
-  step: int
-  logdir: str
-  interrupted: bool = False
-  export_dir: str = ''
-
-
-def resolve_config(cfg, resume, explicit=()):
-  """The config to run: `cfg` for a new run, the saved one (plus allowed overrides) on resume.
-
-  Args:
-    cfg: RunConfig from flags.
-    resume: continue the run in cfg.logdir.
-    explicit: names of the fields the user set explicitly (only these override
-      the saved run on resume).
-  Raises:
-    FileNotFoundError / ValueError with a message naming the folder or flag.
-  """
-  run_file = os.path.join(cfg.logdir, RUN_FILE)
-  if resume:
-    if not os.path.isdir(cfg.logdir):
-      raise FileNotFoundError(f'--resume: --logdir={cfg.logdir} does not exist.')
-    if not os.path.exists(run_file):
-      raise FileNotFoundError(f'--resume: {cfg.logdir} is not a tf_gans run folder (no {RUN_FILE}); '
-                              f'point --logdir at the folder a previous tf_gans.train wrote.')
-    saved = RunConfig.load(run_file)
-    overrides = {k: getattr(cfg, k) for k in explicit if k != 'logdir'}
-    return dataclasses.replace(saved.resumed_with(overrides), logdir=cfg.logdir).validate()
-  if os.path.exists(run_file):
-    raise FileExistsError(f'--logdir={cfg.logdir} holds a run already; pass --resume to continue '
-                          f'it, or choose another --logdir.')
-  return cfg.validate()
+REALS_FILE = 'reals.png'
+RunResult = lifecycle.RunResult
 
 
 def check_names(cfg):
@@ -150,77 +119,63 @@ def make_train_dataset(cfg, source, gan, value_range, replicas):
   return ds
 
 
-def train(cfg, resume=False, explicit=(), log=print):
-  """Runs (or resumes) a training run; returns a RunResult.
+def train(cfg, resume=False, explicit=None, log=print):
+  """Runs (or resumes) a GAN / RGAN run; returns a `RunResult`.
 
-  Raises DivergenceError on a non-finite loss (the last good checkpoint is
-  kept). KeyboardInterrupt saves a checkpoint and returns interrupted=True.
+  The run's life (run file, resume policy, signals, the end) is
+  `tf_gans.training.lifecycle`'s, shared with PGGAN. Raises DivergenceError on
+  a non-finite loss (the last good checkpoint is kept). SIGINT / SIGTERM save a
+  checkpoint and return interrupted=True.
+
+  Args:
+    explicit: the fields the user set; on resume only these override the saved
+      run (None: no field but logdir).
   """
-  # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
-  strategy = strategy_lib.get(cfg.strategy)
-  out_dir = strategy_lib.write_dir(strategy, cfg.logdir)  # a scratch folder on non-chiefs
-  chief = out_dir == cfg.logdir
-  cfg = resolve_config(cfg, resume, explicit) if chief or resume else cfg.validate()
+  run = lifecycle.Lifecycle(cfg, resume, () if explicit is None else explicit, log)
+  cfg, strategy = run.cfg, run.strategy
   check_names(cfg)
   source = load_data(cfg)
-  replicas = strategy.num_replicas_in_sync
-  if cfg.batch_size % replicas:
+  if cfg.batch_size % run.replicas:
     raise ValueError(f'--batch_size={cfg.batch_size} must divide evenly over the '
-                     f'{replicas} replicas of --strategy={cfg.strategy}.')
-  os.makedirs(out_dir, exist_ok=True)
+                     f'{run.replicas} replicas of --strategy={cfg.strategy}.')
+  run.make_dirs()
   keras.utils.set_random_seed(cfg.seed)
   with strategy.scope():
     gan, nets = build_gan(cfg, source)
-    state = TrainState(gan, out_dir, cfg.keep_checkpoints)
-  if resume:
-    # Every worker restores the chief's checkpoint.
-    step = state.restore(tf.train.latest_checkpoint(os.path.join(cfg.logdir, CHECKPOINT_DIR)))
-    log(f'Resumed {cfg.logdir} at step {step} of {cfg.steps}.')
-  else:
-    if chief:
-      cfg.save(os.path.join(cfg.logdir, RUN_FILE))
+    state = TrainState(gan, run.out_dir, cfg.keep_checkpoints, restore_logdir=cfg.logdir)
+  if run.start(state):
+    log(f'Resumed {cfg.logdir} at step {state.step} of {cfg.steps}.')
+  elif not resume:
     log(f'New run in {cfg.logdir}: {cfg.model} / {cfg.loss} on {cfg.dataset} '
         f'({source.num_examples} images {source.image_shape}), {cfg.steps} steps.')
 
-  writer = tf.summary.create_file_writer(os.path.join(out_dir, 'tensorboard'))
+  monitor = monitor_lib.Monitor(run.out_dir, cfg.steps, 'step', start=state.step,
+                                show_progress=cfg.progress and run.chief)
   fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim, cfg.seed)
-  grids = cb.SampleGrids(nets.generator, out_dir, writer, fixed, nets.value_range, cfg.sample_every)
-  callbacks = [cb.DivergenceGuard(), cb.ScalarLogger(out_dir, writer), grids,
+  grids = cb.SampleGrids(nets.generator, run.out_dir, monitor, fixed, nets.value_range,
+                         cfg.sample_every)
+  callbacks = [cb.DivergenceGuard(), cb.MonitorCallback(monitor), grids,
                cb.CheckpointSaver(state, cfg.checkpoint_every)]
-  if cfg.progress and chief:
-    callbacks.append(cb.ProgressBar(cfg.steps))
-  if state.step == 0:
+  if state.step == 0 and run.chief:
+    reals = source.images[:cfg.num_samples].astype(np.float32) * source.scale
+    images_lib.save_grid(images_lib.to_uint8(reals, (0.0, 1.0)),
+                         os.path.join(run.out_dir, REALS_FILE))
     grids.write(0)
 
-  try:
+  def body():
     while state.step < cfg.steps:
       n = min(cfg.log_every - state.step % cfg.log_every, cfg.steps - state.step)
-      ds = make_train_dataset(cfg, source, gan, nets.value_range, replicas)
+      ds = make_train_dataset(cfg, source, gan, nets.value_range, run.replicas)
       gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
-  except KeyboardInterrupt:
-    interrupted = True
-    sys.stderr.write('\n')
-    path = state.save()
-    log(f'Interrupted at step {state.step}; checkpoint {path} written. '
-        f'Continue with --resume --logdir={cfg.logdir}.')
-    return RunResult(state.step, cfg.logdir, interrupted=True)
 
-  latest = state.manager.latest_checkpoint or ''
-  if not latest.endswith(f'ckpt-{state.step}'):
-    state.save()
+  where = lambda: f'step {state.step}'
+  if run.train(body, state, where, monitor):
+    return lifecycle.RunResult(cfg.logdir, state.step, interrupted=True)
   if state.step % cfg.sample_every:
     grids.write(state.step)
-  history = os.path.join(out_dir, 'history.csv')
-  if os.path.exists(history):
-    plots.plot_loss_curves(history, os.path.join(out_dir, 'loss_curves.png'))
-  export_dir = ''
-  if cfg.export:
-    export_dir = export_lib.export_generator(
-        nets.generator, nets.latent_dim, nets.latent_distribution, nets.value_range,
-        os.path.join(out_dir, EXPORT_DIR), overwrite=True)
-    log(f'Exported the generator to {export_dir}.')
-  if not chief:
-    strategy_lib.remove_scratch_dir(out_dir)
-    return RunResult(state.step, cfg.logdir)
-  log(f'Done: step {state.step}; samples in {os.path.join(cfg.logdir, "samples")}.')
-  return RunResult(state.step, cfg.logdir, export_dir=export_dir)
+  export = lambda: export_lib.export_generator(
+      nets.generator, nets.latent_dim, nets.latent_distribution, nets.value_range,
+      os.path.join(run.out_dir, EXPORT_DIR), overwrite=True)
+  export_dir = run.finish(state, where, monitor, export=export if cfg.export else None,
+                          artefacts=[('samples', grids.dir)])
+  return lifecycle.RunResult(cfg.logdir, state.step, export_dir=export_dir)

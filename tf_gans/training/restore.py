@@ -4,15 +4,19 @@ import os
 
 from tf_gans.training import export as export_lib
 from tf_gans.training import loop
+from tf_gans.training import runfile
 from tf_gans.training.checkpoint import TrainState
-from tf_gans.training.config import RUN_FILE, RunConfig
+from tf_gans.training.config import RunConfig
 
 
 def load_run(logdir, checkpoint=None):
   """(gan, nets, cfg, step) of the run in `logdir`, restored from `checkpoint` or the latest."""
-  run_file = os.path.join(logdir, RUN_FILE)
-  if not os.path.exists(run_file):
-    raise FileNotFoundError(f'{logdir} is not a tf_gans run folder (no {RUN_FILE}).')
+  run_file, family = runfile.locate(logdir)
+  if run_file is None:
+    raise FileNotFoundError(f'{logdir} is not a tf_gans run folder (no {runfile.RUN_FILE}).')
+  if family != RunConfig.FAMILY:
+    raise ValueError(f'{logdir} holds a {family} run: its generator (Gs) is exported at the end '
+                     f'of training into {os.path.join(logdir, "export", "generator")}.')
   cfg = RunConfig.load(run_file)
   source = loop.load_data(cfg)
   gan, nets = loop.build_gan(cfg, source)

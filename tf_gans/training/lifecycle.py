@@ -1,0 +1,141 @@
+"""The life of a run, shared by every trainer: open, restore, train, stop, finish.
+
+    run = Lifecycle(cfg, resume, explicit, log)   # strategy first, run file, folders
+    ... build nets and a Checkpointer under run.strategy.scope() ...
+    run.start(checkpointer)                      # restore, or write the run file
+    result = run.train(body, checkpointer, where, monitor)  # SIGINT/SIGTERM -> save
+    run.finish(checkpointer, where, monitor, export=...)    # save, plot, export, 'Done: ...'
+
+What it guarantees for every model (GAN, RGAN, PGGAN):
+- one run file (`tf_gans.training.runfile`): `--resume --logdir=DIR` alone
+  continues any run; only flags the user typed may override it;
+- chief and scratch folders (`tf_gans.training.strategy.write_dir`): only the
+  chief writes the run folder, every worker restores the chief's checkpoint;
+- SIGINT and SIGTERM save a checkpoint first, then say how to resume; a run
+  stopped before its first checkpoint resumes from the beginning;
+- a non-finite loss or weight raises `DivergenceError` (never saved), which
+  the CLI turns into one error line and exit status 1;
+- the end: a final checkpoint, the loss-curve PNG, the generator SavedModel
+  and one "Done: ..." line naming what was written where.
+"""
+
+import dataclasses
+import os
+
+from tf_gans.training import interrupts
+from tf_gans.training import runfile
+from tf_gans.training import strategy as strategy_lib
+
+
+@dataclasses.dataclass
+class RunResult:
+  """How a run ended. `step` counts the trainer's updates; PGGAN also has cur_nimg and lod."""
+  logdir: str
+  step: int
+  interrupted: bool = False
+  export_dir: str = ''
+  cur_nimg: int = None
+  lod: float = None
+
+
+class Lifecycle:
+  """One run folder through one training process.
+
+  Args:
+    cfg: the run's config (a `RunFileMixin` dataclass with `logdir`, `strategy`).
+    resume: continue the run saved in cfg.logdir.
+    explicit: names of the fields the user gave (None: see `runfile.resolve`).
+    log: print-like callable for the run's messages.
+  """
+
+  def __init__(self, cfg, resume=False, explicit=None, log=print):
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
+    self.strategy = strategy_lib.get(cfg.strategy)
+    self.out_dir = strategy_lib.write_dir(self.strategy, cfg.logdir)  # scratch on non-chiefs
+    self.chief = self.out_dir == cfg.logdir
+    self.resume = resume
+    self.cfg = runfile.resolve(cfg, resume, explicit) if self.chief or resume else cfg.validate()
+    self.log = log
+    self.restored = None
+
+  @property
+  def logdir(self):
+    return self.cfg.logdir
+
+  @property
+  def replicas(self):
+    return self.strategy.num_replicas_in_sync
+
+  def make_dirs(self):
+    os.makedirs(self.out_dir, exist_ok=True)
+
+  def start(self, checkpointer):
+    """Restores the chief's latest checkpoint on --resume; (re)writes the run file.
+
+    Returns the restored checkpoint's path, or None (a new run, or a resumed
+    run that stopped before its first checkpoint: it starts from the beginning).
+    """
+    if self.resume:
+      path = checkpointer.latest()
+      if path:
+        checkpointer.restore(path)
+        self.restored = path
+      else:
+        self.log(f'No checkpoint in {checkpointer.restore_dir} yet (the run stopped before its '
+                 f'first one): starting it from the beginning with its saved configuration.')
+    if self.chief:
+      self.cfg.save(os.path.join(self.logdir, runfile.RUN_FILE))
+      for name, _ in runfile.LEGACY_RUN_FILES:  # the run file now has its one name
+        legacy = os.path.join(self.logdir, name)
+        if os.path.exists(legacy):
+          os.remove(legacy)
+    return self.restored
+
+  def train(self, body, checkpointer, where, monitor=None):
+    """Runs `body()`; a stop signal saves a checkpoint, then reports. Returns True if stopped."""
+    try:
+      with interrupts.stop_signals():
+        body()
+    except KeyboardInterrupt as e:
+      with interrupts.shielded():  # a second signal must not cut the save short
+        path = checkpointer.save()
+      if monitor is not None:
+        monitor.close()
+      signal_name = e.args[0] if isinstance(e, interrupts.Interrupted) else 'SIGINT'
+      self.log(f'Stopped by {signal_name} at {where()}; checkpoint {path} written. '
+               f'Continue with: {runfile.resume_command(self.logdir)}')
+      self.cleanup()
+      return True
+    return False
+
+  def finish(self, checkpointer, where, monitor, export=None, artefacts=()):
+    """The end of a run that reached its length.
+
+    Args:
+      checkpointer: saves the final state (unless its latest checkpoint is it).
+      where: callable -> 'step 6000' / '72.0 kimg'.
+      monitor: its close() draws the loss curves.
+      export: callable() -> the SavedModel folder, or None (not exported).
+      artefacts: (what, path) pairs to name in the summary, e.g. ('samples', ...).
+
+    Returns the export folder ('' if none).
+    """
+    checkpoint = checkpointer.save_unless_saved()
+    curves = monitor.close()
+    export_dir = export() if export and self.chief else ''
+    if self.chief:
+      written = [('checkpoint', checkpoint)] + list(artefacts)
+      if curves:
+        written.append(('loss curves', curves))
+      if export_dir:
+        written.append(('generator SavedModel', export_dir))
+      self.log(f'Done: {where()}; written to {self.logdir}: '
+               + ', '.join(f'{what} {os.path.relpath(path, self.logdir)}'
+                           for what, path in written if path) + '.')
+    self.cleanup()
+    return export_dir or ''
+
+  def cleanup(self):
+    """Removes a non-chief's scratch folder."""
+    if not self.chief:
+      strategy_lib.remove_scratch_dir(self.out_dir)
