@@ -42,7 +42,7 @@ def tfgan(monkeypatch):
   """TF-GAN 2.1.0 as an independent cross-check, or skip.
 
   It does not import on TF >= 2.16 (tf.estimator is gone); behind a stub on
-  `tf.estimator` it does (shared/notes/env.md). The stub lives only for the
+  `tf.estimator` it does. The stub lives only for the
   test (monkeypatch), never in the library.
   """
   import importlib.util  # pylint: disable=import-outside-toplevel

@@ -66,7 +66,7 @@ def test_pggan_config_is_valid_and_reaches_full_resolution(path):
 
 
 def test_pggan_1024_is_the_reference_celebahq_config():
-  """shared/reference/pggan.md section 6: the active CelebA-HQ 1024 run."""
+  """Original `config.py`: the active CelebA-HQ 1024 run (`-preset-v2-1gpu`, `-fp32`)."""
   cfg = ProgressiveConfig(logdir='unused', **{
       k: v for k, v in parse_flagfile(CONFIGS[0].parent / 'pggan_1024.cfg', PGGAN_FIELDS).items()
       if k not in ('model', 'resolution')})
@@ -80,7 +80,7 @@ def test_pggan_1024_is_the_reference_celebahq_config():
 
 @pytest.mark.parametrize('gpus', [2, 4, 8])
 def test_pggan_multi_gpu_presets_split_every_minibatch_over_their_gpus(gpus):
-  """shared/reference/pggan.md section 6, presets v2-2gpus/4gpus/8gpus."""
+  """Original `config.py`, presets `-preset-v2-2gpus` / `-4gpus` / `-8gpus`."""
   cfg = ProgressiveConfig(logdir='unused', **{
       k: v for k, v in parse_flagfile(CONFIGS[0].parent / f'pggan_1024_{gpus}gpus.cfg',
                                       PGGAN_FIELDS).items() if k not in ('model', 'resolution')})

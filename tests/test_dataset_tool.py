@@ -1,4 +1,4 @@
-"""Tests of the `python -m tf_gans.dataset_tool` command line (pggan.md section 7)."""
+"""Tests of the `python -m tf_gans.dataset_tool` command line (original PGGAN `dataset_tool.py`)."""
 
 import os
 import subprocess

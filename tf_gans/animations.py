@@ -2,8 +2,9 @@
 a SavedModel export (ours or a converted original pickle).
 
   * `fake_image_grid`: `generate_fake_images` (a grid, optionally shrunk by
-    an image_shrink x image_shrink box filter, i.e. `Network.run(out_shrink=)`,
-    pggan.md section 5: the way the reference shows Gs at a lower resolution).
+    an image_shrink x image_shrink box filter, i.e. `tfutil.py`
+    `Network.run(out_shrink=)`: the way the reference shows Gs at a lower
+    resolution).
   * `interpolation_frames`: `generate_interpolation_video`. One latent per
     frame and grid cell, N(0, 1) from the seed, smoothed along time with a
     Gaussian of sigma = smoothing_sec * fps frames, wrapping around (so the

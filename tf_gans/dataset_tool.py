@@ -1,7 +1,8 @@
 """Create PGGAN datasets: `python -m tf_gans.dataset_tool <command> <tfrecord_dir> ...`.
 
 The command line of `tf_gans.data.dataset_writers`, which writes the
-multi-resolution TFRecords layout of pggan.md section 7 (see
+multi-resolution TFRecords layout of the original PGGAN `dataset_tool.py`
+`TFRecordExporter` and `dataset.py` `TFRecordDataset` (see
 `tf_gans.data.tfrecords`), with the original tool's command shape:
 
   create_from_images  <tfrecord_dir> <image_dir> [--shuffle 1]

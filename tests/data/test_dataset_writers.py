@@ -1,4 +1,7 @@
-"""Tests of the dataset writers behind `python -m tf_gans.dataset_tool` (pggan.md section 7)."""
+"""Tests of the dataset writers behind `python -m tf_gans.dataset_tool`.
+
+The original PGGAN `dataset_tool.py` (`TFRecordExporter`, `create_*`).
+"""
 
 import os
 

@@ -1,4 +1,8 @@
-"""Tests of the multi-resolution TFRecords writer and reader (pggan.md section 7)."""
+"""Tests of the multi-resolution TFRecords writer and reader.
+
+The original PGGAN `dataset_tool.py` `TFRecordExporter` and `dataset.py`
+`TFRecordDataset`.
+"""
 
 import os
 

@@ -1,6 +1,9 @@
 """PGGAN ops (NHWC layers) against NumPy versions of the reference's NCHW formulas.
 
-Reference: /work/shared/reference/pggan.md, section 1. Every NumPy function
+Reference: the primitive ops of the original PGGAN `networks.py` (`get_weight`,
+`dense`, `conv2d`, `apply_bias`, `leaky_relu`, `upscale2d`, `downscale2d`,
+`upscale2d_conv2d`, `conv2d_downscale2d`, `pixel_norm`,
+`minibatch_stddev_layer`). Every NumPy function
 here works on NCHW arrays, as the official code does; the layers get the
 transposed NHWC input and their output is transposed back.
 """

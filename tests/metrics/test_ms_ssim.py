@@ -1,4 +1,5 @@
-"""MS-SSIM, PGGAN protocol (pggan.md section 8; tf_gans.metrics.ms_ssim)."""
+"""MS-SSIM, PGGAN protocol (original `metrics/ms_ssim.py` `msssim` and `API`;
+tf_gans.metrics.ms_ssim)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Sliced Wasserstein distance, PGGAN protocol (pggan.md section 8; tf_gans.metrics.swd)."""
+"""Sliced Wasserstein distance, PGGAN protocol (paper section 5; original
+`metrics/sliced_wasserstein.py`; tf_gans.metrics.swd)."""
 
 
 import numpy as np
@@ -156,7 +157,7 @@ def test_distance_grows_with_structural_difference():
 
 
 def test_per_channel_normalisation_hides_affine_intensity_changes():
-  """Each set is normalised per channel (pggan.md s8), so x -> a x + b is invisible to SWD."""
+  """Each set is normalised per channel (`finalize_descriptors`): x -> a x + b is invisible."""
   x = _smooth_images(0, noise=10) // 2
   for fake in (2 * x, x + 50):
     result = swd.sliced_wasserstein(x, fake)

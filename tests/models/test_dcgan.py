@@ -1,4 +1,5 @@
-"""The arch-0 DCGAN nets (64 / 128 / 256) against the RGAN reference (rgan.md section 4)."""
+"""The arch-0 DCGAN nets (64 / 128 / 256) against the RGAN reference
+(`code/GAN_losses_iter.py`, `DCGAN_G` / `DCGAN_D` under `arch == 0`)."""
 
 import keras
 import numpy as np

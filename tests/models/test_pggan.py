@@ -1,8 +1,9 @@
-"""G_paper / D_paper against the PGGAN reference (pggan.md sections 2, 3 and 10).
+"""G_paper / D_paper against the PGGAN reference (original `networks.py` `G_paper` /
+`D_paper`, the variables of `tfutil.py` `Network`; paper appendix A, Table 2).
 
 Names, shapes, order and parameter counts are checked at 1024x1024x3 (build
 only). The forward passes run at 32x32 with small fmaps against a NumPy NCHW
-forward pass written from the reference formulas, which reads the arrays from
+forward pass written from the `networks.py` formulas, which reads the arrays from
 `reference_variables()` as a converter would.
 """
 
@@ -38,7 +39,7 @@ def arrays(model):
   return {k: v.numpy() for k, v in model.reference_variables().items()}
 
 
-# Section 3: names, shapes, order, counts at 1024x1024x3.
+# `tfutil.py` `Network.vars`: names, shapes, order, counts at 1024x1024x3.
 
 
 def _g_table(fused):
@@ -219,7 +220,7 @@ def np_g_rgbs(v, latents, labels=None):
 
 
 def np_g(v, latents, lod, labels=None):
-  """The closed form of section 2: up_{2^k}(lerp(rgb_{R-k}, up_2(rgb_{R-k-1}), f))."""
+  """The closed form of `G_paper`'s lod blend: up_{2^k}(lerp(rgb_{R-k}, up_2(rgb_{R-k-1}), f))."""
   rgbs = np_g_rgbs(v, latents, labels)
   if lod >= R - 2:
     return np_up(rgbs[2], 2 ** (R - 2))
@@ -237,7 +238,7 @@ def np_d(v, images, lod, fused, group_size=4):
     if res > 2:
       scope = f'{2 ** res}x{2 ** res}'
       x = np_lrelu(np_layer(v, f'{scope}/Conv0', x))
-      if fused:   # downscale2d(conv2d(x, W)) before the bias (section 1).
+      if fused:   # downscale2d(conv2d(x, W)) before the bias (`conv2d_downscale2d`).
         w = np_weight(v, f'{scope}/Conv1_down')
         return np_lrelu(np_down(np_conv(x, w)) + v[f'{scope}/Conv1_down/bias'].reshape(1, -1, 1, 1))
       return np_down(np_lrelu(np_layer(v, f'{scope}/Conv1', x)))

@@ -1,4 +1,5 @@
-"""The arch-1 standard CNN (32x32) against the RGAN reference tables (rgan.md section 4)."""
+"""The arch-1 standard CNN (32x32) against the RGAN reference
+(`code/GAN_losses_iter.py`, `DCGAN_G` / `DCGAN_D` under `arch == 1`)."""
 
 import keras
 import numpy as np

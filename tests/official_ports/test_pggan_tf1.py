@@ -1,4 +1,4 @@
-"""The oracle itself against the reference's verified facts (shared/reference/pggan.md)."""
+"""The oracle itself against properties of the original PGGAN `networks.py`."""
 
 import numpy as np
 import pytest
@@ -24,8 +24,9 @@ def _g_d(seed=0, **overrides):
 
 @pytest.mark.parametrize('lod', [0.0, 0.4, 1.0, 1.7, 2.5, 3.0])
 def test_linear_and_recursive_structures_agree(lod):
-  # Reference: 'the two structures give the same output' (G <= 7e-7, D <= 1e-6 there;
-  # our random weights include N(0, 1) biases, so D's scores are larger here).
+  # `networks.py` G_paper / D_paper: structure 'linear' (the template graph) and 'recursive'
+  # (the runtime graph) compute the same function up to rounding (our random weights include
+  # N(0, 1) biases, so D's scores are larger here).
   g, d = _g_d()
   g.set_vars({'lod': np.float32(lod)})
   d.set_vars({'lod': np.float32(lod)})
@@ -48,7 +49,7 @@ def test_integer_lod_output_is_the_selected_torgb_upsampled():
 
 
 def test_fused_and_plain_generator_are_the_same_function():
-  # Reference: upscale2d_conv2d(x, W) == conv2d(upscale2d(x), W') with
+  # `networks.py`: upscale2d_conv2d(x, W) == conv2d(upscale2d(x), W') with
   # W'[i, j, c, o] = W[k-1-i, k-1-j, o, c].
   fused, _ = _g_d(seed=3, fused_scale=True)
   plain, _ = _g_d(seed=4, fused_scale=False)

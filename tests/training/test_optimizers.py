@@ -10,7 +10,8 @@ def test_learning_rate_schedule_matches_the_2014_formula():
   lr = optimizers.FlooredExponentialDecay(0.1, 1.000004, 1e-6)
   for t in (0, 1, 125000, 500000, 3_000_000):
     np.testing.assert_allclose(float(lr(t)), max(0.1 / 1.000004 ** t, 1e-6), rtol=1e-5)
-  # gan2014.md: 0.0607 after 250 epochs (x500 updates), 0.0135 after 1000 epochs.
+  # goodfeli/adversarial `mnist.yaml` (ExponentialDecay 1.000004, min_lr 1e-6, 500 updates
+  # per epoch): 0.0607 after 250 epochs, 0.0135 after 1000 epochs.
   assert round(float(lr(125000)), 4) == 0.0607
   assert round(float(lr(500000)), 4) == 0.0135
 

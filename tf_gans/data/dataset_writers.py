@@ -150,7 +150,7 @@ def _decode(path, mode):
 
 
 def create_from_images(tfrecord_dir, image_dir, shuffle=True, overwrite=False, progress=True):
-  """All PNG/JPEG/BMP images of a folder (pggan.md section 7).
+  """All PNG/JPEG/BMP images of a folder (original `dataset_tool.py` `create_from_images`).
 
   Files are taken in sorted name order, then shuffled with RandomState(123)
   when `shuffle` (the original's default). Grey images stay 1-channel unless

@@ -1,6 +1,7 @@
 """`tfrecords:<dir>`: the full-resolution images of a multi-resolution TFRecords folder.
 
-The folders `python -m tf_gans.dataset_tool` writes (pggan.md section 7) as
+The folders `python -m tf_gans.dataset_tool` writes (the layout of the
+original PGGAN `dataset_tool.py` `TFRecordExporter`) as
 an in-memory `ArraySource`, so that the GAN/RGAN trainer and
 `tf_gans.evaluate` read them like any other dataset. Progressive training
 reads every level of detail through `tf_gans.data.tfrecords.MultiResDataset`

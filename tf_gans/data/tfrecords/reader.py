@@ -159,7 +159,7 @@ def _first_shape(path):
 
 
 class MultiResDataset:
-  """Reads a multi-resolution TFRecords dataset (pggan.md section 7).
+  """Reads a multi-resolution TFRecords dataset (original `dataset.py` `TFRecordDataset`).
 
   Our `TFRecordDataset`. The constructor reads the first record of each
   file for its shape (a file's lod is R - log2(H)), counts the records of

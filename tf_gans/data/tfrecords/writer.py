@@ -47,7 +47,9 @@ def quantise(image):
 
 
 def downscale2x(image):
-  """Halves an [H, W, C] image with the 2x2 mean, in float32 (pggan.md section 7).
+  """Halves an [H, W, C] image with the 2x2 mean, in float32.
+
+  As the original `dataset_tool.py` `TFRecordExporter.add_image`.
 
   Same operation order as the original: (a + b + c + d) * 0.25 over the strided
   slices [0::2, 0::2], [0::2, 1::2], [1::2, 0::2], [1::2, 1::2].
@@ -67,7 +69,7 @@ def build_lods(image):
   Returns:
     List of R - 1 uint8 arrays; entry lod is [H / 2^lod, W / 2^lod, C].
     Each level is downscaled from the float32 level above, not from its
-    quantised copy (pggan.md section 7).
+    quantised copy (original `dataset_tool.py` `TFRecordExporter.add_image`).
   """
   levels = [quantise(image)]
   x = image
@@ -169,7 +171,7 @@ def check_target(tfrecord_dir, overwrite=False):
 
 
 class MultiResWriter:
-  """Writes a multi-resolution TFRecords dataset (pggan.md section 7).
+  """Writes a multi-resolution TFRecords dataset (original `dataset_tool.py`).
 
   Our `TFRecordExporter`. Files are written into `<tfrecord_dir>.tmp-<pid>`,
   which `close` renames to `tfrecord_dir`, so a crash or an error never
