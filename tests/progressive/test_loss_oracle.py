@@ -118,3 +118,45 @@ def test_keras_adam_is_the_reference_adam():
       sess.run(step, {ph: gr})
     want = sess.run(v1)
   np.testing.assert_allclose(var.numpy(), want, rtol=1e-6, atol=1e-7)
+
+
+def test_penalty_gradient_is_zero_not_nan_where_the_mixed_gradient_is_zero():
+  # Sample 0's score ignores its input, so its mixed gradient is exactly 0 and its
+  # penalty term lambda * (0 - gamma)^2 / gamma^2 is a constant. The reference's plain
+  # sqrt gives d||g_0|| / d(||g_0||^2) = inf there and inf * 0 = NaN in D's gradient; the
+  # shared penalty (tf_gans.losses.penalty_from_mixed) gives that term a zero gradient.
+  rng = np.random.default_rng(0)
+  w = tf.Variable(rng.standard_normal([4, 4, 3]).astype(np.float32))
+  mask = tf.constant([0.0, 1.0, 1.0, 1.0])
+
+  def D(x, resolution=None):  # pylint: disable=invalid-name
+    del resolution
+    return (tf.reduce_sum(w * x, axis=[1, 2, 3]) * mask)[:, None], tf.zeros([4, 0])
+
+  reals, fakes = (tf.constant(rng.standard_normal([4, 4, 4, 3]).astype(np.float32))
+                  for _ in range(2))
+  alpha = tf.constant(rng.uniform(size=[4, 1, 1, 1]).astype(np.float32))
+  lam, gamma, scale = 10.0, 2.0, 0.5
+  with tf.GradientTape() as tape:
+    _, terms = loss_lib.d_wgangp_acgan(D, reals, fakes, tf.zeros([4, 0]), alpha,
+                                       wgan_lambda=lam, wgan_target=gamma, grad_scale=scale)
+  grad = tape.gradient(terms['gradient_penalty'], w).numpy()
+  # The other samples' input gradient is w: GP = lam/gamma^2 * (gamma^2 + 3 (s||w|| - gamma)^2) / 4.
+  norm = float(np.linalg.norm(w.numpy()))
+  np.testing.assert_allclose(float(terms['gradient_penalty']),
+                             lam / gamma ** 2 * (gamma ** 2 + 3 * (scale * norm - gamma) ** 2) / 4,
+                             rtol=1e-5)
+  assert np.all(np.isfinite(grad))
+  want = lam / gamma ** 2 * 3 * 2 * (scale * norm - gamma) * scale * w.numpy() / norm / 4
+  np.testing.assert_allclose(grad, want, rtol=1e-4, atol=1e-6)
+
+  # The plain-sqrt norm (the reference's, and ours before the shared penalty) is NaN here.
+  mixed = reals + (fakes - reals) * alpha
+  with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+      inner.watch(mixed)
+      total = tf.reduce_sum(D(mixed)[0])
+    g = inner.gradient(total, mixed)
+    plain = tf.reduce_mean(tf.square(tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2, 3]))
+                                     * scale - gamma)) * (lam / gamma ** 2)
+  assert np.isnan(outer.gradient(plain, w).numpy()).any()

@@ -1,8 +1,8 @@
 """The PGGAN losses: WGAN-GP with the drift term and the AC-GAN label terms.
 
-Reference: shared/reference/pggan.md section 5 (`loss.py`, TF version) and
-pitfall 9; paper section A.1 ("we use the WGAN-GP loss ... with an extra
-term eps_drift * E[D(x)^2], eps_drift = 0.001").
+Reference: the original `loss.py` (TF version), `D_wgangp_acgan` and
+`G_wgan_acgan`; paper section A.1 ("we use the WGAN-GP loss ... with an
+extra term eps_drift * E[D(x)^2], eps_drift = 0.001").
 
 D (`D_wgangp_acgan`, wgan_lambda 10, wgan_epsilon 0.001, wgan_target 1):
   E[D(fake)] - E[D(real)]
@@ -19,8 +19,11 @@ means used here.
 G (`G_wgan_acgan`): -E[D(G(z, labels))] + cond_weight * xent(labels), labels
 random rows of the dataset's label table.
 
-`grad_scale` rescales the gradient norm for a D evaluated at working
-resolution: the reference feeds D full-size images that D box-pools by
+The penalty is `tf_gans.losses.penalty_from_mixed`, the one the GAN/RGAN
+step uses, with target gamma = wgan_target. Where a sample's gradient is
+exactly zero its norm's gradient is zero there (the reference's plain sqrt
+gives NaN). `grad_scale` rescales the gradient norm for a D evaluated at
+working resolution: the reference feeds D full-size images that D box-pools by
 2**k (k = floor(lod)); the gradient with respect to the full-size mixed
 images is the low-resolution gradient spread over 4**k pixels each divided by
 4**k, so its norm is the low-resolution norm / 2**k. The trainer passes
@@ -28,6 +31,8 @@ images is the low-resolution gradient spread over 4**k pixels each divided by
 """
 
 import tensorflow as tf
+
+from tf_gans import losses
 
 
 def _xent(labels, logits):
@@ -46,28 +51,23 @@ def d_wgangp_acgan(D, reals, fakes, labels, alpha, resolution=None, wgan_lambda=
     alpha: [N, 1, 1, 1] interpolation weights in [0, 1).
     loss_scale: under float16 loss scaling, the current scale: the penalty's
       inner gradient is taken of sum(D(mixed)) * scale and divided by it, as
-      the reference does (else small gradients flush to zero in float16).
+      the reference's `opt.apply_loss_scaling` / `opt.undo_loss_scaling` do
+      (else small gradients flush to zero in float16).
   """
   # pylint: disable=invalid-name
   real_scores, real_label_logits = D(reals, resolution=resolution)
   fake_scores, fake_label_logits = D(fakes, resolution=resolution)
   real_scores = tf.cast(real_scores, tf.float32)
   fake_scores = tf.cast(fake_scores, tf.float32)
+  # The original's mixed_images_out = reals + (fake_images_out - reals) * mixing_factors.
   mixed = tf.cast(reals, tf.float32) + (tf.cast(fakes, tf.float32)
                                         - tf.cast(reals, tf.float32)) * alpha
-  with tf.GradientTape() as tape:
-    tape.watch(mixed)
-    mixed_scores = tf.cast(D(mixed, resolution=resolution)[0], tf.float32)
-    mixed_sum = tf.reduce_sum(mixed_scores)
-  if loss_scale is None:
-    grads = tape.gradient(mixed_sum, mixed)
-  else:
-    grads = tape.gradient(mixed_sum, mixed, output_gradients=loss_scale) / loss_scale
-  norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])) * grad_scale
+  penalty = losses.penalty_from_mixed(lambda x: D(x, resolution=resolution)[0], mixed,
+                                      wgan_lambda, target=wgan_target, norm_scale=grad_scale,
+                                      loss_scale=loss_scale)
   terms = {
       'wasserstein': tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores),
-      'gradient_penalty': tf.reduce_mean(tf.square(norms - wgan_target))
-                          * (wgan_lambda / wgan_target ** 2),
+      'gradient_penalty': penalty,
       'drift': wgan_epsilon * tf.reduce_mean(tf.square(real_scores)),
   }
   if labels.shape[-1]:
