@@ -18,8 +18,9 @@ Distribution: under a `tf.distribute` strategy each replica computes losses
 as means over its local minibatch and scales them by 1/num_replicas, so the
 summed gradients equal those of the global-batch mean. Noise is drawn for the
 global batch from a stateless seed (seed, step, slot) and each replica takes
-its slice, so a step on R replicas sees exactly the noise of a step on one.
-The interpolation weights u are drawn the same way, from a second stream.
+its contiguous slice, so a step on R replicas sees exactly the noise of a step
+on one. The interpolation weights u are drawn the same way, from a second
+stream (`tf_gans.training.replicas`: `gan_seed`, `contiguous_rows`).
 
 The relativistic average losses' minibatch means (m_r, m_f) are global: each
 replica all-reduces its sum and count (`losses.global_batch_mean`), so R
@@ -32,6 +33,7 @@ import tensorflow as tf
 
 from tf_gans import latents as latents_lib
 from tf_gans import losses as losses_lib
+from tf_gans.training import replicas
 
 
 class GAN(keras.Model):
@@ -110,25 +112,12 @@ class GAN(keras.Model):
 
   def _slot_seed(self, slot, stream=0):
     """Stateless seed of minibatch `slot` of this step; streams: 0 noise, 1 GP weights."""
-    seed = tf.stack([tf.constant(self.seed, tf.int64),
-                     self.step.read_value() * (self.d_steps + 1) + slot])
-    return tf.random.experimental.stateless_fold_in(seed, stream) if stream else seed
-
-  @staticmethod
-  def _per_replica(sample_fn, num):
-    """Draws the global batch with `sample_fn(total)` and returns this replica's slice."""
-    ctx = tf.distribute.get_replica_context()
-    replicas = ctx.num_replicas_in_sync if ctx else 1
-    x = sample_fn(replicas * num)
-    if replicas == 1:
-      return x
-    rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
-    return tf.reshape(x, tf.concat([[replicas, num], tf.shape(x)[1:]], 0))[rid]
+    return replicas.gan_seed(self.seed, self.step.read_value(), self.d_steps, slot, stream)
 
   def sample_latents(self, num, slot):
     """Noise for minibatch `slot` of the current step, [num, latent_dim] per replica."""
     seed = self._slot_seed(slot)
-    return self._per_replica(lambda n: latents_lib.sample(
+    return replicas.contiguous_rows(lambda n: latents_lib.sample(
         self.latent_distribution, [n, self.latent_dim], seed), num)
 
   def _d_loss(self, x, fake, c_real, c_fake, slot):
@@ -137,8 +126,8 @@ class GAN(keras.Model):
     if not self.gp_weight:
       return d_loss, d_loss
     seed = self._slot_seed(slot, stream=1)
-    u = self._per_replica(lambda n: losses_lib.sample_interpolation_weights(n, seed),
-                          tf.shape(x)[0])
+    u = replicas.contiguous_rows(lambda n: losses_lib.sample_interpolation_weights(n, seed),
+                                 tf.shape(x)[0])
     # mixed_float16: D's LossScaleOptimizer scale also guards the penalty's inner gradient
     # (build the optimizer before the first step: `tf_gans.training.loop.build_gan`).
     scale = None

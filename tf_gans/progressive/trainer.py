@@ -18,7 +18,7 @@ Randomness (z, alpha, mirror flips, G's labels) is stateless, drawn from
 would have drawn.
 
 Replicas (`tf.distribute`; reference: the per-GPU towers of train.py). The
-minibatch is global; each replica trains on its rows (`_Shard`) with the
+minibatch is global; each replica trains on its rows (`tf_gans.training.replicas.Shard`, strided rows) with the
 draws of the global minibatch, its loss is its share of the global mean, the
 optimizer sums the replicas' gradients, and one update (or one skip) applies
 everywhere, so R replicas take the one-device step.
@@ -30,11 +30,12 @@ import tensorflow as tf
 
 from tf_gans.layers import pggan as pgl
 from tf_gans.progressive import loss as loss_lib
+from tf_gans.training import replicas
 
 # The reference's fp16 loss scaling (log2 of the scale): start, step up, step down.
 LOSS_SCALE_INIT, LOSS_SCALE_INC, LOSS_SCALE_DEC = 64.0, 0.0005, 1.0
 
-# Stream slots of the stateless draws: (seed, step, slot).
+# Stream slots of the stateless draws: (seed, step, slot) (`replicas.pggan_seed`).
 _Z_D, _ALPHA, _MIRROR, _Z_G, _LABELS_G = range(5)
 
 
@@ -61,34 +62,6 @@ def process_reals(x, lod, flip=None):
   return x
 
 
-class _Shard:
-  """This replica's share of a global minibatch: samples r, r + R, r + 2R, ...
-
-  The reference splits the minibatch across GPUs in contiguous blocks
-  (`tf.split`). We take strided rows instead: the minibatch is a random draw
-  either way, and strided rows keep the minibatch-stddev groups (which are
-  strided too: group = n % M, `tf_gans.layers.pggan.minibatch_stddev`) exactly
-  the groups one device forms on the whole minibatch, so a step on R replicas
-  equals a step on one device (tested), provided every replica holds a
-  multiple of the group size.
-  """
-
-  def __init__(self):
-    ctx = tf.distribute.get_replica_context()
-    self.context = ctx
-    self.count = ctx.num_replicas_in_sync
-    self.index = ctx.replica_id_in_sync_group
-
-  def __call__(self, x):
-    return x if self.count == 1 else x[self.index::self.count]
-
-  def global_mean(self, terms):
-    """{name: local mean} -> {name: mean over the global minibatch} (equal shares)."""
-    if self.count == 1:
-      return terms
-    return self.context.all_reduce(tf.distribute.ReduceOp.MEAN, terms)
-
-
 class ProgressiveTrainer(tf.Module):
   """Owns G, D, Gs, their optimizers and the step counter; runs the steps.
 
@@ -110,7 +83,7 @@ class ProgressiveTrainer(tf.Module):
       float32 loss is multiplied by 2**scale, the gradients divided by it.
     strategy: a `tf.distribute.Strategy` (default: the current one); G, D and
       Gs must have been built under its scope. Each step splits the global
-      minibatch over the replicas (`_Shard`), draws z, alpha and the flips for
+      minibatch over the replicas (`tf_gans.training.replicas.Shard`, strided rows), draws z, alpha and the flips for
       the whole minibatch (so the draws do not depend on the replica count),
       sums the replicas' gradients of their share of the global mean loss and
       applies one update everywhere, skipped everywhere if any replica's
@@ -156,7 +129,7 @@ class ProgressiveTrainer(tf.Module):
 
   # Stateless randomness.
   def _seed(self, slot):
-    return tf.stack([tf.constant(self.seed, tf.int64), self.step * 8 + slot])
+    return replicas.pggan_seed(self.seed, self.step, slot)
 
   def _latents(self, n, slot):
     return tf.random.stateless_normal([n, self.G.latent_size], self._seed(slot))
@@ -168,7 +141,7 @@ class ProgressiveTrainer(tf.Module):
   # share of the global minibatch; the counters, loss scales and Gs are updated
   # once, in cross-replica context, after the replicas' optimizer steps.
   def _d_replica(self, reals_uint8, labels, resolution, grad_scale):
-    shard = _Shard()
+    shard = replicas.Shard()
     n = tf.shape(reals_uint8)[0]  # the global minibatch
     lod = tf.cast(self.D.lod, tf.float32)
     flip = None
@@ -206,7 +179,7 @@ class ProgressiveTrainer(tf.Module):
     return dict(terms, D_applied=applied)
 
   def _g_replica(self, minibatch, resolution):
-    shard = _Shard()
+    shard = replicas.Shard()
     rows = tf.random.stateless_uniform([minibatch], self._seed(_LABELS_G), maxval=tf.shape(
         self.label_table)[0], dtype=tf.int32)
     labels = shard(tf.gather(self.label_table, rows)[:, :self.label_size])

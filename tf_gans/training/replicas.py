@@ -1,0 +1,201 @@
+"""Replicas of one training step: their rows, their draws, their global means.
+
+Both training stacks train on a *global* minibatch split over the replicas of
+a `tf.distribute` strategy, and both make R replicas take the one-device
+step: the random draws are of the global minibatch (stateless seeds from the
+step counter, so they depend neither on the replica count nor on a resume),
+each replica keeps its rows of them, its loss is its share of the global
+mean, and the optimizer sums the replicas' gradients.
+
+Two rules for "this replica's rows", one per stack, side by side:
+
+  contiguous  replica r holds rows [r*m, (r+1)*m) of the global draw
+              (`contiguous_rows`): the GAN/RGAN step (`tf_gans.gan`), whose
+              input pipeline hands each replica the matching contiguous
+              share of every real minibatch (`tf_gans.training.loop`
+              `_replica_order`). As the reference PGGAN `train.py` splits its
+              minibatch over GPUs (`tf.split`).
+  strided     replica r holds rows r, r + R, r + 2R, ... (`strided_rows`,
+              `Shard`): PGGAN (`tf_gans.progressive.trainer`). The minibatch
+              is a random draw either way; strided rows keep the
+              minibatch-stddev groups (strided too: group = n % M,
+              `tf_gans.layers.pggan.minibatch_stddev`) exactly the groups one
+              device forms on the whole minibatch, provided every replica
+              holds a multiple of the group size.
+
+Seeds: both stacks draw from (seed, step * slots_per_step + slot)
+(`step_seed`); the GAN has d_steps + 1 slots per step (`gan_seed`: its D
+minibatches and the G step; stream 1, folded in, is the penalty's
+interpolation weights), PGGAN 8 (`pggan_seed`).
+
+Also here: the global means (`global_batch_mean` of a batch, `global_mean`
+of per-replica means) and PGGAN's distribution plumbing (`run_once`,
+`replica_jit`, `apply_if_finite`).
+"""
+
+import tensorflow as tf
+
+# PGGAN: stream slots per step of (seed, step * PGGAN_SLOTS + slot).
+PGGAN_SLOTS = 8
+
+
+def _replicas():
+  """(replica context or None, replicas in sync, this replica's id)."""
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None:
+    return None, 1, 0
+  return ctx, ctx.num_replicas_in_sync, ctx.replica_id_in_sync_group
+
+
+# --- This replica's rows. ---
+
+
+def contiguous_rows(sample_fn, num):
+  """Draws the global batch with `sample_fn(R * num)`; this replica's `num` contiguous rows.
+
+  The GAN/RGAN rule: replica r gets rows [r * num, (r + 1) * num).
+  """
+  ctx, count, _ = _replicas()
+  x = sample_fn(count * num)
+  if count == 1:
+    return x
+  rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
+  return tf.reshape(x, tf.concat([[count, num], tf.shape(x)[1:]], 0))[rid]
+
+
+def strided_rows(x, index, count):
+  """Rows index, index + count, index + 2 count, ... of `x` (the PGGAN rule)."""
+  return x if count == 1 else x[index::count]
+
+
+class Shard:
+  """This replica's share of a global minibatch under the strided rule (PGGAN).
+
+  The reference PGGAN `train.py` splits the minibatch across GPUs in
+  contiguous blocks (`tf.split`); strided rows keep the minibatch-stddev
+  groups one device's (see the module docstring), so a step on R replicas
+  equals a step on one device (tested).
+
+  Attributes:
+    count: replicas in sync (R).
+    index: this replica's id.
+  """
+
+  def __init__(self):
+    self.context, self.count, self.index = _replicas()
+
+  def __call__(self, x):
+    return strided_rows(x, self.index, self.count)
+
+  def global_mean(self, terms):
+    """{name: local mean} -> {name: mean over the global minibatch} (equal shares)."""
+    return global_mean(terms)
+
+
+# --- Stateless seeds. ---
+
+
+def step_seed(seed, step, slots_per_step, slot, stream=0):
+  """The shape-[2] int64 seed (seed, step * slots_per_step + slot) of draw `slot`.
+
+  `stream` > 0 folds the stream in (`tf.random.experimental.stateless_fold_in`),
+  a second independent sequence on the same slots.
+  """
+  out = tf.stack([tf.constant(seed, tf.int64), step * slots_per_step + slot])
+  return tf.random.experimental.stateless_fold_in(out, stream) if stream else out
+
+
+def gan_seed(seed, step, d_steps, slot, stream=0):
+  """GAN/RGAN: minibatch `slot` of iteration `step` (d_steps + 1 slots; streams: 0 noise,
+  1 the gradient penalty's interpolation weights)."""
+  return step_seed(seed, step, d_steps + 1, slot, stream)
+
+
+def pggan_seed(seed, step, slot):
+  """PGGAN: draw `slot` (z, alpha, mirror flips, G's labels) of step `step`."""
+  return step_seed(seed, step, PGGAN_SLOTS, slot)
+
+
+# --- Global means. ---
+
+
+def global_batch_mean(c):
+  """The mean of `c` over the global minibatch.
+
+  Outside `tf.distribute` (or with one replica) a plain mean. Under a strategy
+  each replica holds a slice of the minibatch; the relativistic average is
+  over the whole minibatch (RGAN eq. 6-8 with the paper's minibatch), so the
+  sum and the count are all-reduced across replicas. All-reduce is
+  differentiable (its gradient is the all-reduced upstream gradient), so
+  every sample's gradient through m is the one-device gradient.
+  """
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None or ctx.num_replicas_in_sync == 1:
+    return tf.reduce_mean(c)
+  local = tf.stack([tf.reduce_sum(c), tf.cast(tf.size(c), c.dtype)])
+  total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, local)
+  return total[0] / total[1]
+
+
+def global_mean(terms):
+  """A structure of per-replica means of equal shares -> their mean over the replicas."""
+  ctx, count, _ = _replicas()
+  if count == 1:
+    return terms
+  return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, terms)
+
+
+# --- Distribution plumbing of a step (PGGAN). ---
+
+
+def run_once(strategy, replica_fn, *args):
+  """replica_fn(*args) on every replica; its (already all-reduced) outputs, once."""
+  out = strategy.run(lambda: replica_fn(*args))
+  return tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], out)
+
+
+def replica_jit(fn, enabled):
+  """`fn` XLA-compiled (one replica's forward and backward pass) if `enabled`.
+
+  With replicas XLA cannot span the strategy (each replica's variables live on
+  its own device), so only the per-replica part is compiled.
+  """
+  return tf.function(fn, jit_compile=True) if enabled else fn
+
+
+def apply_if_finite(optimizer, grads_and_vars):
+  """Applies the update on every replica unless a gradient is non-finite on any.
+
+  Returns a bool tensor: applied. All replicas take the same branch (the
+  reference PGGAN `tfutil.py` `Optimizer` skips a step whose gradients are not
+  all finite). Called in replica context.
+  """
+  pairs = list(grads_and_vars)
+  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+  ctx = tf.distribute.get_replica_context()
+  if ctx.num_replicas_in_sync > 1:  # all replicas must take the same branch
+    bad = ctx.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+    finite = tf.equal(bad, 0.0)
+
+  def apply():
+    optimizer.apply_gradients(pairs)
+    return tf.constant(True)
+
+  def skip():
+    return tf.constant(False)
+
+  if tf.__internal__.distribute.strategy_supports_no_merge_call():
+    return tf.cond(finite, apply, skip)
+
+  # MirroredStrategy: apply_gradients calls merge_call, which cannot sit in a cond
+  # inside a replica; decide in cross-replica context (as Keras' LossScaleOptimizer).
+  variables = [v for _, v in pairs]
+
+  def cross_replica(distribution, finite, grads):
+    def apply_all():
+      distribution.extended.call_for_each_replica(
+          lambda g: optimizer.apply_gradients(zip(g, variables)), args=(grads,))
+      return tf.constant(True)
+    return tf.cond(distribution.experimental_local_results(finite)[0], apply_all, skip)
+
+  return ctx.merge_call(cross_replica, args=(finite, [g for g, _ in pairs]))
