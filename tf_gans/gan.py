@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from tf_gans import latents as latents_lib
 from tf_gans import losses as losses_lib
+from tf_gans.training import loss_scale as loss_scale_lib
 from tf_gans.training import replicas
 
 
@@ -120,6 +121,16 @@ class GAN(keras.Model):
     return replicas.contiguous_rows(lambda n: latents_lib.sample(
         self.latent_distribution, [n, self.latent_dim], seed), num)
 
+  @property
+  def d_loss_scale(self):
+    """D's loss scale (`tf_gans.training.loss_scale`; dynamic under mixed_float16)."""
+    return loss_scale_lib.KerasLossScale(self.d_optimizer)
+
+  @property
+  def g_loss_scale(self):
+    """G's loss scale."""
+    return loss_scale_lib.KerasLossScale(self.g_optimizer)
+
   def _d_loss(self, x, fake, c_real, c_fake, slot):
     """The D loss plus, when enabled, the gradient penalty (in float32)."""
     d_loss = self.loss_pair.d_loss(c_real, c_fake)
@@ -128,16 +139,10 @@ class GAN(keras.Model):
     seed = self._slot_seed(slot, stream=1)
     u = replicas.contiguous_rows(lambda n: losses_lib.sample_interpolation_weights(n, seed),
                                  tf.shape(x)[0])
-    # mixed_float16: D's LossScaleOptimizer scale also guards the penalty's inner gradient
-    # (build the optimizer before the first step: `tf_gans.training.loop.build_gan`).
-    scale = None
-    if isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
-      if not self.d_optimizer.built:
-        raise ValueError('build the LossScaleOptimizer of D before training '
-                         '(d_optimizer.build(discriminator.trainable_variables)).')
-      scale = self.d_optimizer.dynamic_scale
+    # mixed_float16: D's loss scale also guards the penalty's inner gradient (build the
+    # optimizer before the first step: `tf_gans.training.loop.build_gan`).
     gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight,
-                                     loss_scale=scale)
+                                     loss_scale=self.d_loss_scale.scale)
     # A scale that overflows float16 makes gp inf: the optimizer skips that step and
     # halves its scale, so only finite penalties are averaged into the metric (an inf
     # metric would stop the run as diverged).
@@ -154,6 +159,7 @@ class GAN(keras.Model):
     ctx = tf.distribute.get_replica_context()
     inv_replicas = 1.0 / (ctx.num_replicas_in_sync if ctx else 1)
     G, D = self.generator, self.discriminator
+    d_scale, g_scale = self.d_loss_scale, self.g_loss_scale
 
     if self.simultaneous:
       x = minibatch(0)
@@ -163,10 +169,10 @@ class GAN(keras.Model):
         c_fake = D(fake, training=True)
         d_loss, d_total = self._d_loss(x, fake, c_real, c_fake, 0)
         g_loss = self.loss_pair.g_loss(c_real, c_fake)
-        d_scaled = self.d_optimizer.scale_loss(d_total * inv_replicas)
-        g_scaled = self.g_optimizer.scale_loss(g_loss * inv_replicas)
-      d_grads = tape.gradient(d_scaled, D.trainable_variables)
-      g_grads = tape.gradient(g_scaled, G.trainable_variables)
+        d_scaled = d_scale.scale_loss(d_total * inv_replicas)
+        g_scaled = g_scale.scale_loss(g_loss * inv_replicas)
+      d_grads = d_scale.unscale(tape.gradient(d_scaled, D.trainable_variables))
+      g_grads = g_scale.unscale(tape.gradient(g_scaled, G.trainable_variables))
       del tape
       self.d_optimizer.apply_gradients(zip(d_grads, D.trainable_variables))
       self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
@@ -178,8 +184,8 @@ class GAN(keras.Model):
           c_real = D(x, training=True)
           c_fake = D(fake, training=True)
           d_loss, d_total = self._d_loss(x, fake, c_real, c_fake, i)
-          d_scaled = self.d_optimizer.scale_loss(d_total * inv_replicas)
-        grads = tape.gradient(d_scaled, D.trainable_variables)
+          d_scaled = d_scale.scale_loss(d_total * inv_replicas)
+        grads = d_scale.unscale(tape.gradient(d_scaled, D.trainable_variables))
         self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
       x_g = minibatch(chunks - 1)
       with tf.GradientTape() as tape:
@@ -187,8 +193,8 @@ class GAN(keras.Model):
         # Only the relativistic losses look at c_real here; D's weights are not updated.
         c_real_g = D(x_g, training=True) if self.loss_pair.g_needs_real else c_real
         g_loss = self.loss_pair.g_loss(c_real_g, c_fake_g)
-        g_scaled = self.g_optimizer.scale_loss(g_loss * inv_replicas)
-      grads = tape.gradient(g_scaled, G.trainable_variables)
+        g_scaled = g_scale.scale_loss(g_loss * inv_replicas)
+      grads = g_scale.unscale(tape.gradient(g_scaled, G.trainable_variables))
       self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
 
     self.step.assign_add(1)

@@ -1,7 +1,9 @@
 """One PGGAN training step at a time: D step + Gs update, G step, Adam resets.
 
-Reference: shared/reference/pggan.md section 6 (train.py: `process_reals`,
-the loop, Adam, the Gs moving average), section 5 (losses) and pitfalls 9-11.
+Reference: the original `train.py` (`process_reals`, `train_progressive_gan`:
+the D and G steps, the Gs moving average, `reset_opt_for_new_lod`), its
+`tfutil.py` `Optimizer` (Adam, fp16 loss scaling, skipping non-finite
+steps) and `loss.py` (`D_wgangp_acgan`, `G_wgan_acgan`).
 
 Working resolution. Each step runs G and D at the schedule's resolution
 2**(R - floor(lod)) (`GPaper(..., resolution=r)`, `DPaper(..., resolution=r)`),
@@ -14,14 +16,15 @@ once; `lod`, the learning rates and the optimizer resets are variables and
 never retrace.
 
 Randomness (z, alpha, mirror flips, G's labels) is stateless, drawn from
-(seed, step counter, slot), so a resumed run draws what the straight run
-would have drawn.
+(seed, step counter, slot) (`tf_gans.training.replicas.pggan_seed`), so a
+resumed run draws what the straight run would have drawn.
 
-Replicas (`tf.distribute`; reference: the per-GPU towers of train.py). The
-minibatch is global; each replica trains on its rows (`tf_gans.training.replicas.Shard`, strided rows) with the
-draws of the global minibatch, its loss is its share of the global mean, the
-optimizer sums the replicas' gradients, and one update (or one skip) applies
-everywhere, so R replicas take the one-device step.
+Replicas (`tf.distribute`; reference: the per-GPU towers of `train.py`). The
+minibatch is global; each replica trains on its strided rows
+(`tf_gans.training.replicas.Shard`) with the draws of the global minibatch,
+its loss is its share of the global mean, the optimizer sums the replicas'
+gradients, and one update (or one skip) applies everywhere, so R replicas
+take the one-device step.
 """
 
 import keras
@@ -30,10 +33,8 @@ import tensorflow as tf
 
 from tf_gans.layers import pggan as pgl
 from tf_gans.progressive import loss as loss_lib
+from tf_gans.training import loss_scale as loss_scale_lib
 from tf_gans.training import replicas
-
-# The reference's fp16 loss scaling (log2 of the scale): start, step up, step down.
-LOSS_SCALE_INIT, LOSS_SCALE_INC, LOSS_SCALE_DEC = 64.0, 0.0005, 1.0
 
 # Stream slots of the stateless draws: (seed, step, slot) (`replicas.pggan_seed`).
 _Z_D, _ALPHA, _MIRROR, _Z_G, _LABELS_G = range(5)
@@ -73,18 +74,20 @@ class ProgressiveTrainer(tf.Module):
     loss_kwargs: wgan_lambda, wgan_epsilon, wgan_target, cond_weight.
     mirror_augment: flip reals at random.
     zero_fill_unused: give Adam zero gradients for unused levels (set it when
-      Adam is not reset at lod changes; see `_apply_if_finite`).
+      Adam is not reset at lod changes; see `_gradient_pairs`).
     jit_compile: compile the D and G steps with XLA (a GPU feature: on CPU it
       is slower from 64x64 up, see `python -m tf_gans.benchmark --pggan_train`);
       with several replicas, each replica's forward and backward pass.
-    loss_scaling: the reference's fp16 loss scaling (pggan.md section 5): per
-      optimizer a log2 scale variable, initially 64, +0.0005 after each
-      applied step and -1 after a step skipped for non-finite gradients; the
-      float32 loss is multiplied by 2**scale, the gradients divided by it.
+    loss_scaling: the reference's fp16 loss scaling (`tfutil.py` `Optimizer`,
+      `tf_gans.training.loss_scale.Log2LossScale`): per optimizer a log2
+      scale variable (`D_log2_scale`, `G_log2_scale`), initially 64, +0.0005
+      after each applied step and -1 after a step skipped for non-finite
+      gradients; the float32 loss is multiplied by 2**scale, the gradients
+      divided by it.
     strategy: a `tf.distribute.Strategy` (default: the current one); G, D and
       Gs must have been built under its scope. Each step splits the global
-      minibatch over the replicas (`tf_gans.training.replicas.Shard`, strided rows), draws z, alpha and the flips for
-      the whole minibatch (so the draws do not depend on the replica count),
+      minibatch over the replicas (strided rows, `replicas.Shard`), draws z,
+      alpha and the flips for the whole minibatch (so the draws do not depend on the replica count),
       sums the replicas' gradients of their share of the global mean loss and
       applies one update everywhere, skipped everywhere if any replica's
       gradient is non-finite.
@@ -108,8 +111,10 @@ class ProgressiveTrainer(tf.Module):
       self.D_opt.build(D.trainable_variables)
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
       self.cur_nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name='cur_nimg')
-      self.D_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='D_log2_scale')
-      self.G_log2_scale = tf.Variable(LOSS_SCALE_INIT, trainable=False, name='G_log2_scale')
+      self.D_loss_scale = loss_scale_lib.Log2LossScale('D_log2_scale', loss_scaling)
+      self.G_loss_scale = loss_scale_lib.Log2LossScale('G_log2_scale', loss_scaling)
+    self.D_log2_scale = self.D_loss_scale.log2_scale
+    self.G_log2_scale = self.G_loss_scale.log2_scale
     self.seed = int(seed)
     self.G_smoothing = float(G_smoothing)
     self.loss_kwargs = dict(loss_kwargs or {})
@@ -137,42 +142,39 @@ class ProgressiveTrainer(tf.Module):
   def _generator_inputs(self, latents, labels):
     return [latents, labels] if self.label_size else latents
 
-  # The steps (traced once per resolution). Each runs once per replica on its
-  # share of the global minibatch; the counters, loss scales and Gs are updated
-  # once, in cross-replica context, after the replicas' optimizer steps.
+  # The steps (traced once per resolution). The reference's flow per step: the draws,
+  # forward and backward, the update if the gradients are finite, then (once, in
+  # cross-replica context) the loss scale, Gs and the counters. The replica functions run
+  # once per replica on its rows of the global minibatch.
   def _d_replica(self, reals_uint8, labels, resolution, grad_scale):
     shard = replicas.Shard()
     n = tf.shape(reals_uint8)[0]  # the global minibatch
-    lod = tf.cast(self.D.lod, tf.float32)
     flip = None
     if self.mirror_augment:
       flip = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_MIRROR)) < 0.5)
-    reals = process_reals(shard(reals_uint8), lod, flip)
+    reals = process_reals(shard(reals_uint8), tf.cast(self.D.lod, tf.float32), flip)
     labels = shard(tf.cast(labels, tf.float32))
     latents = shard(self._latents(n, _Z_D))
     alpha = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA)))
-    scale = self._loss_scale(self.D_log2_scale)
+    scale = self.D_loss_scale.scale  # also scales the penalty's inner gradient
 
-    def forward_backward(reals, labels, latents, alpha):
-      with tf.GradientTape() as tape:
-        fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
-        loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
-                                              resolution=resolution, grad_scale=grad_scale,
-                                              loss_scale=scale, **self.loss_kwargs)
-        # Every term is a per-sample mean: a replica's share of the global mean is its
-        # local mean / R, and the optimizer sums the replicas' gradients.
-        replica_loss = loss / shard.count
-      grads = self._scaled_gradients(tape, replica_loss, self.D.trainable_variables, scale)
-      return dict(terms, D_loss=loss), grads
+    def loss_fn(reals, labels, latents, alpha):
+      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
+      loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
+                                            resolution=resolution, grad_scale=grad_scale,
+                                            loss_scale=scale, **self.loss_kwargs)
+      return loss, dict(terms, D_loss=loss)
 
-    terms, grads = self._replica_jit(forward_backward)(reals, labels, latents, alpha)
-    applied = self._apply_if_finite(self.D_opt, grads, self.D.trainable_variables)
+    terms, grads = self._forward_backward(loss_fn, self.D_loss_scale, self.D)(
+        reals, labels, latents, alpha)
+    applied = replicas.apply_if_finite(self.D_opt, self._gradient_pairs(grads, self.D))
     return shard.global_mean(terms), applied
 
   def _d_step(self, reals_uint8, labels, resolution, grad_scale):
     with self.strategy.scope():
-      terms, applied = self._run(self._d_replica, reals_uint8, labels, resolution, grad_scale)
-      self._update_scale(self.D_log2_scale, applied)
+      terms, applied = replicas.run_once(self.strategy, self._d_replica, reals_uint8, labels,
+                                         resolution, grad_scale)
+      self.D_loss_scale.update(applied)
       self._update_gs()
       self.step.assign_add(1)
       self.cur_nimg.assign_add(tf.cast(tf.shape(reals_uint8)[0], tf.int64))
@@ -184,60 +186,69 @@ class ProgressiveTrainer(tf.Module):
         self.label_table)[0], dtype=tf.int32)
     labels = shard(tf.gather(self.label_table, rows)[:, :self.label_size])
     latents = shard(self._latents(minibatch, _Z_G))
-    scale = self._loss_scale(self.G_log2_scale)
 
-    def forward_backward(latents, labels):
-      with tf.GradientTape() as tape:
-        fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
-        loss, terms = loss_lib.g_wgan_acgan(
-            self.D, fakes, labels, resolution=resolution,
-            cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
-        replica_loss = loss / shard.count
-      grads = self._scaled_gradients(tape, replica_loss, self.G.trainable_variables, scale)
-      return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss), grads
+    def loss_fn(latents, labels):
+      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
+      loss, terms = loss_lib.g_wgan_acgan(self.D, fakes, labels, resolution=resolution,
+                                          cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
+      return loss, {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss)
 
-    terms, grads = self._replica_jit(forward_backward)(latents, labels)
-    applied = self._apply_if_finite(self.G_opt, grads, self.G.trainable_variables)
+    terms, grads = self._forward_backward(loss_fn, self.G_loss_scale, self.G)(latents, labels)
+    applied = replicas.apply_if_finite(self.G_opt, self._gradient_pairs(grads, self.G))
     return shard.global_mean(terms), applied
 
   def _g_step(self, minibatch, resolution):
     with self.strategy.scope():
-      terms, applied = self._run(self._g_replica, minibatch, resolution)
-      self._update_scale(self.G_log2_scale, applied)
+      terms, applied = replicas.run_once(self.strategy, self._g_replica, minibatch, resolution)
+      self.G_loss_scale.update(applied)
       self.step.assign_add(1)
     return dict(terms, G_applied=applied)
 
+  # Plumbing of the steps.
   @property
   def replicated(self):
     return self.strategy.num_replicas_in_sync > 1
-
-  def _replica_jit(self, fn):
-    """`fn` XLA-compiled per replica when replicated (see `_step_jit`)."""
-    return tf.function(fn, jit_compile=True) if self.jit_compile and self.replicated else fn
 
   @property
   def _step_jit(self):
     """XLA over the whole step on one replica. With replicas, XLA cannot span the
     strategy (each replica's variables live on its own device), so only each
-    replica's forward and backward pass is compiled; the update is not."""
+    replica's forward and backward pass is compiled (`_forward_backward`); the
+    update is not."""
     return self.jit_compile and not self.replicated
 
-  def _run(self, replica_fn, *args):
-    """replica_fn(*args) on every replica; its (already all-reduced) outputs, once."""
-    out = self.strategy.run(lambda: replica_fn(*args))
-    return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], out)
+  def _forward_backward(self, loss_fn, loss_scale, net):
+    """`loss_fn(*inputs) -> (loss, terms)` as a function `(*inputs) -> (terms, gradients)`.
 
-  def _loss_scale(self, log2_scale):
-    """2**log2_scale with loss scaling, else None."""
-    return tf.pow(2.0, log2_scale) if self.loss_scaling else None
+    The gradients, with respect to `net`'s trainable variables, are of this
+    replica's share of the global mean loss: every term is a per-sample mean,
+    so the share is the local mean / R, and the optimizer sums the replicas'
+    gradients. Loss-scaled and unscaled by `loss_scale`.
+    """
+    count = self.strategy.num_replicas_in_sync
 
-  def _scaled_gradients(self, tape, loss, variables, scale):
-    """d loss / d variables; with a loss `scale`, of loss * scale, divided by scale."""
-    if scale is None:
-      return tape.gradient(loss, variables)
-    # d(loss * scale) = scale as the upstream gradient (the tape has closed).
-    grads = tape.gradient(loss, variables, output_gradients=tf.cast(scale, loss.dtype))
-    return [None if g is None else tf.cast(g, tf.float32) / scale for g in grads]
+    def forward_backward(*inputs):
+      with tf.GradientTape() as tape:
+        loss, terms = loss_fn(*inputs)
+        scaled = loss_scale.scale_loss(loss / count)
+      return terms, loss_scale.unscale(tape.gradient(scaled, net.trainable_variables))
+
+    return replicas.replica_jit(forward_backward, self.jit_compile and self.replicated)
+
+  def _gradient_pairs(self, grads, net):
+    """(gradient, variable) pairs for the optimizer.
+
+    Variables of levels the working resolution does not build get no
+    gradient. The reference's graph holds them inside untaken `tf.cond`
+    branches, so TF1 hands Adam zeros for them: with beta1 = 0 a zero gradient
+    leaves the weight unchanged and only decays Adam's second moment, which
+    the reset at every lod change discards before the variable is used. So
+    they are left out, unless resets are off (`zero_fill_unused`), where the
+    decay would matter and zeros are applied as in the reference.
+    """
+    return [(g if g is not None else tf.zeros_like(v), v)
+            for g, v in zip(grads, net.trainable_variables)
+            if g is not None or self.zero_fill_unused]
 
   def loss_scale_variables(self):
     """{name: variable} of the loss scales to checkpoint ({} without loss scaling)."""
@@ -249,50 +260,6 @@ class ProgressiveTrainer(tf.Module):
     """{name: float} of the current log2 loss scales, for monitoring."""
     return {k: float(v.numpy()) for k, v in self.loss_scale_variables().items()}
 
-  def _update_scale(self, log2_scale, applied):
-    if self.loss_scaling:
-      log2_scale.assign_add(tf.where(applied, LOSS_SCALE_INC, -LOSS_SCALE_DEC))
-
-  def _apply_if_finite(self, optimizer, grads, variables):
-    """Applies the update unless a gradient is non-finite (reference: skipped).
-
-    Variables of levels the working resolution does not build get no
-    gradient. The reference's graph holds them inside untaken `tf.cond`
-    branches, so TF1 hands Adam zeros for them: with beta1 = 0 a zero gradient
-    leaves the weight unchanged and only decays Adam's second moment, which
-    the reset at every lod change discards before the variable is used. So
-    they are left out, unless resets are off (`zero_fill_unused`), where the
-    decay would matter and zeros are applied as in the reference.
-    """
-    pairs = [(g if g is not None else tf.zeros_like(v), v) for g, v in zip(grads, variables)
-             if g is not None or self.zero_fill_unused]
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
-    ctx = tf.distribute.get_replica_context()
-    if ctx.num_replicas_in_sync > 1:  # all replicas must take the same branch
-      bad = ctx.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
-      finite = tf.equal(bad, 0.0)
-
-    def apply():
-      optimizer.apply_gradients(pairs)
-      return tf.constant(True)
-
-    def skip():
-      return tf.constant(False)
-
-    if tf.__internal__.distribute.strategy_supports_no_merge_call():
-      return tf.cond(finite, apply, skip)
-
-    # MirroredStrategy: apply_gradients calls merge_call, which cannot sit in a cond
-    # inside a replica; decide in cross-replica context (as Keras' LossScaleOptimizer).
-    def cross_replica(distribution, finite, grads):
-      def apply_all():
-        distribution.extended.call_for_each_replica(
-            lambda g: optimizer.apply_gradients(zip(g, [v for _, v in pairs])), args=(grads,))
-        return tf.constant(True)
-      return tf.cond(distribution.experimental_local_results(finite)[0], apply_all, skip)
-
-    return ctx.merge_call(cross_replica, args=(finite, [g for g, _ in pairs]))
-
   def _update_gs(self):
     """Gs <- G + (Gs - G) * beta for trainables; lod copied (beta 0). Reference section 4."""
     beta = self.G_smoothing
@@ -301,9 +268,9 @@ class ProgressiveTrainer(tf.Module):
     self.Gs.lod.assign(self.G.lod)
 
   def _check_minibatch(self, minibatch):
-    replicas = self.strategy.num_replicas_in_sync
-    if minibatch % replicas:
-      raise ValueError(f'a minibatch of {minibatch} does not split evenly over {replicas} '
+    count = self.strategy.num_replicas_in_sync
+    if minibatch % count:
+      raise ValueError(f'a minibatch of {minibatch} does not split evenly over {count} '
                        f'replicas.')
 
   def d_step(self, reals_uint8, labels, resolution):
