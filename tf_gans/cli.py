@@ -1,13 +1,50 @@
-"""What every CLI shares: quiet TensorFlow start-up and clean, specific errors."""
+"""What every CLI shares: quiet TensorFlow start-up, safe output, clean, specific errors.
+
+TensorFlow's C++ logging (CUDA probing such as "failed call to cuInit" on a
+machine without a GPU, oneDNN notices, "Sharding callback duration") reads
+TF_CPP_MIN_LOG_LEVEL once, when TensorFlow loads, so it is set here, before
+any CLI imports TensorFlow: 3 (nothing) by default, 0 (everything) with
+`--tf_log`; a value already in the environment wins. `quiet_logs` does the
+same for the Python side (absl INFO, the `tensorflow` logger, e.g. the
+SavedModel writer's notes).
+"""
 
 import json
+import logging
 import os
 import sys
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from absl import logging as absl_logging
+
+from tf_gans import native_logs
+from tf_gans.training.interrupts import protect_output  # pylint: disable=unused-import
+
+
+def _tf_log_requested(argv):
+  return any(a in ('--tf_log', '--tf_log=true', '--tf_log=True', '--tf_log=1') for a in argv)
+
+
+# Before any CLI imports TensorFlow (its native logging starts with the import).
+if _tf_log_requested(sys.argv):
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '0')
+else:
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+  if __import__('__main__').__dict__.get('__package__') == 'tf_gans':  # python -m tf_gans.X
+    native_logs.filter_native_logs()
 
 # Errors a user can fix from the message alone: print it, no traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
+# Exit status of a run stopped by SIGINT / SIGTERM (after its checkpoint was saved).
+INTERRUPTED_EXIT_STATUS = 130
+
+
+def quiet_logs(show=False):
+  """Python-side logs: absl and TensorFlow at WARNING / ERROR unless `show`."""
+  if show:
+    absl_logging.set_verbosity(absl_logging.INFO)
+    return
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  logging.getLogger('tensorflow').setLevel(logging.ERROR)
 
 
 def fail(error):

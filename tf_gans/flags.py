@@ -1,15 +1,20 @@
 """Flag definitions shared by the CLIs, in one place, with help text for each.
 
-Each `define_*` function defines a group; CLIs call the groups they need.
-Validation that needs several flags lives in `RunConfig.validate()`, so the
-library and the CLI refuse the same things with the same messages.
+Each `define_*` function defines a group; CLIs call the groups they need. The
+train flags are the fields of the run configs (`RunConfig` for GAN / RGAN,
+`ProgressiveConfig` for PGGAN, `tf_gans.progressive.flags`): a field both have
+(logdir, dataset, seed, strategy, ...) is one flag, defined once here, and
+`config_from_flags` fills either config from them, taking the config's own
+default for every flag the user did not give. Validation that needs several
+flags lives in the configs' `validate()`, so the library and the CLI refuse the
+same things with the same messages.
 """
 
 import dataclasses
 
 from absl import flags
 
-from tf_gans.training.config import RunConfig
+from tf_gans.training.config import MIXED_PRECISION_POLICIES, RunConfig
 
 FLAGS = flags.FLAGS
 _D = RunConfig  # defaults live in one place: the dataclass
@@ -24,8 +29,8 @@ def define_train_flags(require_logdir=True):
   d = _default
   flags.DEFINE_string('logdir', None, 'Run folder: checkpoints, samples, TensorBoard, export.')
   flags.DEFINE_bool('resume', False, 'Continue the run saved in --logdir from its latest checkpoint.')
-  flags.DEFINE_string('dataset', d('dataset'),
-                      'Data: digits (built-in), mnist_idx:<dir>, folder:<path>, tfds:<name>.')
+  flags.DEFINE_string('dataset', d('dataset'), 'Data, one of: ' + ', '.join(_dataset_usages())
+                      + ' (digits is built in; tfds never downloads).')
   flags.DEFINE_string('split', d('split'), 'Split, optionally sliced: train, test, train[:9000].')
   flags.DEFINE_integer('image_size', d('image_size'),
                        'Resize folder images to this square size (0: keep; sizes must agree).')
@@ -33,7 +38,8 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_integer('pad_to', d('pad_to'), 'Zero-pad images to this square size (MNIST 28 -> 32).')
   flags.DEFINE_enum('sampling', d('sampling'), ['epochs', 'independent'],
                     'epochs: shuffled passes; independent: each minibatch drawn on its own (RGAN code).')
-  flags.DEFINE_string('model', d('model'), 'Model name in tf_gans.models (e.g. mlp2014).')
+  flags.DEFINE_string('model', d('model'), 'Model, one of: ' + ', '.join(_model_names())
+                      + ' (pggan: progressive growing, its flags are marked [--model=pggan]).')
   flags.DEFINE_bool('spectral_norm', None, 'Model option: spectral normalization in D (default: the model\'s).')
   flags.DEFINE_bool('batch_norm_g', None, 'Model option: BatchNorm in G (default: the model\'s).')
   flags.DEFINE_bool('batch_norm_d', None, 'Model option: BatchNorm in D (default: the model\'s).')
@@ -65,15 +71,23 @@ def define_train_flags(require_logdir=True):
                       '(all local GPUs), multi_worker (hosts from TF_CONFIG) or tpu.')
   flags.DEFINE_bool('jit_compile', d('jit_compile'), 'XLA-compile the train step (slower on CPU).')
   flags.DEFINE_string('mixed_precision', d('mixed_precision'),
-                      'Keras dtype policy for G and D: mixed_float16 (GPUs; D and G each get a '
-                      'loss-scale optimizer) or mixed_bfloat16 (faster on this CPU); empty: float32.')
+                      'Compute precision of G and D (variables stay float32): mixed_float16 (GPUs; '
+                      'with loss scaling: a Keras LossScaleOptimizer per D and G, PGGAN the '
+                      'reference\'s log2 schedule) or mixed_bfloat16 (faster on recent CPUs); empty '
+                      'or float32: float32. --dtype=float16|bfloat16|float32 is the same flag.')
+  flags.DEFINE_alias('dtype', 'mixed_precision')
+  flags.DEFINE_bool('tf_log', False, 'Show TensorFlow\'s and absl\'s INFO / warning logs '
+                    '(start-up, oneDNN, CUDA probing, SavedModel); hidden by default.')
   flags.DEFINE_integer('log_every', d('log_every'), 'Steps per logging interval (scalars, progress).')
   flags.DEFINE_integer('sample_every', d('sample_every'), 'Steps between sample grids (multiple of --log_every).')
   flags.DEFINE_integer('checkpoint_every', d('checkpoint_every'), 'Steps between checkpoints (multiple of --log_every).')
   flags.DEFINE_integer('keep_checkpoints', d('keep_checkpoints'), 'Checkpoints to keep.')
   flags.DEFINE_integer('num_samples', d('num_samples'), 'Images in each sample grid.')
   flags.DEFINE_bool('export', d('export'), 'Export the generator SavedModel at the end.')
-  flags.DEFINE_bool('progress', d('progress'), 'Show a progress bar.')
+  flags.DEFINE_bool('progress', d('progress'), 'Show a progress line (rate, ETA, losses).')
+  flags.DEFINE_float('progress_every_s', d('progress_every_s'),
+                     'Seconds between progress lines when the output is a file or pipe (on a '
+                     'terminal the line is redrawn in place).')
   if require_logdir:
     flags.mark_flag_as_required('logdir')
 
@@ -143,16 +157,72 @@ def describe_overrides(overrides):
   return lines
 
 
-def gan_only_flags():
-  """The train flags that only the non-progressive models use."""
-  shared = ('logdir', 'dataset', 'split', 'pad_to', 'data_dir', 'seed', 'keep_checkpoints',
-            'progress', 'export', 'model', 'strategy', 'jit_compile', 'mixed_precision')
-  return [f.name for f in dataclasses.fields(RunConfig) if f.name not in shared]
+def _model_names():
+  from tf_gans import models  # pylint: disable=import-outside-toplevel
+  return models.names()
+
+
+def _dataset_usages():
+  from tf_gans import data  # pylint: disable=import-outside-toplevel
+  return data.DATASETS.usages()
+
+
+# --mixed_precision / --dtype spellings -> the Keras policy name ('' is float32).
+_POLICY_OF = {'': '', 'float32': '', 'mixed_float16': 'mixed_float16', 'float16': 'mixed_float16',
+              'mixed_bfloat16': 'mixed_bfloat16', 'bfloat16': 'mixed_bfloat16'}
+# The Keras policy -> PGGAN's --dtype field (its compute dtype; float16 brings the
+# reference's loss scaling).
+DTYPE_OF_POLICY = {'': 'float32', 'mixed_float16': 'float16', 'mixed_bfloat16': 'bfloat16'}
+
+
+def mixed_precision_policy():
+  """--mixed_precision (or --dtype) as a Keras policy name; refuses unknown values."""
+  value = FLAGS.mixed_precision or ''
+  if value not in _POLICY_OF:
+    raise ValueError(f'--mixed_precision must be one of {", ".join(MIXED_PRECISION_POLICIES[1:])} '
+                     f'(or float32 / empty; --dtype=float16|bfloat16 is the same flag), got '
+                     f'{value!r}.')
+  return _POLICY_OF[value]
+
+
+def config_from_flags(config_class):
+  """(config, names of the fields the user gave) for `config_class` from the flags.
+
+  A field whose flag was not given (on the command line or in a flag file)
+  takes the config's own default, not the flag's: e.g. PGGAN's seed 1000.
+  The precision flag fills `mixed_precision` (RunConfig) or `dtype`
+  (ProgressiveConfig).
+  """
+  values, explicit = {}, []
+  for field in dataclasses.fields(config_class):
+    name = 'mixed_precision' if field.name == 'dtype' else field.name
+    if FLAGS[name].present:
+      explicit.append(field.name)
+      values[field.name] = FLAGS[name].value
+    elif field.default is not dataclasses.MISSING:
+      values[field.name] = field.default
+    else:
+      values[field.name] = FLAGS[name].value  # required (logdir)
+  if FLAGS['mixed_precision'].present:
+    policy = mixed_precision_policy()
+    if 'dtype' in values:
+      values['dtype'] = DTYPE_OF_POLICY[policy]
+    else:
+      values['mixed_precision'] = policy
+  return config_class(**values), tuple(explicit)
+
+
+def unused_flags(config_class, also=()):
+  """The train flags the user gave that a run of `config_class` does not use."""
+  from tf_gans.progressive.config import ProgressiveConfig  # pylint: disable=import-outside-toplevel
+  train_flags = {f.name for c in (RunConfig, ProgressiveConfig) for f in dataclasses.fields(c)}
+  train_flags |= {'smoke', 'resolution'}
+  # --dtype is --mixed_precision: every config has a precision.
+  used = {f.name for f in dataclasses.fields(config_class)} | set(also) | {'mixed_precision',
+                                                                            'dtype'}
+  return sorted(name for name in train_flags - used if name in FLAGS and FLAGS[name].present)
 
 
 def run_config_from_flags():
   """(RunConfig, names of the flags given explicitly)."""
-  fields = [f.name for f in dataclasses.fields(RunConfig)]
-  cfg = RunConfig(**{name: FLAGS[name].value for name in fields})
-  explicit = tuple(name for name in fields if FLAGS[name].present)
-  return cfg, explicit
+  return config_from_flags(RunConfig)

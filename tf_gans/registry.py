@@ -11,15 +11,25 @@ class Registry:
   def __init__(self, kind):
     self.kind = kind
     self._entries = {}
+    self._usage = {}
 
-  def register(self, name, obj=None):
-    """Registers `obj` under `name`; usable as a decorator when `obj` is None."""
+  def register(self, name, obj=None, usage=None):
+    """Registers `obj` under `name`; usable as a decorator when `obj` is None.
+
+    `usage` is how a user writes the name where it takes an argument
+    (e.g. 'folder:<path>'); `usages()` lists it in help texts.
+    """
     if obj is None:
-      return lambda o: self.register(name, o)
+      return lambda o: self.register(name, o, usage)
     if name in self._entries:
       raise ValueError(f'{self.kind} {name!r} is registered twice.')
     self._entries[name] = obj
+    self._usage[name] = usage or name
     return obj
+
+  def usages(self):
+    """How each name is written (sorted by name), e.g. ['digits', 'folder:<path>']."""
+    return [self._usage[n] for n in self.names()]
 
   def get(self, name):
     try:

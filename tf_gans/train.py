@@ -1,62 +1,61 @@
-"""Train a GAN: `python -m tf_gans.train --flagfile=configs/quickstart.cfg [--flag=value ...]`.
+"""Train a model: `python -m tf_gans.train --flagfile=configs/quickstart.cfg [--flag=value ...]`.
 
-Flags are listed by `--helpfull`; see `tf_gans/flags.py`.
+Continue any run with `python -m tf_gans.train --resume --logdir=DIR`. The
+main flags are listed by `--help`, all of them by `--helpfull`; see
+`tf_gans/flags.py` and `tf_gans/progressive/flags.py`. Which stack trains
+the model (GAN / RGAN or PGGAN) is `tf_gans.training.families`'.
 """
 
 import sys
 
 from absl import app
-from absl import logging
+from absl import flags
 
 from tf_gans import cli
-from tf_gans import cli as cli_lib
 from tf_gans import flags as tf_gans_flags
 from tf_gans.progressive import flags as progressive_flags
 
-PGGAN = 'pggan'
-
 tf_gans_flags.define_train_flags()
 progressive_flags.define_progressive_flags()
+flags.adopt_module_key_flags(tf_gans_flags)  # --help lists the train flags
+flags.adopt_module_key_flags(progressive_flags)
+FLAGS = flags.FLAGS
 
 
 def main(argv):
   if len(argv) > 1:
     cli.fail(ValueError(f'unexpected arguments {argv[1:]}; flags take the form --name=value.'))
-  if tf_gans_flags.FLAGS.model == PGGAN:
-    return train_progressive()
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
-  from tf_gans.training.checkpoint import DivergenceError  # pylint: disable=import-outside-toplevel
-  cfg, explicit = tf_gans_flags.run_config_from_flags()
-  for line in tf_gans_flags.describe_overrides(tf_gans_flags.flagfile_overrides(sys.argv)):
-    logging.warning(line)
+  cli.quiet_logs(FLAGS.tf_log)
+  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import families
+  from tf_gans.training.checkpoint import DIVERGENCE_EXIT_STATUS, DivergenceError
   try:
-    result = loop.train(cfg, resume=tf_gans_flags.FLAGS.resume, explicit=explicit)
+    name = families.select(FLAGS.logdir, FLAGS.resume, FLAGS.model, FLAGS['model'].present)
+    family = families.FAMILIES.get(name)
+    unused = tf_gans_flags.unused_flags(family.config_class, also=family.cli_options + ('model',))
+    if unused:
+      raise ValueError(f'--model={FLAGS.model} ({name} training) does not use '
+                       f'{", ".join("--" + n for n in unused)}; see --helpfull for its flags.')
+    cfg, explicit = tf_gans_flags.config_from_flags(family.config_class)
+    for line in tf_gans_flags.describe_overrides(tf_gans_flags.flagfile_overrides(sys.argv)):
+      sys.stderr.write(f'note: {line}\n')
+    options = {n: FLAGS[n].value for n in family.cli_options}
+    result = family.train(cfg, FLAGS.resume, explicit, options, print)
+  except KeyboardInterrupt:  # before training began: nothing to save yet
+    from tf_gans.training import runfile
+    again = (f'continue with: {runfile.resume_command(FLAGS.logdir)}'
+             if FLAGS.logdir and runfile.locate(FLAGS.logdir)[0] else 'start it again')
+    sys.stderr.write(f'\nStopped before training began (nothing to save); {again}\n')
+    sys.exit(cli.INTERRUPTED_EXIT_STATUS)
   except DivergenceError as e:
     sys.stderr.write(f'\nerror: {e}\n')
-    sys.exit(1)
+    sys.exit(DIVERGENCE_EXIT_STATUS)
   except cli.USER_ERRORS as e:
     cli.fail(e)
   if result.interrupted:
-    sys.exit(130)
-
-
-def train_progressive():
-  """`--model=pggan`: progressive growing (tf_gans.progressive)."""
-  from tf_gans.progressive import cli  # pylint: disable=import-outside-toplevel
-  FLAGS = tf_gans_flags.FLAGS  # pylint: disable=invalid-name
-  not_for_pggan = [name for name in tf_gans_flags.gan_only_flags() if FLAGS[name].present]
-  if not_for_pggan:
-    cli_lib.fail(ValueError(
-        f'--model=pggan does not use {", ".join("--" + n for n in not_for_pggan)}; its run is '
-        f'set by the PGGAN flags (--total_kimg, --minibatch_dict, --G_lrate_dict, ...).'))
-  try:
-    cfg, _ = progressive_flags.progressive_config_from_flags()
-    result = cli.run(cfg, resume=FLAGS.resume, smoke=FLAGS.smoke, resolution=FLAGS.resolution)
-  except cli.ERRORS as e:
-    cli_lib.fail(e)
-  if result.interrupted:
-    sys.exit(130)
+    sys.exit(cli.INTERRUPTED_EXIT_STATUS)
 
 
 if __name__ == '__main__':
+  cli.protect_output()
   app.run(main)

@@ -62,7 +62,7 @@ def test_two_pggan_workers_train_as_one_device_and_resume_after_a_kill(tmp_path)
   outs = [p.communicate(timeout=240) for p in procs]
   for p, (_, err) in zip(procs, outs):
     assert p.returncode == 0, err[-3000:]
-  assert f'ckpt-{killed_at} at {killed_at / 1000:.1f} kimg' in outs[0][0]
+  assert f'Resumed {tmp_path / "mw"} at {killed_at / 1000:g} kimg' in outs[0][0]
   assert tf.train.latest_checkpoint(ckpts).endswith('ckpt-96')
   got = _weights(run)
   assert got.keys() == want.keys() and any(k.startswith('Gs/') for k in got)

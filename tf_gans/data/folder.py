@@ -144,7 +144,7 @@ def _decode_all(paths, mode, image_size, corrupt):
   return good_paths, arrays
 
 
-@DATASETS.register('folder')
+@DATASETS.register('folder', usage='folder:<path>')
 def load_folder(arg, split, image_size=None, channels=None, **options):
   """Loads every image under a folder.
 

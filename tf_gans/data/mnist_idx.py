@@ -116,7 +116,7 @@ def _match_labels(labels, num_images, labels_path):
   return labels[:num_images].astype(np.int64)
 
 
-@DATASETS.register('mnist_idx')
+@DATASETS.register('mnist_idx', usage='mnist_idx:<dir>')
 def load_mnist_idx(arg, split, **options):
   """Loads MNIST from IDX files in a folder.
 

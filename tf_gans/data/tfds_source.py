@@ -95,7 +95,7 @@ def _to_numpy(dataset, name, image_size):
   return np.concatenate(images), labels
 
 
-@DATASETS.register('tfds')
+@DATASETS.register('tfds', usage='tfds:<name>')
 def load_tfds(arg, split, data_dir=None, image_size=None, **options):
   """Loads one split of a prepared TFDS image dataset into memory.
 

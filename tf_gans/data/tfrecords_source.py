@@ -18,7 +18,7 @@ from tf_gans.data.source import check_split
 from tf_gans.data.source import reject_options
 
 
-@DATASETS.register('tfrecords')
+@DATASETS.register('tfrecords', usage='tfrecords:<dir>')
 def load_tfrecords(arg, split, **options):
   """Loads lod 0 (uint8, scale 1/255); one-hot labels become class indices.
 

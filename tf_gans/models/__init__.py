@@ -3,8 +3,10 @@
 A builder is `build(image_shape, pixel_mean=None, **options) -> GanNets`;
 `image_shape` is the data's (H, W, C), `pixel_mean` the data's per-pixel mean
 in [0, 1] (some papers initialise from it) and `options` the model's own
-switches (e.g. `spectral_norm`); a builder refuses options it does not know. Adding a paper's nets means adding a module
-that registers its builder here.
+switches (e.g. `spectral_norm`); a builder refuses options it does not know.
+Adding a paper's nets means adding a module that registers its builder here.
+A builder's optional `family` attribute names the training stack that trains
+it (`family(name)`): 'gan' by default, 'pggan' for the progressive nets.
 """
 
 import dataclasses
@@ -52,9 +54,18 @@ def names():
   return MODELS.names()
 
 
+def family(name):
+  """The training stack a registered model trains with: 'gan' (GAN 2014 / RGAN nets,
+  `tf_gans.training.loop`) unless its builder says otherwise (`builder.family`, e.g.
+  'pggan' for progressive growing, `tf_gans.progressive.loop`)."""
+  _import_all()
+  return getattr(MODELS.get(name), 'family', 'gan')
+
+
 def _import_all():
   # Registration happens on import; keep this list in step with the modules.
   # pylint: disable=unused-import,import-outside-toplevel
   from tf_gans.models import dcgan
   from tf_gans.models import mlp2014
+  from tf_gans.models import pggan
   from tf_gans.models import standard_cnn

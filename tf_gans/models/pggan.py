@@ -82,6 +82,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_gans.layers import pggan as pgl
+from tf_gans.models import GanNets, MODELS
 
 G_DEFAULTS = dict(
     num_channels=1, resolution=32, label_size=0, fmap_base=8192,
@@ -573,3 +574,24 @@ def D_paper(num_channels=1, resolution=32, label_size=0, fmap_base=8192,
       use_wscale=use_wscale, mbstd_group_size=mbstd_group_size, dtype=dtype,
       fused_scale=fused_scale, structure=structure,
       is_template_graph=is_template_graph, **{'name': 'D', **kwargs})
+
+
+@MODELS.register('pggan')
+def build_pggan(image_shape, pixel_mean=None, **options):  # pylint: disable=unused-argument
+  """G_paper / D_paper for square images of `image_shape` (the 'pggan' model).
+
+  `options` are G_paper / D_paper arguments (fmap_base, fmap_max, label_size,
+  ...). Progressive training (`--model=pggan`) builds its nets from its own
+  config (`tf_gans.progressive.config.ProgressiveConfig.network_kwargs`); this
+  builder is the registry's handle on the same nets, e.g. for a notebook.
+  """
+  h, w, c = image_shape
+  if h != w or h < 4 or h & (h - 1):
+    raise ValueError(f'pggan needs square power-of-two images >= 4x4, got {h}x{w}.')
+  common = dict(num_channels=c, resolution=h, **options)
+  g = G_paper(**{k: v for k, v in common.items() if k != 'mbstd_group_size'})
+  d = D_paper(**{k: v for k, v in common.items() if k not in ('latent_size', 'pixelnorm_epsilon')})
+  return GanNets(g, d, g.latent_size, 'normal', (-1.0, 1.0))
+
+
+build_pggan.family = 'pggan'

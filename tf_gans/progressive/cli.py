@@ -28,13 +28,23 @@ def smoke_config(cfg, resolution_log2):
       mbstd_group_size=min(cfg.mbstd_group_size, SMOKE_MINIBATCH))
 
 
-def run(cfg, resume=False, smoke=False, resolution=0, log=print):
-  """Opens the data (built-in photos for --smoke when absent) and trains."""
+def run(cfg, resume=False, smoke=False, resolution=0, explicit=None, log=print):
+  """Opens the data (built-in photos for --smoke when absent) and trains.
+
+  On --resume the saved run decides the data (a smoke run that fell back to
+  the built-in photos saved `--dataset=builtin_photos:<resolution>`), so
+  --smoke and --resolution apply to new runs only.
+  """
   strategy_lib.STRATEGIES.check_flag('strategy', cfg.strategy)
+  if resume:
+    if smoke or resolution:
+      log('note: --smoke / --resolution apply to new runs; --resume continues the saved run.')
+    return loop.train(cfg, resume=True, explicit=explicit, log=log)
   # Before any TensorFlow op (reading TFRecords): MultiWorkerMirroredStrategy must come first.
   strategy_lib.get(cfg.strategy)
   try:
-    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir)
+    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
+                                    seed=cfg.seed)
   except (FileNotFoundError, ValueError) as e:
     if not smoke:
       raise
@@ -43,10 +53,11 @@ def run(cfg, resume=False, smoke=False, resolution=0, log=print):
                        f'given for the built-in photo crops.') from e
     log(f'--smoke: {cfg.dataset} is not available here ({str(e).splitlines()[0][:120]}); '
         f'using built-in photo crops at {resolution}x{resolution}.')
-    dataset = data_lib.builtin_photos(resolution, num_images=32, seed=cfg.seed)
+    cfg = dataclasses.replace(cfg, dataset=f'{data_lib.BUILTIN_PHOTOS_PREFIX}{resolution}')
+    dataset = data_lib.open_dataset(cfg.dataset, seed=cfg.seed)
   if resolution and 2 ** dataset.resolution_log2 != resolution:
     raise ValueError(f'--resolution={resolution}, but {cfg.dataset} holds '
                      f'{2 ** dataset.resolution_log2}x{2 ** dataset.resolution_log2} images.')
   if smoke:
     cfg = smoke_config(cfg, dataset.resolution_log2)
-  return loop.train(cfg, resume=resume, dataset=dataset, log=log)
+  return loop.train(cfg, resume=False, dataset=dataset, explicit=explicit, log=log)

@@ -16,7 +16,7 @@ from tf_gans.training.runfile import RUN_FILE, RunFileMixin  # pylint: disable=u
 
 # Fields that may change on --resume (they do not change the weights' trajectory).
 RESUME_OVERRIDABLE = ('logdir', 'total_kimg', 'image_snapshot_ticks', 'network_snapshot_ticks',
-                      'keep_checkpoints', 'progress', 'export', 'dataset', 'data_dir',
+                      'keep_checkpoints', 'progress', 'progress_every_s', 'export', 'dataset', 'data_dir',
                       'allow_partial_schedule', 'strategy', 'jit_compile')
 # Fields that define the networks' variables.
 ARCHITECTURE = ('fmap_base', 'fmap_decay', 'fmap_max', 'latent_size', 'fused_scale',
@@ -74,6 +74,7 @@ class ProgressiveConfig(RunFileMixin):
   keep_checkpoints: int = 3
   allow_partial_schedule: bool = False
   progress: bool = True
+  progress_every_s: float = 30.0   # plain progress lines when not on a terminal
   export: bool = True
 
   def tables(self):

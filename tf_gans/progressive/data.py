@@ -19,6 +19,7 @@ means of the unquantised level above, then rint and clip).
 import numpy as np
 
 TFRECORDS_PREFIX = 'tfrecords:'
+BUILTIN_PHOTOS_PREFIX = 'builtin_photos:'
 
 
 def downscale_levels(images_uint8):
@@ -78,8 +79,16 @@ class ArrayLods:
     return order.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
 
 
-def open_dataset(spec, split='train', pad_to=0, data_dir=''):
-  """A multi-resolution dataset for `--dataset` (`tfrecords:<dir>` or a tf_gans.data spec)."""
+def open_dataset(spec, split='train', pad_to=0, data_dir='', seed=0):
+  """A multi-resolution dataset for `--dataset`: `tfrecords:<dir>`, a tf_gans.data spec,
+  or `builtin_photos:<resolution>` (what `--smoke` falls back to; `seed` picks the crops)."""
+  if spec.startswith(BUILTIN_PHOTOS_PREFIX):
+    try:
+      resolution = int(spec[len(BUILTIN_PHOTOS_PREFIX):])
+    except ValueError:
+      raise ValueError(f'--dataset={spec}: expected {BUILTIN_PHOTOS_PREFIX}<resolution>, e.g. '
+                       f'{BUILTIN_PHOTOS_PREFIX}64.') from None
+    return builtin_photos(resolution, num_images=32, seed=seed)
   if spec.startswith(TFRECORDS_PREFIX):
     import os  # pylint: disable=import-outside-toplevel
     path = spec[len(TFRECORDS_PREFIX):]

@@ -1,8 +1,12 @@
-"""The PGGAN flags of `tf_gans.train` (`--model=pggan`), one per `ProgressiveConfig` field.
+"""The PGGAN flags of `tf_gans.train` (`--model=pggan`): one per `ProgressiveConfig` field.
 
-Fields that the GAN/RGAN flags already define (logdir, dataset, split, pad_to,
-data_dir, seed, keep_checkpoints, progress, export) are shared. Help texts name
-the reference argument each flag sets (shared/reference/pggan.md section 6).
+A field that the GAN / RGAN config has too (logdir, dataset, split, pad_to,
+data_dir, seed, keep_checkpoints, progress, export, strategy, jit_compile) is
+the one flag `tf_gans.flags` defines; the precision field `dtype` is its
+`--mixed_precision` (alias `--dtype`). Help texts name the argument of the
+original code each flag sets (`train.py` `train_progressive_gan` /
+`TrainingSchedule`, `networks.py` `G_paper` / `D_paper`, `loss.py`
+`D_wgangp_acgan`).
 """
 
 import dataclasses
@@ -12,11 +16,9 @@ from absl import flags
 from tf_gans.progressive.config import ProgressiveConfig
 
 FLAGS = flags.FLAGS
-SHARED = ('logdir', 'dataset', 'split', 'pad_to', 'data_dir', 'seed', 'keep_checkpoints',
-          'progress', 'export', 'strategy', 'jit_compile')
 HELP = {
-    'max_label_size': 'Labels used from the dataset (0: unconditional, -1: all; reference max_label_size).',
-    'mirror_augment': 'Flip reals along the width with p = 0.5 (reference mirror_augment).',
+    'max_label_size': 'Labels used from the dataset (0: unconditional, -1: all; original max_label_size).',
+    'mirror_augment': 'Flip reals along the width with p = 0.5 (original mirror_augment).',
     'total_kimg': 'Training length in thousands of real images shown to D.',
     'lod_initial_resolution': 'Resolution of the first phase.',
     'lod_training_kimg': 'kimg per phase at a fixed lod.',
@@ -39,8 +41,6 @@ HELP = {
     'fused_scale': 'Fused upscale/downscale convolutions in G and D.',
     'mbstd_group_size': 'D minibatch-stddev group size (<= 1: off).',
     'use_wscale': 'Equalized learning rate (runtime weight scaling).',
-    'dtype': 'G/D compute dtype: float32, float16 (the reference\'s fp16 preset: loss scaling '
-             'from 2^64, pixelnorm eps 1e-4; a GPU feature) or bfloat16 (float32 variables).',
     'wgan_lambda': 'WGAN-GP lambda.', 'wgan_epsilon': 'Drift term weight (eps * D(x)^2).',
     'wgan_target': 'WGAN-GP target gradient norm (gamma).',
     'cond_weight': 'AC-GAN label loss weight.',
@@ -48,11 +48,14 @@ HELP = {
     'network_snapshot_ticks': 'Ticks between checkpoints.',
     'allow_partial_schedule': 'Allow --total_kimg to end before full resolution.',
 }
+# Flags of the PGGAN command line that are not config fields.
+CLI_ONLY = ('smoke', 'resolution')
 
 
 def define_progressive_flags():
+  """Defines a flag for each ProgressiveConfig field that `tf_gans.flags` has not."""
   for field in dataclasses.fields(ProgressiveConfig):
-    if field.name in SHARED:
+    if field.name in FLAGS or field.name == 'dtype':  # shared, or the precision flag
       continue
     define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
               str: flags.DEFINE_string}[field.type]  # the annotation: 600 kimg is a float
@@ -62,30 +65,3 @@ def define_progressive_flags():
   flags.DEFINE_bool('smoke', False, '[--model=pggan] Tiny networks (8 fmaps), a few minibatches '
                     'per phase: every lod transition up to full resolution in minutes; built-in '
                     'photo crops when the dataset is absent.')
-
-
-# --mixed_precision (the GAN flag) as PGGAN's --dtype: both mean float32 variables
-# and this compute dtype; float16 brings the reference's loss scaling.
-MIXED_PRECISION_DTYPES = {'': 'float32', 'mixed_float16': 'float16', 'mixed_bfloat16': 'bfloat16'}
-
-
-def progressive_config_from_flags():
-  """(ProgressiveConfig, names given explicitly)."""
-  # A shared flag left unset takes the PGGAN default (e.g. the reference's seed 1000),
-  # not the GAN trainer's.
-  values = {f.name: f.default if f.name in SHARED and not FLAGS[f.name].present
-            and f.default is not dataclasses.MISSING else FLAGS[f.name].value
-            for f in dataclasses.fields(ProgressiveConfig)}
-  explicit = tuple(f.name for f in dataclasses.fields(ProgressiveConfig) if FLAGS[f.name].present)
-  if FLAGS['mixed_precision'].present:
-    policy = FLAGS.mixed_precision
-    if policy not in MIXED_PRECISION_DTYPES:
-      raise ValueError(f'--mixed_precision must be mixed_float16 or mixed_bfloat16 (or empty), '
-                       f'got {policy!r}.')
-    dtype = MIXED_PRECISION_DTYPES[policy]
-    if 'dtype' in explicit and values['dtype'] != dtype:
-      raise ValueError(f'--mixed_precision={policy} means --dtype={dtype} for --model=pggan, '
-                       f'but --dtype={values["dtype"]} is given; pass one of them.')
-    values['dtype'] = dtype
-    explicit += ('dtype',)
-  return ProgressiveConfig(**values), explicit

@@ -221,20 +221,22 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
   run_life = lifecycle.Lifecycle(cfg, resume, explicit, log)
   cfg, strategy, replicas = run_life.cfg, run_life.strategy, run_life.replicas
   if dataset is None:
-    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir)
+    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
+                                    seed=cfg.seed)
   cfg.check_schedule(dataset.resolution_log2, cfg.dataset)
   R = dataset.resolution_log2
   run_life.make_dirs()
   run = Run(cfg, dataset, strategy, run_life.out_dir)
   if run_life.start(run.checkpointer):
-    log(f'Resumed {cfg.logdir} at {run.cur_nimg / 1000:.1f} kimg of {cfg.total_kimg:g}.')
+    log(f'Resumed {cfg.logdir} at {run.cur_nimg / 1000:g} kimg of {cfg.total_kimg:g}.')
   if replicas > 1:
     log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
         f'(--max_minibatch_per_gpu caps each replica\'s share).')
 
   total_kimg = cfg.total_kimg
   monitor = monitor_lib.Monitor(run_life.out_dir, total_kimg, 'kimg', start=run.cur_nimg / 1000,
-                                show_progress=cfg.progress and run_life.chief)
+                                show_progress=cfg.progress and run_life.chief,
+                                plain_every_s=cfg.progress_every_s)
   grids = SnapshotGrids(run, dataset, R, run_life.out_dir if run_life.chief else None, monitor)
   if run.cur_nimg == 0 and run_life.chief:
     grids.write_reals(cfg.seed)
@@ -249,6 +251,7 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
       sched = cfg.schedule(run.cur_nimg, R, replicas)
       _train_round(run, cfg, sched, R, replicas, state, log)
       _check_finite(run)
+      run_life.check_stop()  # a round is the unit a resume continues from
       monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched))
       done = run.cur_nimg >= total_nimg
       if run.cur_nimg >= state.tick_start_nimg + sched.tick_kimg * 1000 or done:

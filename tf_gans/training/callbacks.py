@@ -24,6 +24,17 @@ class DivergenceGuard(keras.callbacks.Callback):
         raise divergence(name, float(value), f'step {int(self.model.step.numpy())}')
 
 
+class StopAtSignal(keras.callbacks.Callback):
+  """Ends training after the current step when SIGINT / SIGTERM arrived (`Lifecycle.check_stop`)."""
+
+  def __init__(self, check_stop):
+    super().__init__()
+    self.check_stop = check_stop
+
+  def on_train_batch_end(self, batch, logs=None):
+    self.check_stop()
+
+
 class MonitorCallback(keras.callbacks.Callback):
   """Feeds a `tf_gans.training.monitor.Monitor`: the progress line after each step,
   the interval's mean metrics and steps/s to TensorBoard and history.csv after each

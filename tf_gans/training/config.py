@@ -14,7 +14,7 @@ MIXED_PRECISION_POLICIES = ('', 'mixed_float16', 'mixed_bfloat16')
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
 RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
-                      'keep_checkpoints', 'export', 'progress', 'strategy', 'jit_compile')
+                      'keep_checkpoints', 'export', 'progress', 'progress_every_s', 'strategy', 'jit_compile')
 
 
 @dataclasses.dataclass
@@ -64,6 +64,7 @@ class RunConfig(RunFileMixin):
   num_samples: int = 64
   export: bool = True
   progress: bool = True
+  progress_every_s: float = 30.0   # plain progress lines when not on a terminal
 
   def validate(self):
     """Raises ValueError naming the offending field (= flag) and what it expects."""

@@ -1,9 +1,10 @@
 """Stopping a run cleanly: SIGINT and SIGTERM, and output streams that may die.
 
-`stop_signals()` makes SIGTERM (how schedulers and `kill` stop a job) raise
-`Interrupted`, a KeyboardInterrupt, exactly where SIGINT (Ctrl-C) would: the
-training loops catch KeyboardInterrupt, save a checkpoint first and only then
-print, so a run stopped either way resumes from where it stopped.
+`stop_signals(request)` turns SIGINT (Ctrl-C) and SIGTERM (how schedulers and
+`kill` stop a job) into a `StopRequest` that the training loop honours at its
+next consistent point by raising `Interrupted` (a KeyboardInterrupt); the
+loops catch KeyboardInterrupt, save a checkpoint first and only then print,
+so a run stopped either way resumes exactly where it stopped.
 
 `protect_output()` makes a dead stdout / stderr harmless: a run piped into
 `tee` or `head`, or started from an ssh session that closed, would otherwise
@@ -81,31 +82,53 @@ def protect_output():
       setattr(sys, name, SafeStream(stream))
   # A logging handler whose stream died must not print a traceback about it.
   logging.raiseExceptions = False
-  for handler in logging.getLogger().handlers:
-    if isinstance(handler, logging.StreamHandler) and hasattr(handler, 'setStream'):
-      if handler.stream in (sys.stderr._stream, sys.stdout._stream):  # pylint: disable=protected-access
-        handler.setStream(sys.stderr if handler.stream is sys.stderr._stream  # pylint: disable=protected-access
-                          else sys.stdout)
+  point_absl_at_stderr()
 
 
-def _raise_interrupted(signum, frame):  # pylint: disable=unused-argument
-  raise Interrupted(signal.Signals(signum).name)
+def point_absl_at_stderr():
+  """absl's Python log handler keeps the stderr of its import; give it today's."""
+  from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+  absl_logging.get_absl_handler().python_handler.stream = sys.stderr
+
+
+class StopRequest:
+  """SIGINT / SIGTERM as a request that the training loop honours at its next safe point.
+
+  The first signal only sets the request; the loop calls `check()` where its
+  state is consistent (the GAN after a step, PGGAN after a schedule round), which
+  raises `Interrupted` there, and the loop saves that state. A second signal
+  raises at once (an impatient user still gets out).
+  """
+
+  def __init__(self):
+    self.signal_name = None
+
+  def handle(self, signum, frame):  # pylint: disable=unused-argument
+    name = signal.Signals(signum).name
+    if self.signal_name is not None:
+      raise Interrupted(name)
+    self.signal_name = name
+
+  def check(self):
+    if self.signal_name is not None:
+      raise Interrupted(self.signal_name)
 
 
 @contextlib.contextmanager
-def stop_signals():
-  """Within the block SIGTERM raises `Interrupted` as SIGINT raises KeyboardInterrupt.
+def stop_signals(request):
+  """Within the block SIGINT and SIGTERM set `request` (a `StopRequest`).
 
   Only the main thread can install handlers; elsewhere this does nothing.
   """
   if threading.current_thread() is not threading.main_thread():
-    yield
+    yield request
     return
-  previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+  previous = {s: signal.signal(s, request.handle) for s in (signal.SIGINT, signal.SIGTERM)}
   try:
-    yield
+    yield request
   finally:
-    signal.signal(signal.SIGTERM, previous)
+    for s, handler in previous.items():
+      signal.signal(s, handler)
 
 
 @contextlib.contextmanager

@@ -57,6 +57,7 @@ class Lifecycle:
     self.cfg = runfile.resolve(cfg, resume, explicit) if self.chief or resume else cfg.validate()
     self.log = log
     self.restored = None
+    self.stop_request = interrupts.StopRequest()
 
   @property
   def logdir(self):
@@ -91,10 +92,15 @@ class Lifecycle:
           os.remove(legacy)
     return self.restored
 
+  def check_stop(self):
+    """Raises `Interrupted` if SIGINT / SIGTERM arrived; call where the state is consistent."""
+    self.stop_request.check()
+
   def train(self, body, checkpointer, where, monitor=None):
-    """Runs `body()`; a stop signal saves a checkpoint, then reports. Returns True if stopped."""
+    """Runs `body()`, which calls `check_stop()` at its consistent points; a stop signal
+    then saves a checkpoint and reports how to resume. Returns True if stopped."""
     try:
-      with interrupts.stop_signals():
+      with interrupts.stop_signals(self.stop_request):
         body()
     except KeyboardInterrupt as e:
       with interrupts.shielded():  # a second signal must not cut the save short

@@ -150,12 +150,13 @@ def train(cfg, resume=False, explicit=None, log=print):
         f'({source.num_examples} images {source.image_shape}), {cfg.steps} steps.')
 
   monitor = monitor_lib.Monitor(run.out_dir, cfg.steps, 'step', start=state.step,
-                                show_progress=cfg.progress and run.chief)
+                                show_progress=cfg.progress and run.chief,
+                                plain_every_s=cfg.progress_every_s)
   fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim, cfg.seed)
   grids = cb.SampleGrids(nets.generator, run.out_dir, monitor, fixed, nets.value_range,
                          cfg.sample_every)
-  callbacks = [cb.DivergenceGuard(), cb.MonitorCallback(monitor), grids,
-               cb.CheckpointSaver(state, cfg.checkpoint_every)]
+  callbacks = [cb.DivergenceGuard(), cb.StopAtSignal(run.check_stop),
+               cb.MonitorCallback(monitor), grids, cb.CheckpointSaver(state, cfg.checkpoint_every)]
   if state.step == 0 and run.chief:
     reals = source.images[:cfg.num_samples].astype(np.float32) * source.scale
     images_lib.save_grid(images_lib.to_uint8(reals, (0.0, 1.0)),

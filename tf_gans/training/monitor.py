@@ -62,7 +62,7 @@ class Monitor:
     self.show_progress = show_progress
     self._stream = stream
     self.plain_every_s = plain_every_s
-    self._t0, self._p0 = time.time(), start
+    self._t0, self._p0 = None, start
     self._last_draw = 0.0
     self._open_line = False
     _truncate_history(self.history_path, unit, start)
@@ -100,6 +100,9 @@ class Monitor:
     if not self.show_progress:
       return
     now = time.time()
+    if self._t0 is None:  # rates count from the first report (after tracing)
+      self._t0, self._p0, self._last_draw = now, position, now
+      return
     tty = self.stream.isatty()
     interval = 0.5 if tty else self.plain_every_s
     if not force and now - self._last_draw < interval and position < self.total:

@@ -34,7 +34,8 @@ def plot_loss_curves(history_path, out_path):
     if key.lower().endswith('loss'):
       ax_loss.plot(h[x_name], h[key], label=key)
   ax_loss.set(xlabel=x_name, ylabel='loss (interval mean)', title='losses')
-  ax_loss.legend()
+  if ax_loss.get_legend_handles_labels()[0]:
+    ax_loss.legend()
   if any(key in h for key, _ in _D_OUTPUTS):
     for key, label in _D_OUTPUTS:
       if key in h:
@@ -45,7 +46,8 @@ def plot_loss_curves(history_path, out_path):
       if key in h:
         ax_d.plot(h[x_name], h[key], label=key)
     ax_d.set(xlabel=x_name, ylabel='value', title='D loss terms')
-  ax_d.legend()
+  if ax_d.get_legend_handles_labels()[0]:
+    ax_d.legend()
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
   plt.close(fig)
