@@ -114,3 +114,88 @@ def test_pggan_does_not_import_the_converter():
       imported.update(f'{node.module}.{a.name}' for a in node.names)
   assert not {name for name in imported if 'pggan_convert' in name}
   assert not hasattr(pggan, 'load_official_pickle')  # it is pggan_convert.load_official_pickle
+
+
+# --- load_pickle_into: an original (G, D, Gs) snapshot into nets we built
+# (train.py's resume_run_id / resume_snapshot / resume_kimg).
+
+RESUME_KW = dict(resolution=16, num_channels=3, fmap_base=16, fmap_max=8)
+
+
+def original_state(model, build_func_name, static_kwargs):
+  """`tfutil.Network.__getstate__` of `model`'s weights (version 2)."""
+  from official_ports.pggan_tf1 import pickle_io  # pylint: disable=import-outside-toplevel
+  return {'version': 2, 'name': model.name, 'static_kwargs': dict(static_kwargs),
+          'build_module_src': pickle_io.DEFAULT_BUILD_MODULE_SRC,
+          'build_func_name': build_func_name,
+          'variables': [(n, v.numpy()) for n, v in model.reference_variables().items()]}
+
+
+def write_snapshot(path, nets, protocol=4, numpy_names='1.x', kwargs=RESUME_KW):
+  from official_ports.pggan_tf1 import pickle_io  # pylint: disable=import-outside-toplevel
+  states = [original_state(m, f, kwargs) for m, f in zip(nets, ('G_paper', 'D_paper', 'G_paper'))]
+  path.write_bytes(pickle_io.dumps(states, protocol=protocol, numpy_names=numpy_names))
+  return path
+
+
+def gdgs(seed, **overrides):
+  kw = dict(RESUME_KW, **overrides)
+  nets = (pggan.G_paper(**kw, name='G'), pggan.D_paper(**kw, name='D'),
+          pggan.G_paper(**kw, name='Gs'))
+  for i, net in enumerate(nets):
+    randomized(net, seed + i)
+  return nets
+
+
+@pytest.mark.parametrize('protocol, numpy_names', [(4, '1.x'), (5, '1.x'), (5, 'installed'),
+                                                   (2, 'installed')])
+def test_load_pickle_into_assigns_every_variable(tmp_path, protocol, numpy_names):
+  src = gdgs(20)
+  src[2].lod.assign(1.5)
+  path = write_snapshot(tmp_path / 'network-snapshot-006000.pkl', src, protocol, numpy_names)
+  dst = gdgs(40)  # other weights
+  assert not np.array_equal(dst[0].reference_variables()['4x4/Dense/weight'].numpy(),
+                            src[0].reference_variables()['4x4/Dense/weight'].numpy())
+  states = pggan_convert.load_pickle_into(path, *dst)
+  assert [s.name for s in states] == ['G', 'D', 'Gs']
+  for s, d in zip(src, dst):
+    want = s.reference_variables()
+    got = d.reference_variables()
+    assert list(got) == list(want)
+    for n in want:
+      np.testing.assert_array_equal(got[n].numpy(), want[n].numpy(), err_msg=f'{d.name} {n}')
+  assert float(dst[2].lod.numpy()) == 1.5
+  z = np.random.default_rng(0).standard_normal([2, src[2].latent_size]).astype(np.float32)
+  np.testing.assert_array_equal(dst[2](z).numpy(), src[2](z).numpy())
+
+
+def test_load_pickle_into_refuses_another_architecture_naming_the_variable(tmp_path):
+  path = write_snapshot(tmp_path / 'snap.pkl', gdgs(50))
+  g, gs = pggan.G_paper(**RESUME_KW, name='G'), pggan.G_paper(**RESUME_KW, name='Gs')
+  d = pggan.D_paper(**dict(RESUME_KW, fmap_max=4), name='D')  # fmap_max differs
+  before = [{n: v.numpy() for n, v in m.reference_variables().items()} for m in (g, d, gs)]
+  with pytest.raises(ValueError, match=r'snap.pkl \[D\]: network .D.: shapes differ: .*'
+                     r'4x4/Conv/weight: source \(3, 3, 9, 8\), ours \(3, 3, 5, 4\)') as e:
+    pggan_convert.load_pickle_into(path, g, d, gs)
+  assert isinstance(e.value, pggan_convert.ConversionError)
+  # All three are checked first: G (which fits) was not assigned either.
+  for m, b in zip((g, d, gs), before):
+    for n, v in m.reference_variables().items():
+      np.testing.assert_array_equal(v.numpy(), b[n], err_msg=n)
+
+
+def test_load_pickle_into_refuses_other_function_arguments_and_roles(tmp_path):
+  path = write_snapshot(tmp_path / 'snap.pkl', gdgs(60))
+  g, d, gs = gdgs(70, use_wscale=False)
+  with pytest.raises(ValueError, match=r'\[G\]: .* other arguments .*use_wscale: pickle True, '
+                     r'ours False'):
+    pggan_convert.load_pickle_into(path, g, d, gs)
+  g, d, gs = gdgs(70, mbstd_group_size=8)  # D only; same shapes as 4
+  with pytest.raises(ValueError, match=r'\[D\]: .*mbstd_group_size: pickle 4, ours 8'):
+    pggan_convert.load_pickle_into(path, g, d, gs)
+  g, d, gs = gdgs(70)
+  with pytest.raises(ValueError, match=r'\[D\]: our D is a GPaper, expected a DPaper'):
+    pggan_convert.load_pickle_into(path, g, g, gs)
+  pggan_convert.load_pickle_into(str(path), g, d, gs)  # a str path, the right nets: fine
+  with pytest.raises(FileNotFoundError):
+    pggan_convert.load_pickle_into(tmp_path / 'none.pkl', g, d, gs)

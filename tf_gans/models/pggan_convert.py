@@ -9,6 +9,9 @@ shape (`tf_gans.models.pggan`), so converting is a checked copy: every array
 of the source must land in one variable and every variable must get one
 array, or the conversion stops and lists what was left over on each side.
 
+`load_pickle_into` assigns an original pickle to networks the caller built
+(resuming training from an original snapshot, as `train.py`'s `resume_*`).
+
 Sources:
   * an original `network-*.pkl` / released `karras2018iclr-*.pkl` (read by the
     restricted unpickler of `pggan_pickle`: the networks' embedded source
@@ -26,6 +29,7 @@ function and its static kwargs), `G.weights.h5`, `D.weights.h5`,
 place and renamed, so a failure never leaves half a conversion.
 """
 
+import inspect
 import json
 import math
 import os
@@ -56,12 +60,15 @@ def build_network(build_func_name, static_kwargs, name):
   return BUILDERS[build_func_name](**kwargs, name=name)
 
 
-def assign_reference_weights(model, arrays, source):
-  """Copies `arrays` (reference name -> ndarray) into `model`, all or nothing.
+def check_reference_weights(model, arrays, source):
+  """The variables `arrays` (reference name -> ndarray) would fill in `model`.
+
+  Checks, assigns nothing: every source name must be one of the model's
+  reference variables, every variable must have a source array, of its shape.
 
   Raises:
     ConversionError: a name exists on one side only (both lists are given),
-      or a shape differs.
+      or a shape differs (each such variable is named with both shapes).
   """
   variables = model.reference_variables()
   unmapped_source = [k for k in arrays if k not in variables]
@@ -77,8 +84,21 @@ def assign_reference_weights(model, arrays, source):
          for k, v in variables.items() if tuple(np.shape(arrays[k])) != tuple(v.shape)]
   if bad:
     raise ConversionError(f'{source}: network {model.name!r}: shapes differ: ' + '; '.join(bad))
+  return variables
+
+
+def _assign_checked(variables, arrays):
   for k, v in variables.items():
     v.assign(np.asarray(arrays[k], dtype=np.float32))
+
+
+def assign_reference_weights(model, arrays, source):
+  """Copies `arrays` (reference name -> ndarray) into `model`, all or nothing.
+
+  Raises:
+    ConversionError: see `check_reference_weights`; nothing is assigned then.
+  """
+  _assign_checked(check_reference_weights(model, arrays, source), arrays)
 
 
 def networks_from_states(states, source):
@@ -101,6 +121,86 @@ def load_official_pickle(path):
   `lod` is the pickle's; assign it to change the level of detail.
   """
   return networks_from_states(pggan_pickle.load_network_states(path), path)
+
+
+# Static kwargs that change a network's function without changing any
+# variable's name or shape (the shapes check the others: resolution,
+# num_channels, label_size, fmap_*, latent_size, fused_scale). `dtype`,
+# `structure` and `is_template_graph` change how the same function is
+# computed, not the function, and may differ.
+FUNCTION_KWARGS = ('normalize_latents', 'use_wscale', 'use_pixelnorm', 'pixelnorm_epsilon',
+                   'use_leakyrelu', 'mbstd_group_size')
+
+
+def _kwarg_mismatches(model, build_func_name, pickled_kwargs):
+  """'name: pickle X, ours Y' for each of FUNCTION_KWARGS that differs."""
+  defaults = {k: p.default for k, p in
+              inspect.signature(BUILDERS[build_func_name]).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+  ours = model.static_kwargs
+  out = []
+  for k in FUNCTION_KWARGS:
+    if k not in defaults:  # not an argument of this build function
+      continue
+    theirs = _plain(pickled_kwargs.get(k, defaults[k]))
+    if theirs != ours[k]:
+      out.append(f'{k}: pickle {theirs!r}, ours {ours[k]!r}')
+  return out
+
+
+def load_pickle_into(path, G, D, Gs):  # pylint: disable=invalid-name
+  """Assigns an original `(G, D, Gs)` network pickle to our existing G, D, Gs.
+
+  For starting training from an original network, as the original `train.py`
+  `train_progressive_gan(resume_run_id, resume_snapshot, resume_kimg)` does
+  with `misc.load_pkl` on a `network-snapshot-KKKKKK.pkl` (which holds the
+  tuple (G, D, Gs)). Unlike `load_official_pickle`, the networks are not
+  rebuilt from the pickle's static kwargs: `G`, `D`, `Gs` are our `GPaper`,
+  `DPaper`, `GPaper` built by the caller with matching arguments, and every
+  one of their reference variables (the weights, and `lod`) gets the pickle's
+  array. The file is read by the restricted unpickler of `pggan_pickle` (its
+  embedded code is never run). All three networks are checked before any
+  variable is assigned, so a refusal leaves G, D and Gs as they were.
+
+  Args:
+    path: the pickle file.
+    G, D, Gs: our networks (`pggan.G_paper`, `pggan.D_paper`, `pggan.G_paper`).
+
+  Returns:
+    The three pickled `pggan_pickle.NetworkState`s, in the file's order.
+
+  Raises:
+    FileNotFoundError: no such file.
+    pggan_pickle.PickleFormatError: not a readable, safe version-2 network
+      pickle.
+    ConversionError (a ValueError): the file does not hold 3 networks, a
+      network was built by another function than ours, a variable is missing
+      on one side or differs in shape (the variable is named), or one of
+      `FUNCTION_KWARGS` differs (the kwarg is named).
+  """
+  path = os.fspath(path)
+  states = pggan_pickle.load_network_states(path)
+  if len(states) != len(NETWORK_NAMES):
+    raise ConversionError(f'{path}: expected the 3 networks (G, D, Gs), found {len(states)}.')
+  checked = []
+  for name, model, state in zip(NETWORK_NAMES, (G, D, Gs), states):
+    source = f'{path} [{name}]'
+    func = 'D_paper' if name == 'D' else 'G_paper'
+    want_cls = pggan.DPaper if name == 'D' else pggan.GPaper
+    if not isinstance(model, want_cls):
+      raise ConversionError(f'{source}: our {name} is a {type(model).__name__}, expected a '
+                            f'{want_cls.__name__} (pggan.{func}).')
+    if state.build_func_name != func:
+      raise ConversionError(f'{source}: the pickled {name} was built by '
+                            f'{state.build_func_name!r}, expected {func!r}.')
+    mismatches = _kwarg_mismatches(model, func, state.static_kwargs)
+    if mismatches:
+      raise ConversionError(f'{source}: network {model.name!r} is built with other arguments '
+                            f'than the pickle\'s: ' + '; '.join(mismatches))
+    checked.append((check_reference_weights(model, state.variables, source), state.variables))
+  for variables, arrays in checked:
+    _assign_checked(variables, arrays)
+  return states
 
 
 def infer_static_kwargs(g_arrays, d_arrays):

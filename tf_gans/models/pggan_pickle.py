@@ -11,12 +11,15 @@ through `__setstate__`. The state (version 2) holds `name`,
 `(local name, float32 array)` in creation order).
 
 The original loader `exec`s `build_module_src`. We never do: `SafeUnpickler`
-resolves only the globals the format needs (numpy's array reconstruction and
-dtypes, the `tfutil.Network` class, which becomes an inert record, ordered
-dicts) and refuses every other global with an error naming it, so a crafted
-pickle cannot run code. The source text is only read, to spot networks.py
-versions whose maths differs from the paper release (the first TF commit's
-`networks.py`, a92638a, see `RELEASE_DENSE_GAIN_SRC`).
+resolves only the globals the format needs under any pickle protocol, 0 to 5
+(numpy's array reconstruction and dtypes under numpy 1.x's `numpy.core` and
+numpy 2's `numpy._core` names, the `tfutil.Network` class, which becomes an
+inert record, ordered dicts, and the helpers old protocols use for bytes and
+objects, each restricted to the arguments the format uses) and refuses every
+other global with an error naming it, so a crafted pickle cannot run code. The
+source text is only read, to spot networks.py versions whose maths differs
+from the paper release (the first TF commit's `networks.py`, a92638a, see
+`RELEASE_DENSE_GAIN_SRC`).
 """
 
 import collections
@@ -44,28 +47,89 @@ class _NetworkRecord:
     self.state = state
 
 
-def _numpy_multiarray_attr(name):
+def _numpy_core_attr(submodule, name):
   # numpy 2 moved numpy.core to numpy._core; pickles written by numpy 1.x name
   # the old path. Resolve both without touching the deprecated alias.
-  core = getattr(np, "_core", None) or np.core  # pylint: disable=protected-access
-  return getattr(core.multiarray, name)
+  core = getattr(np, '_core', None) or np.core  # pylint: disable=protected-access
+  return getattr(getattr(core, submodule), name)
 
 
+def _refuse(what):
+  raise pickle.UnpicklingError(f'refusing {what}: a PGGAN network pickle never holds it. '
+                               f'The file may be malicious or not a PGGAN pickle.')
+
+
+def _frombuffer(buf, dtype, shape, order):
+  """numpy's `_frombuffer` (protocol 5 arrays), for plain-data dtypes only."""
+  if not isinstance(dtype, np.dtype) or dtype.hasobject:
+    _refuse(f'an array of dtype {dtype!r} from a buffer')
+  return _numpy_core_attr('numeric', '_frombuffer')(buf, dtype, shape, order)
+
+
+def _latin1_encode(text, encoding):
+  """`_codecs.encode`, as protocols 0-2 write bytes: `encode(str, 'latin1')` only."""
+  if not isinstance(text, str) or encoding not in ('latin1', 'latin-1'):
+    _refuse(f'_codecs.encode(..., {encoding!r}) (bytes are pickled with latin1)')
+  return text.encode('latin1')
+
+
+def _empty_bytes(*args):
+  """`bytes()`, as protocols 0-2 write an empty bytes object; no other call."""
+  if args:
+    _refuse('builtins.bytes with arguments (only bytes() stands for b"")')
+  return b''
+
+
+def _network_reconstructor(cls, base, state):
+  """`copyreg._reconstructor`, as protocols 0-1 create a `tfutil.Network`: only that."""
+  if cls is not _NetworkRecord or base is not object or state is not None:
+    _refuse(f'copyreg._reconstructor{(cls, base, state)!r:.120} (only tfutil.Network is rebuilt)')
+  return object.__new__(_NetworkRecord)
+
+
+# (module, name) as the pickle spells it -> the object it stands for. The
+# original `misc.save_pkl` pickles with `pickle.HIGHEST_PROTOCOL`: 4 on
+# Python 3.6/3.7, 5 on Python >= 3.8. What each protocol adds (arrays written
+# by numpy 1.x name `numpy.core.*`, by numpy 2 `numpy._core.*`):
+#   all: `tfutil.Network`, `numpy.dtype`, `numpy.ndarray` and
+#        `multiarray.scalar` (numpy scalars, e.g. static kwargs);
+#   0-4: `multiarray._reconstruct` (ndarray.__reduce__: the data as bytes);
+#   0-2: `_codecs.encode(str, 'latin1')` for bytes, `bytes()` for b'' (in
+#        Python 2 spelling, `__builtin__.bytes`, as the pickler's fix_imports
+#        writes it);
+#   0-1: `copyreg._reconstructor(cls, object, None)` and `object` for the
+#        Network (2+ use the NEWOBJ opcode; spelt `copy_reg` / `__builtin__`);
+#   5:   `numeric._frombuffer(buffer, dtype, shape, order)` (ndarray.__reduce_ex__
+#        with an in-band `pickle.PickleBuffer`, stored by the BYTEARRAY8 or
+#        BYTES opcodes: no global). Out-of-band buffers (a `buffer_callback`)
+#        are not in the file and cannot be read from it.
+# Every callable here either is a type whose construction runs no code from
+# the file or is wrapped to accept only the arguments the format uses.
 _ALLOWED_GLOBALS = {
     ('tfutil', 'Network'): lambda: _NetworkRecord,
     ('numpy', 'ndarray'): lambda: np.ndarray,
     ('numpy', 'dtype'): lambda: np.dtype,
-    ('numpy.core.multiarray', '_reconstruct'): lambda: _numpy_multiarray_attr('_reconstruct'),
-    ('numpy._core.multiarray', '_reconstruct'): lambda: _numpy_multiarray_attr('_reconstruct'),
-    ('numpy.core.multiarray', 'scalar'): lambda: _numpy_multiarray_attr('scalar'),
-    ('numpy._core.multiarray', 'scalar'): lambda: _numpy_multiarray_attr('scalar'),
     ('collections', 'OrderedDict'): lambda: collections.OrderedDict,
-    ('_codecs', 'encode'): lambda: __import__('codecs').encode,  # bytes in protocol <= 2
+    ('_codecs', 'encode'): lambda: _latin1_encode,
+    ('builtins', 'bytes'): lambda: _empty_bytes,
+    ('__builtin__', 'bytes'): lambda: _empty_bytes,
+    ('copyreg', '_reconstructor'): lambda: _network_reconstructor,
+    ('copy_reg', '_reconstructor'): lambda: _network_reconstructor,
+    ('builtins', 'object'): lambda: object,
+    ('__builtin__', 'object'): lambda: object,
 }
+for _core in ('numpy.core', 'numpy._core'):
+  _ALLOWED_GLOBALS.update({
+      (f'{_core}.multiarray', '_reconstruct'):
+          lambda: _numpy_core_attr('multiarray', '_reconstruct'),
+      (f'{_core}.multiarray', 'scalar'): lambda: _numpy_core_attr('multiarray', 'scalar'),
+      (f'{_core}.numeric', '_frombuffer'): lambda: _frombuffer,
+  })
+del _core
 
 
 class SafeUnpickler(pickle.Unpickler):
-  """An unpickler that resolves only `_ALLOWED_GLOBALS`."""
+  """An unpickler that resolves only `_ALLOWED_GLOBALS` (any protocol, 0 to 5)."""
 
   def find_class(self, module, name):
     factory = _ALLOWED_GLOBALS.get((module, name))
@@ -97,6 +161,11 @@ def safe_load(path):
   try:
     return SafeUnpickler(io.BytesIO(data), encoding='latin1').load()
   except pickle.UnpicklingError as e:
+    if 'out-of-band' in str(e):
+      raise PickleFormatError(
+          f'{path}: the pickle refers to out-of-band buffers (written with a '
+          f'buffer_callback), which are not in the file; write the arrays in-band, as '
+          f'misc.save_pkl does (pickle.dump without buffer_callback).') from None
     raise PickleFormatError(f'{path}: {e}') from None
   except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
           MemoryError, UnicodeDecodeError) as e:
