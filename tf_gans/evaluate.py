@@ -21,7 +21,9 @@ flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export
 flags.DEFINE_list('metrics', ['parzen'],
                   'Comma-separated metrics: fid, kid, is, swd, ms_ssim, nn, parzen (GAN 2014 '
                   'protocol), digit_confidence (share of samples a digit classifier trained on '
-                  '--data/--split labels gives probability >= 0.9).')
+                  '--data/--split labels gives probability >= 0.9); or the PGGAN presets of the '
+                  'original config.py: swd-16k, fid-10k, fid-50k, is-50k, msssim-20k (the original '
+                  'evaluate_metrics: its image counts, Reals / Reals2 rows, RGB tiling).')
 flags.DEFINE_alias('metric', 'metrics')
 flags.DEFINE_integer('pad_to', 0, 'Zero-pad --data images to this size (MNIST 28 -> 32), as in training.')
 flags.DEFINE_string('data', 'digits', 'Reference data: digits, mnist_idx:<dir>, folder:<path>, '
@@ -31,7 +33,10 @@ flags.DEFINE_string('valid_split', None,
                     'Parzen: split of --data on which sigma is chosen (the protocol: 1000 held-out '
                     'training images, e.g. train[9000:10000]). Exclusive with --sigma.')
 flags.DEFINE_float('sigma', None, 'Parzen: fixed kernel width instead of the validation search.')
-flags.DEFINE_integer('num_samples', 10000, 'Generator samples (Parzen: the kernel centres).')
+flags.DEFINE_integer('num_samples', 10000, 'Generator samples (Parzen: the kernel centres). '
+                     'Presets: images per pass, by default the preset\'s count (swd-16k: 16384).')
+flags.DEFINE_bool('mirror_augment', False, 'The evaluated run trained with mirror augment: flip '
+                  'each real image along the width with p = 0.5, as the original evaluate_metrics.')
 flags.DEFINE_integer('num_reals', 0, 'Real images of --data/--split used by fid/kid/swd/ms_ssim/nn '
                      '(0: --num_samples; SWD needs them equal).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
@@ -84,7 +89,8 @@ def options_from_flags():
       num_reals=FLAGS.num_reals, seed=FLAGS.seed, features=FLAGS.features,
       inception=FLAGS.inception or '', fid_stats=FLAGS.fid_stats or '',
       classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
-      nn_k=FLAGS.nn_k, progress=FLAGS.progress,
+      nn_k=FLAGS.nn_k, progress=FLAGS.progress, mirror_augment=FLAGS.mirror_augment,
+      num_images=FLAGS.num_samples if FLAGS['num_samples'].present else 0,
       extra={'valid_split': FLAGS.valid_split, 'sigma': FLAGS.sigma, 'centres': FLAGS.centres,
              'reference_split': FLAGS.reference_split})
 
@@ -93,11 +99,15 @@ def table(results):
   """One line per metric value: `metric  key  value`."""
   lines = []
   for name, result in results.items():
+    if 'preset' in result:
+      continue
     for key, value in result.items():
       if key in _TABLE_KEYS or key.startswith('SWDx1e3_'):
         text = f'{value:.4f}' if isinstance(value, float) else str(value)
         lines.append(f'{name:<17}{key:<20}{text}')
-  return '\n'.join(lines)
+  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
+  presets = protocols.results_log_table(results)  # the original's log: one row per pass / snapshot
+  return '\n'.join(lines + ([''] if lines and presets else []) + ([presets] if presets else []))
 
 
 def main(argv):
@@ -106,8 +116,7 @@ def main(argv):
   from tf_gans.metrics import protocols
   from tf_gans.training import export
   try:
-    for name in FLAGS.metrics:
-      protocols.METRICS.get(name)
+    protocols.check_names(FLAGS.metrics)
     module = export.load_generator(FLAGS.model) if FLAGS.model else None
     opts = options_from_flags()
     results = protocols.run(FLAGS.metrics, module, opts)

@@ -270,3 +270,20 @@ def test_list_api_is_the_metric_columns_in_order():
   assert swd.metric_names(32) == ['SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_avg']
   assert as_list == [as_dict['SWDx1e3_32'], as_dict['SWDx1e3_16'], as_dict['SWDx1e3_avg']]
   assert as_list[2] == pytest.approx((as_list[0] + as_list[1]) / 2)
+
+
+def test_patch_streams_draw_fresh_positions_and_stream_0_is_the_default():
+  rng = np.random.default_rng(2)
+  images = rng.integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
+  default = swd.descriptors(images, seed=5)
+  zero = swd.descriptors(images, seed=5, patch_stream=0)
+  other = swd.descriptors(images, seed=5, patch_stream=2)
+  for a, b, c in zip(default.levels, zero.levels, other.levels):
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+  np.testing.assert_array_equal(swd.patch_rng(5, 1).integers(1 << 30, size=4),
+                                np.random.default_rng([5, 0, 1]).integers(1 << 30, size=4))
+  np.testing.assert_array_equal(swd.patch_rng(5, 1, 2).integers(1 << 30, size=4),
+                                np.random.default_rng([5, 0, 1, 2]).integers(1 << 30, size=4))
+  with pytest.raises(ValueError, match='patch_stream'):
+    swd.DescriptorAccumulator(patch_stream=-1)

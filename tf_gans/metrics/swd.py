@@ -32,7 +32,10 @@ values are not reproducible run to run. Here every draw comes from a seeded
   * patch centres of pyramid level l: `default_rng([seed, 0, l])`, drawn as
     an [n * 128, 2] array of (y, x) per minibatch of n images; the draws are
     sequential, so the centres depend only on (seed, image index), not on the
-    minibatch size;
+    minibatch size. A `patch_stream` k > 0 draws fresh centres from
+    `default_rng([seed, 0, l, k])` (one stream per pass of the original's
+    `evaluate_metrics`: tf_gans.metrics.protocols gives the reals passes 0
+    and 1 and the fakes 2, as the original draws new positions every pass);
   * directions of level l: `default_rng([seed, 1, l])`, one
     standard_normal([D, 128]) array per repeat.
 
@@ -179,6 +182,16 @@ def _laplacian_pyramid(images, num_levels):
   return pyramid
 
 
+def patch_rng(seed: int, level: int, patch_stream: int = 0) -> np.random.Generator:
+  """The generator of the patch centres of pyramid `level` (module docstring).
+
+  Stream 0 is `default_rng([seed, 0, level])`; stream k > 0 is
+  `default_rng([seed, 0, level, k])`, independent positions for another pass.
+  """
+  words = [seed, _PATCH_STREAM, level] + ([patch_stream] if patch_stream else [])
+  return np.random.default_rng(words)
+
+
 def patch_centres(rng: np.random.Generator, num_images: int, height: int, width: int,
                   nhood_size: int = NHOOD_SIZE,
                   nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
@@ -233,8 +246,10 @@ class DescriptorAccumulator:
   """
 
   def __init__(self, seed: int = 0, min_resolution: int = MIN_RESOLUTION,
-               nhood_size: int = NHOOD_SIZE, nhoods_per_image: int = NHOODS_PER_IMAGE):
+               nhood_size: int = NHOOD_SIZE, nhoods_per_image: int = NHOODS_PER_IMAGE,
+               patch_stream: int = 0):
     self.seed = _check_seed('seed', seed)
+    self.patch_stream = _check_seed('patch_stream', patch_stream)
     self.min_resolution = int(min_resolution)
     self.nhood_size = int(nhood_size)
     self.nhoods_per_image = int(nhoods_per_image)
@@ -254,7 +269,7 @@ class DescriptorAccumulator:
     self.image_shape = tuple(shape[1:])
     self.resolutions = tuple(resolutions(shape[1], self.min_resolution))
     levels = len(self.resolutions)
-    self._rngs = [np.random.default_rng([self.seed, _PATCH_STREAM, l]) for l in range(levels)]
+    self._rngs = [patch_rng(self.seed, l, self.patch_stream) for l in range(levels)]
     self._chunks = [[] for _ in range(levels)]
     self._sum = np.zeros((levels, shape[3]), np.float64)
     self._sum_sq = np.zeros((levels, shape[3]), np.float64)
@@ -375,11 +390,11 @@ def distance_from_descriptors(real: Descriptors, fake: Descriptors, seed: int = 
 
 
 def descriptors(images, seed: int = 0, minibatch_size: Optional[int] = None,
-                min_resolution: int = MIN_RESOLUTION) -> Descriptors:
+                min_resolution: int = MIN_RESOLUTION, patch_stream: int = 0) -> Descriptors:
   """Normalised descriptors of a whole uint8 NHWC set, fed in minibatches (as the original)."""
   images = check_images('images', images, min_resolution)
   mb = minibatch_size or default_minibatch_size(images.shape[1])
-  acc = DescriptorAccumulator(seed=seed, min_resolution=min_resolution)
+  acc = DescriptorAccumulator(seed=seed, min_resolution=min_resolution, patch_stream=patch_stream)
   for start in range(0, len(images), mb):
     acc.update(images[start:start + mb])
   return acc.finalize()
