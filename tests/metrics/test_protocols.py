@@ -251,3 +251,15 @@ def test_run_gives_preset_results_with_their_rows(gen32, mnist_dir):
   assert lines[0].startswith('Snapshot  Time_eval   SWDx1e3_32   SWDx1e3_16   SWDx1e3_avg  MS-SSIM')
   assert [l[:10].strip() for l in lines[2:]] == ['Reals', 'Reals2', 'final']
   assert json.dumps(results)  # JSON-serialisable for --out
+
+
+def test_fid_and_is_presets_with_classifier_features(gen32, mnist_dir):
+  opts = _preset_options(mnist_dir, NUM, split=f'test[:{NUM}]', warmup=True)
+  results = protocols.run(['fid-10k', 'is-50k'], gen32, opts)
+  fid_rows = {r['title']: r['values'] for r in results['fid-10k']['rows']}
+  assert abs(fid_rows['Reals']['FID']) < 1e-6 and fid_rows['Fakes']['FID'] > 0
+  is_rows = {r['title']: r['values'] for r in results['is-50k']['rows']}
+  assert 1.0 <= is_rows['Reals']['IS_mean'] <= 10.0 and results['is-50k']['IS_mean'] >= 1.0
+  # The FID against pass 1 is the plain metric's (same reals, same fakes, same features).
+  plain = protocols.run(['fid'], gen32, _options(mnist_dir))['fid']['fid']
+  assert results['fid-10k']['FID'] == pytest.approx(plain, rel=1e-6)

@@ -68,7 +68,9 @@ lines are `PRESETS` here, evaluated by `PresetDriver` as the original does:
     pass or snapshot with its name, Time_eval and each metric's values.
 
 The image count of a preset is --num_samples when given (small tests), else
-the preset's; plain names (swd, fid, ...) keep their behaviour above.
+the preset's (--num_reals and --fid_stats are not read: every pass has the
+count, and FID's reference is computed from pass 1 as the original does);
+plain names (swd, fid, ...) keep their behaviour above.
 """
 
 import dataclasses
@@ -241,6 +243,7 @@ class Evaluation:
 
 
 MIRROR_STREAM = 7   # first words of the mirror-augment draws: [seed, MIRROR_STREAM, pass]
+WARMUP_STREAM = 8   # the presets' warm-up noise: [seed, WARMUP_STREAM]
 
 
 def to_uint8(source, images) -> np.ndarray:
@@ -533,6 +536,7 @@ class _FidPasses:
     self.ev, self.names, self.fmt = ev, ['FID'], '%-10.4f'
     self.reference = None
     self._acc = None
+    self._dim = 0
 
   def warm_up(self, images):
     _features(self.ev, images)
@@ -543,12 +547,13 @@ class _FidPasses:
     self._acc = fid.StatisticsAccumulator()
 
   def feed(self, images):
-    self._acc.update(_features(self.ev, images))
+    features = _features(self.ev, images)
+    self._dim = features.shape[1]
+    self._acc.update(features)
 
   def end(self, is_reference: bool) -> List[float]:
     from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
-    acc, self._acc = self._acc, None
-    d = acc._mean.shape[0] if acc._mean is not None else 0  # pylint: disable=protected-access
+    acc, self._acc, d = self._acc, None, self._dim
     if acc.count <= d:
       raise ValueError(f'FID needs more images than feature dimensions for a full-rank '
                        f'covariance: got {acc.count} images of {d}-d features, need at least '
@@ -752,7 +757,7 @@ class PresetDriver:
 
   def _warm_up(self):
     shape = self.ev.source().image_shape
-    noise = np.random.default_rng([self.opt.seed, MIRROR_STREAM + 1]).integers(
+    noise = np.random.default_rng([self.opt.seed, WARMUP_STREAM]).integers(
         0, 256, size=(self.minibatch_size,) + shape, dtype=np.uint8)
     for st in self.states.values():
       st.passes.warm_up(noise)
