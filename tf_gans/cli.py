@@ -61,3 +61,12 @@ def print_json(result, path=None):
   if path:
     with open(path, 'w') as f:
       f.write(text + '\n')
+
+
+def sigterm_as_keyboard_interrupt():
+  """SIGTERM raises KeyboardInterrupt, as SIGINT does (outside a run's own stop handling)."""
+  import signal  # pylint: disable=import-outside-toplevel
+
+  def handler(signum, frame):  # pylint: disable=unused-argument
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+  signal.signal(signal.SIGTERM, handler)

@@ -18,6 +18,11 @@ from tf_gans import cli
 
 flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator, or a '
                     'converted PGGAN\'s Gs_savedmodel).')
+flags.DEFINE_string('run', None, 'A run folder: evaluate each kept snapshot (snapshots/) and '
+                    'append one JSON line per snapshot to <run>/metrics.jsonl (instead of --model). '
+                    '--data / --split / --pad_to default to the run\'s training data.')
+flags.DEFINE_string('snapshots', 'all', 'With --run: all, or the snapshots to evaluate by '
+                    'position (steps for GAN / RGAN, kimg for PGGAN), e.g. 600,1200.')
 flags.DEFINE_list('metrics', ['parzen'],
                   'Comma-separated metrics: fid, kid, is, swd, ms_ssim, nn, parzen (GAN 2014 '
                   'protocol), digit_confidence (share of samples a digit classifier trained on '
@@ -65,8 +70,12 @@ flags.register_validator(
     'centres', lambda c: c in ('model', 'uniform') or c.startswith('data:'),
     message='--centres must be model, uniform or data:<split>.')
 flags.register_multi_flags_validator(
-    ['model', 'centres'], lambda f: f['centres'] != 'model' or f['model'],
-    message='--model is required (except for --metrics=parzen with --centres=data:/uniform).')
+    ['model', 'run', 'centres'], lambda f: f['centres'] != 'model' or f['model'] or f['run'],
+    message='--model (or --run) is required (except for --metrics=parzen with '
+            '--centres=data:/uniform).')
+flags.register_multi_flags_validator(
+    ['model', 'run'], lambda f: not (f['model'] and f['run']),
+    message='--model evaluates one export, --run every snapshot of a run: pass one of them.')
 flags.register_validator('num_samples', lambda n: n >= 1, message='--num_samples must be >= 1.')
 flags.register_validator('num_reals', lambda n: n >= 0, message='--num_reals must be >= 0.')
 flags.register_validator('metrics', lambda m: bool(m), message='--metrics must name a metric.')
@@ -117,6 +126,8 @@ def main(argv):
   from tf_gans.training import export
   try:
     protocols.check_names(FLAGS.metrics)
+    if FLAGS.run:
+      return evaluate_run()
     module = export.load_generator(FLAGS.model) if FLAGS.model else None
     opts = options_from_flags()
     results = protocols.run(FLAGS.metrics, module, opts)
@@ -133,6 +144,16 @@ def main(argv):
     with open(FLAGS.out, 'w') as f:
       f.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
     print(f'Wrote {FLAGS.out}.')
+
+
+def evaluate_run():
+  """--run: every selected snapshot of a run -> <run>/metrics.jsonl, metrics.png, TensorBoard."""
+  from tf_gans.metrics import run_eval  # pylint: disable=import-outside-toplevel
+  given = [name for name in ('data', 'split', 'pad_to') if FLAGS[name].present]
+  rows = run_eval.evaluate_run(FLAGS.run, FLAGS.metrics, options_from_flags(), FLAGS.snapshots,
+                               given=given, log=lambda text: print(text, flush=True))
+  print(f'{len(rows)} row(s) in {FLAGS.run}/{run_eval.METRICS_FILE}; plot '
+        f'{FLAGS.run}/{run_eval.METRICS_PLOT}.')
 
 
 if __name__ == '__main__':

@@ -82,6 +82,9 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_integer('sample_every', d('sample_every'), 'Steps between sample grids (multiple of --log_every).')
   flags.DEFINE_integer('checkpoint_every', d('checkpoint_every'), 'Steps between checkpoints (multiple of --log_every).')
   flags.DEFINE_integer('keep_checkpoints', d('keep_checkpoints'), 'Checkpoints to keep.')
+  flags.DEFINE_integer('snapshot_every', d('snapshot_every'),
+                       'Steps between generator snapshots kept for evaluation (snapshots/; '
+                       '`evaluate --run`); 0: the last step only (multiple of --log_every).')
   flags.DEFINE_integer('num_samples', d('num_samples'), 'Images in each sample grid.')
   flags.DEFINE_bool('export', d('export'), 'Export the generator SavedModel at the end.')
   flags.DEFINE_bool('progress', d('progress'), 'Show a progress line (rate, ETA, losses).')
@@ -216,7 +219,8 @@ def unused_flags(config_class, also=()):
   """The train flags the user gave that a run of `config_class` does not use."""
   from tf_gans.progressive.config import ProgressiveConfig  # pylint: disable=import-outside-toplevel
   train_flags = {f.name for c in (RunConfig, ProgressiveConfig) for f in dataclasses.fields(c)}
-  train_flags |= {'smoke', 'resolution'}
+  from tf_gans.progressive.flags import CLI_ONLY  # pylint: disable=import-outside-toplevel
+  train_flags |= set(CLI_ONLY)
   # --dtype is --mixed_precision: every config has a precision.
   used = {f.name for f in dataclasses.fields(config_class)} | set(also) | {'mixed_precision',
                                                                             'dtype'}

@@ -1,12 +1,13 @@
-"""Keeps TensorFlow's native start-up logs out of a CLI's terminal.
+"""Keeps TensorFlow's native start-up and INFO logs out of a CLI's terminal.
 
 TensorFlow 2.21's C++ side logs through absl before anything can configure it
 ("WARNING: All log messages before absl::InitializeLog() is called are
 written to STDERR", "Could not find cuda drivers", "failed call to cuInit",
 the oneDNN and CPU-feature notices, "Sharding callback duration"), and
 TF_CPP_MIN_LOG_LEVEL no longer silences those. `filter_native_logs()` puts a
-filter on file descriptor 2: native lines in absl's format are dropped, every
-other byte reaches the real stderr. Python's own `sys.stderr` is moved to a
+filter on file descriptor 2 for the life of the process: native INFO lines and
+the CUDA-probing warnings are dropped (`NATIVE_LINE`), every other byte reaches
+the real stderr (a native crash's last lines may be lost with the process). Python's own `sys.stderr` is moved to a
 copy of the real stderr first, so Python messages (errors, tracebacks, the
 progress line) never pass through the filter and cannot be lost or delayed.
 `--tf_log` on a CLI leaves all of this off.
@@ -19,10 +20,15 @@ import threading
 
 from tf_gans.training.interrupts import SafeStream, point_absl_at_stderr
 
-# absl / TSL native log lines ("I0000 00:00:17... 123 file.cc:31] ...", "W1202 06:35:49...")
-# and the continuation and preamble lines TensorFlow prints with them.
+# What is dropped: absl / TSL native INFO lines ("I0000 00:00:17... 123 file.cc:31] ...",
+# e.g. "Could not find cuda drivers", oneDNN, "Sharding callback duration"), the preamble
+# and continuation lines TensorFlow prints with them, and the WARNING / ERROR lines of
+# CUDA probing on a machine without a usable GPU. Every other native warning or error
+# (out of memory, a failed kernel, a CHECK failure) passes.
 NATIVE_LINE = re.compile(
-    rb'^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\]]*\] '
+    rb'^(?:I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\]]*\] '
+    rb'|[WE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\]]*\] .*(?:cuInit|cuda_dnn|cuda_fft|cuda_blas'
+    rb'|cuda_platform|cudart_stub|Unable to register cu|TF-TRT|computation placer)'
     rb'|WARNING: All log messages before absl::InitializeLog\(\) is called'
     rb'|To enable the following instructions: ).*')
 
@@ -41,17 +47,20 @@ def _pump(read_fd, write_fd):
     try:
       chunk = os.read(read_fd, 65536)
     except OSError:
-      return
-    if not chunk:
-      return
-    buffer += chunk
-    *lines, buffer = buffer.split(b'\n')
+      chunk = b''
+    if not chunk:  # the write end closed: pass on what is left
+      lines, buffer = [buffer] if buffer else [], b''
+    else:
+      buffer += chunk
+      *lines, buffer = buffer.split(b'\n')
     out = b''.join(line + b'\n' for line in lines if not NATIVE_LINE.match(line))
-    if out and alive:
+    while out and alive:
       try:
-        os.write(write_fd, out)
+        out = out[os.write(write_fd, out):]
       except OSError:
         alive = False
+    if not chunk:
+      return
 
 
 def filter_native_logs():

@@ -41,11 +41,12 @@ def main(argv):
       sys.stderr.write(f'note: {line}\n')
     options = {n: FLAGS[n].value for n in family.cli_options}
     result = family.train(cfg, FLAGS.resume, explicit, options, print)
-  except KeyboardInterrupt:  # before training began: nothing to save yet
+  except KeyboardInterrupt:  # outside the training steps (set-up or the final export)
     from tf_gans.training import runfile
     again = (f'continue with: {runfile.resume_command(FLAGS.logdir)}'
              if FLAGS.logdir and runfile.locate(FLAGS.logdir)[0] else 'start it again')
-    sys.stderr.write(f'\nStopped before training began (nothing to save); {again}\n')
+    sys.stderr.write(f'\nStopped outside the training steps; the latest checkpoint (if any) '
+                     f'is kept; {again}\n')
     sys.exit(cli.INTERRUPTED_EXIT_STATUS)
   except DivergenceError as e:
     sys.stderr.write(f'\nerror: {e}\n')
@@ -58,4 +59,5 @@ def main(argv):
 
 if __name__ == '__main__':
   cli.protect_output()
+  cli.sigterm_as_keyboard_interrupt()  # set-up and export stop like Ctrl-C, with a message
   app.run(main)

@@ -50,7 +50,8 @@ def test_kill_and_resume_continues_the_same_trajectory(tmp_path, straight):
   first = loop.train(_cfg(tmp_path / 'b', total_kimg=0.096, allow_partial_schedule=True),
                      dataset=data, log=quiet)
   assert first.cur_nimg == 96 and first.lod == pytest.approx(1.0)
-  resumed = loop.train(_cfg(tmp_path / 'b'), resume=True, dataset=data, log=quiet)
+  resumed = loop.train(_cfg(tmp_path / 'b'), resume=True, dataset=data, explicit=('total_kimg',),
+                       log=quiet)
   assert resumed.cur_nimg == 192
   a, b = _state(straight.logdir), _state(tmp_path / 'b')
   assert sorted(a) == sorted(b)
@@ -82,7 +83,7 @@ def test_artefacts_and_export(straight):
 def test_resume_refuses_a_changed_architecture(tmp_path, straight):
   data = _dataset()
   with pytest.raises(ValueError, match=r'change the architecture: --fmap_max=16 \(run has 8\)'):
-    loop.train(_cfg(straight.logdir, fmap_max=16), resume=True, dataset=data)
+    loop.train(_cfg(straight.logdir, fmap_max=16), resume=True, dataset=data, explicit=('fmap_max',))
   # The checkpoint check names each mismatched reference variable.
   other = loop.Run(dataclasses.replace(_cfg(tmp_path / 'x'), fmap_max=16, fmap_base=16), data)
   ckpt = tf.train.latest_checkpoint(os.path.join(straight.logdir, 'checkpoints'))
@@ -135,3 +136,36 @@ def test_minibatch_that_the_stddev_groups_cannot_split_is_refused(tmp_path):
     loop.train(_cfg(tmp_path / 'g', strategy='mirrored', minibatch_base=12), dataset=_dataset(),
                log=lambda *a, **k: None)
   assert not os.path.exists(tmp_path / 'g' / 'checkpoints' / 'checkpoint')
+
+
+def _write_original_pickle(path, nets):
+  """(G, D, Gs) in the original's network pickle format (our official_ports writer)."""
+  from official_ports.pggan_tf1 import pickle_io  # pylint: disable=import-outside-toplevel
+  states = [{'version': 2, 'name': net.name, 'static_kwargs': {},
+             'build_module_src': pickle_io.DEFAULT_BUILD_MODULE_SRC, 'build_func_name': func,
+             'variables': [(n, v.numpy()) for n, v in net.reference_variables().items()]}
+            for net, func in zip(nets, ('G_paper', 'D_paper', 'G_paper'))]
+  path.write_bytes(pickle_io.dumps(states, protocol=5, numpy_names='installed'))
+  return path
+
+
+def test_training_starts_from_an_original_network_pickle(tmp_path):
+  data = _dataset()
+  src = loop.Run(_cfg(tmp_path / 'src', seed=11), data)  # other weights than seed 3's
+  pkl = _write_original_pickle(tmp_path / 'network-snapshot-000000.pkl', (src.G, src.D, src.Gs))
+  quiet = lambda *a, **k: None
+  # Nothing left to train at K = total: the run's networks are the pickle's.
+  kw = dict(resume_pkl=str(pkl), resume_kimg=0.128)
+  same = loop.train(_cfg(tmp_path / 'same', total_kimg=0.128, **kw), dataset=data, log=quiet)
+  state = _state(same.logdir)
+  assert same.cur_nimg == 128
+  for net, model in (('G', src.G), ('D', src.D), ('Gs', src.Gs)):
+    for v in model.trainable_variables:
+      got = [state[k] for k in state if k.startswith(f'{net}/') and state[k].shape == v.shape
+             and np.array_equal(state[k], v.numpy())]
+      assert got, f'{net} {v.path} not restored from the pickle'
+  # The schedule continues at K: 16x16 at lod 0 (the fades before K are not replayed).
+  more = loop.train(_cfg(tmp_path / 'more', total_kimg=0.16, **kw), dataset=data, log=quiet)
+  assert more.cur_nimg == 160 and more.lod == 0.0
+  with pytest.raises(ValueError, match='--resume_kimg applies to --resume_pkl'):
+    _cfg(tmp_path / 'x', resume_kimg=1.0).validate()

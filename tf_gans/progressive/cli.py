@@ -1,4 +1,4 @@
-"""What `python -m tf_gans.train --model=pggan` runs: --smoke, data fallback, errors."""
+"""What `python -m tf_gans.train --model=pggan` runs: --smoke and its built-in data fallback."""
 
 import dataclasses
 
@@ -7,7 +7,6 @@ from tf_gans.progressive import loop
 from tf_gans.progressive import schedule as schedule_lib
 from tf_gans.training import strategy as strategy_lib
 
-ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
 SMOKE_FMAPS = 8
 SMOKE_MINIBATCH = 4
 # One round (minibatch_repeats x 4 images) per training phase, two per fade (the

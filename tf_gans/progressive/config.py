@@ -73,6 +73,8 @@ class ProgressiveConfig(RunFileMixin):
   network_snapshot_ticks: int = 10
   keep_checkpoints: int = 3
   allow_partial_schedule: bool = False
+  resume_pkl: str = ''             # start from an original network pickle (G, D, Gs)
+  resume_kimg: float = 0.0         # ... as if K kimg were done (the schedule continues there)
   progress: bool = True
   progress_every_s: float = 30.0   # plain progress lines when not on a terminal
   export: bool = True
@@ -94,6 +96,11 @@ class ProgressiveConfig(RunFileMixin):
                  'D_lrate_base', 'wgan_lambda', 'wgan_epsilon'):
       if getattr(self, name) < 0:
         raise ValueError(f'--{name} must be >= 0, got {getattr(self, name)}.')
+    if self.resume_kimg < 0:
+      raise ValueError(f'--resume_kimg must be >= 0, got {self.resume_kimg}.')
+    if self.resume_kimg and not self.resume_pkl:
+      raise ValueError('--resume_kimg applies to --resume_pkl (a run continued from an original '
+                       'network pickle); pass both. To continue a tf_gans run, use --resume.')
     if not 0 <= self.G_smoothing < 1:
       raise ValueError(f'--G_smoothing must be in [0, 1), got {self.G_smoothing}.')
     if self.wgan_target <= 0:

@@ -1,7 +1,8 @@
 """The PGGAN flags of `tf_gans.train` (`--model=pggan`): one per `ProgressiveConfig` field.
 
 A field that the GAN / RGAN config has too (logdir, dataset, split, pad_to,
-data_dir, seed, keep_checkpoints, progress, export, strategy, jit_compile) is
+data_dir, seed, keep_checkpoints, progress, progress_every_s, export, strategy,
+jit_compile) is
 the one flag `tf_gans.flags` defines; the precision field `dtype` is its
 `--mixed_precision` (alias `--dtype`). Help texts name the argument of the
 original code each flag sets (`train.py` `train_progressive_gan` /
@@ -45,8 +46,12 @@ HELP = {
     'wgan_target': 'WGAN-GP target gradient norm (gamma).',
     'cond_weight': 'AC-GAN label loss weight.',
     'image_snapshot_ticks': 'Ticks between Gs image grids (fakesKKKKKK.png).',
-    'network_snapshot_ticks': 'Ticks between checkpoints.',
+    'network_snapshot_ticks': 'Ticks between checkpoints and network snapshots (snapshots/).',
     'allow_partial_schedule': 'Allow --total_kimg to end before full resolution.',
+    'resume_pkl': 'Start from an original network pickle (G, D, Gs), e.g. a '
+                  'network-snapshot-KKKKKK.pkl of the original code (original resume_snapshot).',
+    'resume_kimg': 'With --resume_pkl: the kimg the schedule continues from (original '
+                   'resume_kimg).',
 }
 # Flags of the PGGAN command line that are not config fields.
 CLI_ONLY = ('smoke', 'resolution')

@@ -7,8 +7,9 @@ Adam when floor(lod) or ceil(lod) changes, then `minibatch_repeats` x
 frozen. A tick ends every `tick_kimg`: one log line (`tick kimg lod minibatch
 time sec/kimg`) and a row of scalars; every `image_snapshot_ticks` ticks a
 grid of Gs images on fixed latents (`fakesKKKKKK.png`, KKKKKK = kimg), every
-`network_snapshot_ticks` ticks a checkpoint. The progress line advances after
-every round, inside a tick.
+`network_snapshot_ticks` ticks a checkpoint and a network snapshot (G, Gs:
+`snapshots/network-snapshot-KKKKKK`, kept for `evaluate --run`). The progress
+line advances after every round, inside a tick.
 
 The run's life around this loop (run file, resume, SIGINT/SIGTERM, divergence,
 monitoring, the final checkpoint and Gs export) is the one every model shares:
@@ -38,10 +39,9 @@ from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib
+from tf_gans.training import snapshots as snapshots_lib
 
-CHECKPOINT_DIR = checkpoint_lib.CHECKPOINT_DIR
 REALS_FILE = 'reals.png'
-ProgressiveResult = lifecycle.RunResult
 
 
 def grid_size(resolution):
@@ -165,6 +165,8 @@ class Run:
         checkpoint, out_dir or cfg.logdir, cfg.logdir, cfg.keep_checkpoints,
         models=(self.G, self.D, self.Gs), number=lambda: self.cur_nimg, where=self.where,
         check=lambda path: check_checkpoint_shapes(path, {'G': self.G, 'D': self.D, 'Gs': self.Gs}))
+    self.snapshots = snapshots_lib.Snapshots(out_dir or cfg.logdir, cfg.FAMILY,
+                                             {'G': self.G, 'Gs': self.Gs})
 
   @property
   def cur_nimg(self):
@@ -215,7 +217,7 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
 
   Args:
     explicit: the fields the user set; on resume only these override the
-      saved run (None: every overridable field of `cfg`).
+      saved run (None: none).
   """
   # pylint: disable=invalid-name
   run_life = lifecycle.Lifecycle(cfg, resume, explicit, log)
@@ -229,6 +231,9 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
   run = Run(cfg, dataset, strategy, run_life.out_dir)
   if run_life.start(run.checkpointer):
     log(f'Resumed {cfg.logdir} at {run.cur_nimg / 1000:g} kimg of {cfg.total_kimg:g}.')
+  elif cfg.resume_pkl:
+    start_from_pickle(run, cfg.resume_pkl, cfg.resume_kimg)
+    log(f'Started from {cfg.resume_pkl} (G, D, Gs) at {cfg.resume_kimg:g} kimg.')
   if replicas > 1:
     log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
         f'(--max_minibatch_per_gpu caps each replica\'s share).')
@@ -244,12 +249,13 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
     log(grids.smoothing_note(cfg.G_smoothing, cfg.schedule(0, R, replicas).minibatch))
 
   state = _LoopState(run.cur_nimg)
+  say = lambda text: (monitor.end_line(), log(text))  # not onto the progress line
 
   def body():
     total_nimg = int(total_kimg * 1000)
     while run.cur_nimg < total_nimg:
       sched = cfg.schedule(run.cur_nimg, R, replicas)
-      _train_round(run, cfg, sched, R, replicas, state, log)
+      _train_round(run, cfg, sched, R, replicas, state, say)
       _check_finite(run)
       run_life.check_stop()  # a round is the unit a resume continues from
       monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched))
@@ -264,11 +270,27 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
   export = lambda: export_lib.export_generator(
       run.Gs, run.Gs.latent_size, 'normal', (-1.0, 1.0),
       os.path.join(cfg.logdir, 'export', 'generator'), overwrite=True, label_size=label_size)
+  run.snapshots.write(run.cur_nimg / 1000)
   export_dir = run_life.finish(run.checkpointer, run.where, monitor,
                                export=export if cfg.export else None,
-                               artefacts=[('Gs grids', grids.last_path)])
+                               artefacts=[('Gs grids', grids.last_path),
+                                          ('network snapshots', run.snapshots.directory)])
   return lifecycle.RunResult(cfg.logdir, int(run.trainer.step.numpy()), export_dir=export_dir,
                              cur_nimg=run.cur_nimg, lod=float(run.G.lod.numpy()))
+
+
+def start_from_pickle(run, path, resume_kimg):
+  """G, D and Gs from an original network pickle; the schedule continues at `resume_kimg`.
+
+  The original `train.py` `train_progressive_gan(resume_run_id, resume_snapshot,
+  resume_kimg)`: the networks are unpickled, cur_nimg = resume_kimg * 1000, and
+  training goes on with fresh optimizers (the snapshots hold no optimizer state).
+  The architecture must match the run's (checked variable by variable).
+  """
+  from tf_gans.models import pggan_convert  # pylint: disable=import-outside-toplevel
+  pggan_convert.load_pickle_into(path, run.G, run.D, run.Gs)
+  with run.strategy.scope():
+    run.trainer.cur_nimg.assign(int(round(resume_kimg * 1000)))
 
 
 @dataclasses.dataclass
@@ -360,3 +382,4 @@ def _end_tick(run, cfg, sched, state, monitor, grids, done, log):
     grids.write(run.cur_nimg, sched.tick_kimg)
   if state.tick % cfg.network_snapshot_ticks == 0 or done:
     run.save()
+    run.snapshots.write(run.cur_nimg / 1000)

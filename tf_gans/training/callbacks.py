@@ -91,3 +91,16 @@ class CheckpointSaver(keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     if self.state.step % self.every == 0:
       self.state.save()
+
+
+class SnapshotSaver(keras.callbacks.Callback):
+  """Every `every` steps (0: never): a generator snapshot (`tf_gans.training.snapshots`)."""
+
+  def __init__(self, snapshots, every):
+    super().__init__()
+    self.snapshots, self.every = snapshots, every
+
+  def on_epoch_end(self, epoch, logs=None):
+    step = int(self.model.step.numpy())
+    if self.every and step % self.every == 0:
+      self.snapshots.write(step)

@@ -14,7 +14,7 @@ MIXED_PRECISION_POLICIES = ('', 'mixed_float16', 'mixed_bfloat16')
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
 RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
-                      'keep_checkpoints', 'export', 'progress', 'progress_every_s', 'strategy', 'jit_compile')
+                      'keep_checkpoints', 'snapshot_every', 'export', 'progress', 'progress_every_s', 'strategy', 'jit_compile')
 
 
 @dataclasses.dataclass
@@ -60,6 +60,7 @@ class RunConfig(RunFileMixin):
   log_every: int = 100
   sample_every: int = 500
   checkpoint_every: int = 1000
+  snapshot_every: int = 0           # generator snapshots for evaluation (0: the last step only)
   keep_checkpoints: int = 3
   num_samples: int = 64
   export: bool = True
@@ -79,7 +80,10 @@ class RunConfig(RunFileMixin):
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')
-    for name in ('sample_every', 'checkpoint_every'):
+    if self.snapshot_every < 0:
+      raise ValueError(f'--snapshot_every must be >= 0 (0: the last step only), got '
+                       f'{self.snapshot_every}.')
+    for name in ('sample_every', 'checkpoint_every', 'snapshot_every'):
       if getattr(self, name) % self.log_every:
         raise ValueError(f'--{name}={getattr(self, name)} must be a multiple of '
                          f'--log_every={self.log_every}.')

@@ -18,6 +18,7 @@ import dataclasses
 from typing import Callable
 
 from tf_gans import models
+from tf_gans.progressive import flags as progressive_flags
 from tf_gans.progressive.config import ProgressiveConfig
 from tf_gans.registry import Registry
 from tf_gans.training import runfile
@@ -52,7 +53,7 @@ def _train_pggan(cfg, resume, explicit, options, log):
 
 FAMILIES.register('gan', Family(RunConfig, _train_gan))
 FAMILIES.register('pggan', Family(ProgressiveConfig, _train_pggan,
-                                  cli_options=('smoke', 'resolution')))
+                                  cli_options=progressive_flags.CLI_ONLY))
 
 
 def select(logdir, resume, model, model_given):
@@ -73,13 +74,3 @@ def select(logdir, resume, model, model_given):
                          f'`{runfile.resume_command(logdir)}` alone.')
       return family
   return models.family(model)
-
-
-def resume(logdir, log=print, **options):
-  """Continues the run in `logdir`, whatever its family (`--resume --logdir=DIR`)."""
-  path, family_name = runfile.locate(logdir)
-  if path is None:
-    raise FileNotFoundError(f'{logdir} is not a tf_gans run folder (no {runfile.RUN_FILE}).')
-  family = FAMILIES.get(family_name)
-  cfg = dataclasses.replace(family.config_class.load(path), logdir=str(logdir))
-  return family.train(cfg, True, (), options, log)

@@ -4,7 +4,8 @@
 `kill` stop a job) into a `StopRequest` that the training loop honours at its
 next consistent point by raising `Interrupted` (a KeyboardInterrupt); the
 loops catch KeyboardInterrupt, save a checkpoint first and only then print,
-so a run stopped either way resumes exactly where it stopped.
+so a run stopped either way resumes exactly where it stopped
+(`tf_gans.training.lifecycle.Lifecycle.train` does the catching and saving).
 
 `protect_output()` makes a dead stdout / stderr harmless: a run piped into
 `tee` or `head`, or started from an ssh session that closed, would otherwise
@@ -25,7 +26,12 @@ import threading
 
 
 class Interrupted(KeyboardInterrupt):
-  """A stop signal arrived (SIGINT or SIGTERM)."""
+  """A stop signal arrived (SIGINT or SIGTERM). `forced`: a second one, raised at once,
+  possibly in the middle of an update, so the loop must not save that state."""
+
+  def __init__(self, signal_name, forced=False):
+    super().__init__(signal_name)
+    self.forced = forced
 
 
 class SafeStream:
@@ -61,7 +67,9 @@ class SafeStream:
       return
     try:
       self._stream.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError) as e:
+      if isinstance(e, OSError) and e.errno not in (errno.EPIPE, errno.EIO, errno.EBADF, None):
+        raise
       self._die()
 
   def isatty(self):
@@ -97,7 +105,8 @@ class StopRequest:
   The first signal only sets the request; the loop calls `check()` where its
   state is consistent (the GAN after a step, PGGAN after a schedule round), which
   raises `Interrupted` there, and the loop saves that state. A second signal
-  raises at once (an impatient user still gets out).
+  raises at once (an impatient user still gets out) as a forced stop, which
+  keeps the last checkpoint instead of saving a state caught mid-update.
   """
 
   def __init__(self):
@@ -106,7 +115,7 @@ class StopRequest:
   def handle(self, signum, frame):  # pylint: disable=unused-argument
     name = signal.Signals(signum).name
     if self.signal_name is not None:
-      raise Interrupted(name)
+      raise Interrupted(name, forced=True)
     self.signal_name = name
 
   def check(self):

@@ -49,13 +49,22 @@ class Lifecycle:
   """
 
   def __init__(self, cfg, resume=False, explicit=None, log=print):
-    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
-    self.strategy = strategy_lib.get(cfg.strategy)
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op. On
+    # --resume the run's own strategy, unless the user typed another one.
+    name = cfg.strategy
+    saved = runfile.saved_value(cfg.logdir, 'strategy') if resume else None
+    if saved and 'strategy' not in (explicit or ()):
+      name = saved
+    self.strategy = strategy_lib.get(name)
     self.out_dir = strategy_lib.write_dir(self.strategy, cfg.logdir)  # scratch on non-chiefs
     self.chief = self.out_dir == cfg.logdir
     self.resume = resume
     self.cfg = runfile.resolve(cfg, resume, explicit) if self.chief or resume else cfg.validate()
     self.log = log
+    if saved and self.cfg.strategy != saved:
+      log(f'note: --strategy={self.cfg.strategy} (the run had {saved}); a different replica '
+          f'count changes how each minibatch is split (PGGAN: the schedule\'s minibatch '
+          f'rounding and per-replica caps).')
     self.restored = None
     self.stop_request = interrupts.StopRequest()
 
@@ -99,19 +108,24 @@ class Lifecycle:
   def train(self, body, checkpointer, where, monitor=None):
     """Runs `body()`, which calls `check_stop()` at its consistent points; a stop signal
     then saves a checkpoint and reports how to resume. Returns True if stopped."""
-    try:
-      with interrupts.stop_signals(self.stop_request):
+    with interrupts.stop_signals(self.stop_request):
+      try:
         body()
-    except KeyboardInterrupt as e:
-      with interrupts.shielded():  # a second signal must not cut the save short
-        path = checkpointer.save()
-      if monitor is not None:
-        monitor.close()
-      signal_name = e.args[0] if isinstance(e, interrupts.Interrupted) else 'SIGINT'
-      self.log(f'Stopped by {signal_name} at {where()}; checkpoint {path} written. '
-               f'Continue with: {runfile.resume_command(self.logdir)}')
-      self.cleanup()
-      return True
+      except KeyboardInterrupt as e:
+        signal_name = e.args[0] if isinstance(e, interrupts.Interrupted) else 'SIGINT'
+        if getattr(e, 'forced', False):  # a second signal: the state may be mid-update
+          path = checkpointer.latest() or 'none yet'
+          what = f'the last checkpoint ({path}) is kept, nothing newer was saved'
+        else:
+          with interrupts.shielded():  # a further signal must not cut the save short
+            path = checkpointer.save()
+          what = f'checkpoint {path} written'
+        if monitor is not None:
+          monitor.close()
+        self.log(f'Stopped by {signal_name} at {where()}; {what}. '
+                 f'Continue with: {runfile.resume_command(self.logdir)}')
+        self.cleanup()
+        return True
     return False
 
   def finish(self, checkpointer, where, monitor, export=None, artefacts=()):

@@ -5,6 +5,7 @@ A run folder (`logdir`) holds:
   checkpoints/        tf.train.CheckpointManager (G, D, optimizers, step, dropout RNG)
   reals.png           real images, as D sees them
   samples/            step_XXXXXXX.png grids of G on fixed latents
+  snapshots/          G every --snapshot_every steps and at the end (for evaluate --run)
   tensorboard/        scalars and image grids
   history.csv         interval means of the metrics
   loss_curves.png     drawn at the end (or at a stop)
@@ -27,6 +28,7 @@ from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib
 from tf_gans.training import optimizers
+from tf_gans.training import snapshots as snapshots_lib
 from tf_gans.training import strategy as strategy_lib
 from tf_gans.training.checkpoint import TrainState
 
@@ -43,6 +45,10 @@ def check_names(cfg):
     registry.check_flag(flag, getattr(cfg, flag))
   models.names()  # the model registry fills on first use
   models.MODELS.check_flag('model', cfg.model)
+  if models.family(cfg.model) != cfg.FAMILY:
+    raise ValueError(f'--model={cfg.model} trains with the {models.family(cfg.model)} stack '
+                     f'(python -m tf_gans.train --model={cfg.model} ...), not this GAN / RGAN '
+                     f'trainer.')
 
 
 def load_data(cfg):
@@ -131,7 +137,7 @@ def train(cfg, resume=False, explicit=None, log=print):
     explicit: the fields the user set; on resume only these override the saved
       run (None: no field but logdir).
   """
-  run = lifecycle.Lifecycle(cfg, resume, () if explicit is None else explicit, log)
+  run = lifecycle.Lifecycle(cfg, resume, explicit, log)
   cfg, strategy = run.cfg, run.strategy
   check_names(cfg)
   source = load_data(cfg)
@@ -155,8 +161,10 @@ def train(cfg, resume=False, explicit=None, log=print):
   fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim, cfg.seed)
   grids = cb.SampleGrids(nets.generator, run.out_dir, monitor, fixed, nets.value_range,
                          cfg.sample_every)
+  snaps = snapshots_lib.Snapshots(run.out_dir, cfg.FAMILY, {'G': nets.generator})
   callbacks = [cb.DivergenceGuard(), cb.StopAtSignal(run.check_stop),
-               cb.MonitorCallback(monitor), grids, cb.CheckpointSaver(state, cfg.checkpoint_every)]
+               cb.MonitorCallback(monitor), grids, cb.CheckpointSaver(state, cfg.checkpoint_every),
+               cb.SnapshotSaver(snaps, cfg.snapshot_every)]
   if state.step == 0 and run.chief:
     reals = source.images[:cfg.num_samples].astype(np.float32) * source.scale
     images_lib.save_grid(images_lib.to_uint8(reals, (0.0, 1.0)),
@@ -174,9 +182,10 @@ def train(cfg, resume=False, explicit=None, log=print):
     return lifecycle.RunResult(cfg.logdir, state.step, interrupted=True)
   if state.step % cfg.sample_every:
     grids.write(state.step)
+  snaps.write(state.step)
   export = lambda: export_lib.export_generator(
       nets.generator, nets.latent_dim, nets.latent_distribution, nets.value_range,
       os.path.join(run.out_dir, EXPORT_DIR), overwrite=True)
   export_dir = run.finish(state, where, monitor, export=export if cfg.export else None,
-                          artefacts=[('samples', grids.dir)])
+                          artefacts=[('samples', grids.dir), ('snapshots', snaps.directory)])
   return lifecycle.RunResult(cfg.logdir, state.step, export_dir=export_dir)

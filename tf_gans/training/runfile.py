@@ -101,8 +101,7 @@ def resolve(cfg, resume, explicit=None):
     cfg: the config from flags (its `logdir` names the run folder).
     resume: continue the run saved in `cfg.logdir`.
     explicit: names of the fields the user gave; only these override the saved
-      run. None (library callers passing a whole config): every field of `cfg`,
-      so any change outside RESUME_OVERRIDABLE is refused.
+      run (and only those in RESUME_OVERRIDABLE may differ). None: none.
 
   Raises:
     FileNotFoundError / FileExistsError / ValueError naming the folder or flag.
@@ -124,6 +123,11 @@ def resolve(cfg, resume, explicit=None):
     raise ValueError(f'--resume: {logdir} holds a {family} run, not a {cfg.FAMILY} run; '
                      f'resume it with `{resume_command(logdir)}` alone.')
   saved = type(cfg).load(path)
-  names = [f.name for f in dataclasses.fields(cfg)] if explicit is None else explicit
-  overrides = {k: getattr(cfg, k) for k in names if k != 'logdir'}
+  overrides = {k: getattr(cfg, k) for k in (explicit or ()) if k != 'logdir'}
   return dataclasses.replace(saved.resumed_with(overrides), logdir=logdir).validate()
+
+
+def saved_value(logdir, name, default=None):
+  """A field of the run saved in `logdir` (plain JSON, no TensorFlow), or `default`."""
+  path, _ = locate(logdir)
+  return _read(path).get(name, default) if path else default

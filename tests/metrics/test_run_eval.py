@@ -1,0 +1,118 @@
+"""Metrics over a whole run: snapshots kept on schedule, evaluated once each, in metrics.jsonl."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tf_gans.data import dataset_writers
+from tf_gans.metrics import protocols
+from tf_gans.metrics import run_eval
+from tf_gans.progressive import config as config_lib
+from tf_gans.progressive import loop as progressive_loop
+from tf_gans.training import loop
+from tf_gans.training import snapshots
+from tf_gans.training.config import RunConfig
+
+
+def quiet(*_, **__):
+  pass
+
+
+def test_snapshot_names_follow_the_original_and_sort_in_training_order(tmp_path):
+  assert snapshots.snapshot_name('gan', 1000) == 'snapshot-0001000'
+  assert snapshots.snapshot_name('pggan', 600) == 'network-snapshot-000600'
+  assert snapshots.snapshot_name('pggan', 0.064) == 'network-snapshot-000000.064'
+  d = tmp_path / snapshots.SNAPSHOT_DIR
+  d.mkdir()
+  for name in ('network-snapshot-000000.128', 'network-snapshot-000001', 'network-snapshot-000000.064'):
+    (d / f'{name}.index').write_text('')
+  assert [p for p, _ in snapshots.list_snapshots(tmp_path)] == [0.064, 0.128, 1.0]
+
+
+@pytest.fixture(scope='module')
+def gan_run(tmp_path_factory):
+  logdir = tmp_path_factory.mktemp('gan_run')
+  cfg = RunConfig(logdir=str(logdir), batch_size=20, steps=30, log_every=10, sample_every=30,
+                  checkpoint_every=30, snapshot_every=10, num_samples=16, progress=False,
+                  export=False, seed=2, keep_checkpoints=1)
+  loop.train(cfg, log=quiet)
+  return logdir
+
+
+def parzen_options():
+  return protocols.Options(num_samples=200, progress=False,
+                           extra={'sigma': 0.3, 'centres': 'model'})
+
+
+def test_gan_snapshots_are_kept_beyond_the_checkpoints_and_evaluated_once(gan_run):
+  # keep_checkpoints=1 keeps one checkpoint; the snapshots stay for evaluation.
+  assert [p for p, _ in snapshots.list_snapshots(gan_run)] == [10, 20, 30]
+  assert len([f for f in os.listdir(gan_run / 'checkpoints') if f.endswith('.index')]) == 1
+  messages = []
+  rows = run_eval.evaluate_run(str(gan_run), ['parzen'], parzen_options(), snapshots='10,30',
+                               given=('split',), log=messages.append)
+  assert [r['step'] for r in rows] == [10, 30]
+  assert all(np.isfinite(r['parzen/mean']) for r in rows)
+  assert (gan_run / 'metrics.png').exists()
+  assert any(f.startswith('events.out') for f in os.listdir(gan_run / 'tensorboard' / 'metrics'))
+  # Again with all snapshots: only step 20 is new; the file keeps one line per snapshot.
+  rows = run_eval.evaluate_run(str(gan_run), ['parzen'], parzen_options(), given=('split',),
+                               log=messages.append)
+  assert [r['step'] for r in rows] == [10, 30, 20]
+  assert 'evaluating 1 with parzen' in messages[-2]
+  lines = open(gan_run / 'metrics.jsonl').read().splitlines()
+  assert [json.loads(line)['step'] for line in lines] == [10, 30, 20]
+  # The snapshot at step 30 is the run's final generator: same samples as a fresh restore.
+  with pytest.raises(ValueError, match=r'--snapshots: no snapshot at 15; the run has 10, 20, 30'):
+    run_eval.evaluate_run(str(gan_run), ['parzen'], parzen_options(), snapshots='15')
+
+
+def test_run_evaluation_refuses_what_it_cannot_do(tmp_path, gan_run):
+  with pytest.raises(FileNotFoundError, match='not a tf_gans run folder'):
+    run_eval.evaluate_run(str(tmp_path), ['parzen'], parzen_options())
+  bare = tmp_path / 'bare'
+  bare.mkdir()
+  (bare / 'run.json').write_text(open(gan_run / 'run.json').read())
+  with pytest.raises(FileNotFoundError, match='holds no snapshots'):
+    run_eval.evaluate_run(str(bare), ['parzen'], parzen_options())
+
+
+def test_pggan_network_snapshots_every_network_snapshot_tick_evaluated_through_gs(tmp_path):
+  rng = np.random.default_rng(0)
+  images = np.kron(rng.integers(0, 256, [64, 4, 4, 3]).astype(np.uint8),
+                   np.ones([1, 4, 4, 1], np.uint8))
+  data = tmp_path / 'blocks'
+  dataset_writers.write_arrays(str(data), images, progress=False)
+  cfg = config_lib.ProgressiveConfig(
+      logdir=str(tmp_path / 'run'), dataset=f'tfrecords:{data}', seed=3, total_kimg=0.192,
+      lod_training_kimg=0.032, lod_transition_kimg=0.032, minibatch_base=8, fmap_base=16,
+      fmap_max=8, fmap_decay=0.0, tick_kimg_base=0.064, tick_kimg_dict='',
+      network_snapshot_ticks=2, progress=False, export=False, mbstd_group_size=4)
+  progressive_loop.train(cfg, log=quiet)
+  # Ticks at 0.064, 0.128, 0.192: every 2nd tick and the end.
+  assert [p for p, _ in snapshots.list_snapshots(cfg.logdir)] == [0.128, 0.192]
+  opts = protocols.Options(num_samples=64, num_reals=64, progress=False)
+  rows = run_eval.evaluate_run(cfg.logdir, ['swd'], opts, log=quiet)
+  assert [r['kimg'] for r in rows] == [0.128, 0.192]
+  for r in rows:  # the run's own data (tfrecords, split train) was used: 16x16 SWD
+    assert r['swd/num_images'] == 64 and np.isfinite(r['swd/SWDx1e3_16'])
+  # The original's preset through its driver: the reals passes once, one log row per snapshot.
+  messages = []
+  opts = protocols.Options(num_images=64, progress=False)
+  rows = run_eval.evaluate_run(cfg.logdir, ['swd-16k'], opts, snapshots='0.192',
+                               log=messages.append)
+  preset_row = [r for r in rows if r['metrics'] == ['swd-16k']]
+  assert len(preset_row) == 1 and any(k.startswith('swd-16k/') for k in preset_row[0])
+  log = '\n'.join(messages)
+  assert 'Reals2' in log and 'Snapshot' in log and '\n0.192 ' in log
+  # Gs of the last snapshot is the run's final Gs.
+  rg, _ = run_eval.load_run_generator(cfg.logdir)
+  snapshots.restore(snapshots.list_snapshots(cfg.logdir)[-1][1], rg.nets)
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  reader = tf.train.load_checkpoint(os.path.join(cfg.logdir, 'checkpoints'))
+  for v in rg.nets['Gs'].trainable_variables[:3]:
+    key = [k for k in reader.get_variable_to_shape_map() if k.startswith('Gs/')
+           and k.endswith('.ATTRIBUTES/VARIABLE_VALUE') and tuple(reader.get_variable_to_shape_map()[k]) == tuple(v.shape)]
+    assert any(np.array_equal(reader.get_tensor(k), v.numpy()) for k in key), v.path

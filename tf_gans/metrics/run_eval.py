@@ -1,0 +1,242 @@
+"""Metrics over a whole run: every kept snapshot, one JSON line each.
+
+    python -m tf_gans.evaluate --run=<run folder> --metrics=swd,fid [--snapshots=all|K1,K2]
+
+The original PGGAN evaluates each `network-snapshot-KKKKKK.pkl` of a run
+(`util_scripts.py` `evaluate_metrics`); the RGAN CAT runs compute FID every
+10k iterations. Here every snapshot in `<run>/snapshots/`
+(`tf_gans.training.snapshots`) is rebuilt from the run file and evaluated
+with the metric protocols of `tf_gans.metrics.protocols`; each result is
+appended to `<run>/metrics.jsonl` as one JSON object (`step` or `kimg`, then
+`<metric>/<key>` values), snapshots already in the file are skipped (so an
+interrupted evaluation continues), the values go to TensorBoard
+(`<run>/tensorboard/metrics`) and `metrics.png` plots each metric against
+training. PGGAN snapshots are evaluated through Gs, as the original does. The
+original's presets (`swd-16k`, `fid-10k`, ...) run through one
+`protocols.PresetDriver`: the reals passes (and the Reals / Reals2 rows) once,
+then one row of the original's log table per snapshot.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+
+from tf_gans.training import runfile
+from tf_gans.training import snapshots as snapshots_lib
+
+METRICS_FILE = 'metrics.jsonl'
+METRICS_PLOT = 'metrics.png'
+
+
+@dataclasses.dataclass
+class RunGenerator:
+  """A run's generator, rebuilt from its run file, and how to sample it."""
+  nets: dict            # {checkpoint key: Keras model} of a snapshot
+  generator: object     # the net that is evaluated (G; PGGAN: Gs)
+  latent_dim: int
+  latent_distribution: str
+  value_range: tuple
+  label_size: int
+  unit: str             # 'step' or 'kimg'
+  data: str             # the run's dataset spec, split and padding
+  split: str
+  pad_to: int
+
+
+def _gan_generator(cfg):
+  from tf_gans import models  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  source = loop.load_data(cfg)
+  nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
+                      **cfg.model_options())
+  return RunGenerator({'G': nets.generator}, nets.generator, nets.latent_dim,
+                      nets.latent_distribution, tuple(nets.value_range), 0, 'step',
+                      cfg.dataset, cfg.split, cfg.pad_to)
+
+
+def _pggan_generator(cfg):
+  # pylint: disable=import-outside-toplevel,invalid-name
+  from tf_gans.models import pggan
+  from tf_gans.progressive import data as data_lib
+  dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
+                                  seed=cfg.seed)
+  g_kwargs, _ = cfg.network_kwargs(dataset)
+  g_kwargs['dtype'] = 'float32'  # evaluate in float32 whatever the run trained in
+  G = pggan.G_paper(**g_kwargs, name='G')
+  Gs = pggan.G_paper(**g_kwargs, name='Gs')
+  return RunGenerator({'G': G, 'Gs': Gs}, Gs, Gs.latent_size, 'normal', (-1.0, 1.0),
+                      Gs.static_kwargs['label_size'], 'kimg', cfg.dataset, cfg.split,
+                      cfg.pad_to)
+
+
+_BUILDERS = {'gan': _gan_generator, 'pggan': _pggan_generator}
+
+
+class _InMemoryExport:
+  """The `signatures` of an exported generator (`tf_gans.training.export`), unsaved."""
+
+  def __init__(self, rg):
+    from tf_gans.training import export  # pylint: disable=import-outside-toplevel
+    module = export.GeneratorModule(rg.generator, rg.latent_dim, rg.latent_distribution,
+                                    rg.value_range, rg.label_size)
+    self.signatures = {'sample': module.sample, 'generate': module.generate}
+
+
+def load_run_generator(logdir):
+  """(RunGenerator, run config) of the run in `logdir`."""
+  path, family = runfile.locate(logdir)
+  if path is None:
+    raise FileNotFoundError(f'--run={logdir} is not a tf_gans run folder (no {runfile.RUN_FILE}).')
+  from tf_gans.training import families  # pylint: disable=import-outside-toplevel
+  cfg = dataclasses.replace(families.FAMILIES.get(family).config_class.load(path),
+                            logdir=str(logdir))
+  return _BUILDERS[family](cfg), cfg
+
+
+def select(available, spec):
+  """The snapshots `spec` names: 'all' or positions 'K1,K2' (steps or kimg)."""
+  if spec in ('', 'all'):
+    return available
+  wanted = []
+  for item in spec.split(','):
+    try:
+      wanted.append(float(item))
+    except ValueError:
+      raise ValueError(f'--snapshots: expected all or positions such as 600,1200, got '
+                       f'{item!r}.') from None
+  by_position = {float(p): (p, prefix) for p, prefix in available}
+  missing = [w for w in wanted if w not in by_position]
+  if missing:
+    raise ValueError(f'--snapshots: no snapshot at {", ".join(f"{m:g}" for m in missing)}; the '
+                     f'run has {", ".join(f"{p:g}" for p, _ in available) or "none"}.')
+  return [by_position[w] for w in wanted]
+
+
+def read_rows(path):
+  """The JSON objects of a metrics.jsonl file (a torn last line from a kill is skipped)."""
+  if not os.path.exists(path):
+    return []
+  rows = []
+  with open(path) as f:
+    for line in f:
+      try:
+        rows.append(json.loads(line))
+      except ValueError:
+        continue
+  return rows
+
+
+def flatten(results):
+  """{metric: {key: value}} -> {'metric/key': float} for the numeric values."""
+  flat = {}
+  for name, result in results.items():
+    for key, value in result.items():
+      if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+        flat[f'{name}/{key}'] = float(value)
+  return flat
+
+
+def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
+  """Evaluates the selected snapshots of a run; returns every row of its metrics.jsonl.
+
+  Args:
+    logdir: the run folder.
+    names: metric names (`tf_gans.metrics.protocols.METRICS`).
+    options: `protocols.Options`.
+    snapshots: 'all' or 'K1,K2,...' (steps for GAN / RGAN, kimg for PGGAN).
+    given: the Options fields the user set; data / split / pad_to not in it
+      become the run's own (its training data).
+  """
+  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  from tf_gans.metrics import protocols
+  rg, _ = load_run_generator(logdir)
+  options = default_options(options, rg, given)
+  available = snapshots_lib.list_snapshots(logdir)
+  if not available:
+    raise FileNotFoundError(f'--run={logdir} holds no snapshots ({snapshots_lib.SNAPSHOT_DIR}/); '
+                            f'runs write them with --snapshot_every (GAN / RGAN) or every '
+                            f'--network_snapshot_ticks (PGGAN), and at their end.')
+  chosen = select(available, snapshots)
+  path = os.path.join(logdir, METRICS_FILE)
+  done = {(r.get(rg.unit), tuple(sorted(r.get('metrics', [])))) for r in read_rows(path)}
+  key = tuple(sorted(names))
+  todo = [(p, prefix) for p, prefix in chosen if (p, key) not in done]
+  log(f'{logdir}: {len(chosen)} snapshot(s) selected, {len(chosen) - len(todo)} already in '
+      f'{METRICS_FILE}; evaluating {len(todo)} with {", ".join(names)}.')
+  writer = tf.summary.create_file_writer(os.path.join(logdir, 'tensorboard', 'metrics'))
+  module = _InMemoryExport(rg)
+  presets = [n for n in names if n in protocols.PRESETS]
+  plain = [n for n in names if n not in protocols.PRESETS]
+  driver = None
+  if presets and todo:  # the original's driver: the reals passes once, one log row per snapshot
+    driver = protocols.PresetDriver(presets, options)
+    log(protocols.log_header(driver.columns))
+    for real_row in driver.real_rows():
+      log(protocols.log_row(real_row, driver.columns))
+  for i, (position, prefix) in enumerate(todo):
+    start = time.time()
+    snapshots_lib.restore(prefix, rg.nets)
+    values = flatten(protocols.run(plain, module, options)) if plain else {}
+    if driver is not None:
+      log_row = driver.evaluate(module, f'{position:g}')
+      values.update({f'{n}/{k}': float(v) for n in presets
+                     for k, v in driver.result(n).items()
+                     if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)})
+      log(protocols.log_row(log_row, driver.columns))
+    row = {rg.unit: position, 'metrics': list(key), 'seconds': round(time.time() - start, 1),
+           **values}
+    with open(path, 'a') as f:
+      f.write(json.dumps(row, sort_keys=True) + '\n')
+    step = int(round(position * 1000)) if rg.unit == 'kimg' else int(position)
+    with writer.as_default(step=step):
+      for k, v in row.items():
+        if '/' in k:
+          tf.summary.scalar(k, v)
+    writer.flush()
+    log(f'[{i + 1}/{len(todo)}] {rg.unit} {position:g}: '
+        + '  '.join(f'{k} {v:.4g}' for k, v in row.items() if '/' in k)
+        + f'  ({row["seconds"]:.0f}s)')
+  rows = read_rows(path)
+  if rows:
+    plot_metrics(rows, rg.unit, os.path.join(logdir, METRICS_PLOT))
+  return rows
+
+
+def plot_metrics(rows, unit, out_path):
+  """One panel per metric: each of its values against step / kimg. Returns out_path."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  keys = sorted({k for r in rows for k in r if '/' in k and not k.split('/', 1)[1].startswith(
+      ('num_', 'seed'))})
+  metrics = sorted({k.split('/', 1)[0] for k in keys})
+  fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 4),
+                           squeeze=False)
+  for ax, metric in zip(axes[0], metrics):
+    for k in (k for k in keys if k.startswith(metric + '/')):
+      points = sorted((r[unit], r[k]) for r in rows if k in r and unit in r)
+      if points:
+        ax.plot(*zip(*points), marker='o', label=k.split('/', 1)[1])
+    ax.set(xlabel=unit, title=metric)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize='small')
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=100)
+  plt.close(fig)
+  return out_path
+
+
+def default_options(options, rg, given):
+  """`options` with the run's data / split / pad_to where the user gave none (`given`)."""
+  overrides = {}
+  if 'data' not in given:
+    overrides['data'] = rg.data
+  if 'split' not in given:
+    overrides['split'] = rg.split
+  if 'pad_to' not in given:
+    overrides['pad_to'] = rg.pad_to
+  return dataclasses.replace(options, **overrides)
