@@ -45,6 +45,10 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_bool('batch_norm_d', None, 'Model option: BatchNorm in D (default: the model\'s).')
   flags.DEFINE_integer('g_h_size', None, 'Model option: DCGAN G width (default: the model\'s).')
   flags.DEFINE_integer('d_h_size', None, 'Model option: DCGAN D width (default: the model\'s).')
+  flags.DEFINE_string('activation', None, 'Model option: standard_cnn_32 hidden activations, relu '
+                      'or tanh (RGAN --Tanh_GD; default: the model\'s).')
+  flags.DEFINE_integer('pac', None, 'Model option: DCGAN PacGAN packing, D sees pac samples '
+                       'stacked on the channel axis (RGAN 256x256 runs: 2; default: the model\'s).')
   flags.DEFINE_string('loss', d('loss'), 'Loss name in tf_gans.losses (e.g. nonsaturating, gan2014).')
   flags.DEFINE_float('gradient_penalty', None,
                      'WGAN-GP lambda added to the D loss of any loss (default: the loss\'s, 10 for wgan-gp).')

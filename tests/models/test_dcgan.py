@@ -145,8 +145,50 @@ def test_bad_sizes_and_options_are_refused():
   with pytest.raises(ValueError, match="'dcgan_256' supports only 256x256"):
     MODELS.get('dcgan_256')((128, 128, 3))
   with pytest.raises(ValueError, match=r"'dcgan_128' does not take option\(s\) batch_norm_g; "
-                     'its options: batch_norm_d, d_h_size, g_h_size, spectral_norm'):
+                     'its options: batch_norm_d, d_h_size, g_h_size, pac, spectral_norm'):
     MODELS.get('dcgan_128')((128, 128, 3), batch_norm_g=False)
   with pytest.raises(ValueError, match='g_h_size must be a positive int'):
     MODELS.get('dcgan_64')((64, 64, 3), g_h_size=0)
+  with pytest.raises(ValueError, match='pac must be a positive int'):
+    MODELS.get('dcgan_64')((64, 64, 3), pac=0)
   assert dcgan.DEFAULT_H_SIZE == {64: 64, 128: 64, 256: 32}
+
+
+def test_pack_samples_pairs_the_first_half_with_the_second_as_the_pac_script():
+  """GAN_losses_iter_PAC.py: D's input is torch.cat([x[0:B], x[B:2B]], 1) (NCHW dim 1 = the
+  channels): packed sample i = image i's channels, then image B + i's. Hand-made 4 x 1x1x2."""
+  x = np.array([[[[0, 1]]], [[[10, 11]]], [[[20, 21]]], [[[30, 31]]]], np.float32)  # [4, 1, 1, 2]
+  packed = dcgan.PackSamples(2)(x).numpy()
+  np.testing.assert_array_equal(packed, [[[[0, 1, 20, 21]]], [[[10, 11, 30, 31]]]])
+  # pac = 3 on 6 images: i, 2 + i, 4 + i.
+  x6 = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1)
+  np.testing.assert_array_equal(dcgan.PackSamples(3)(x6).numpy().reshape(2, 3), [[0, 2, 4], [1, 3, 5]])
+  # 2x2 images, 3 channels: the pairing holds at every pixel, channels in order.
+  rng = np.random.default_rng(0)
+  y = rng.normal(size=(6, 2, 2, 3)).astype(np.float32)
+  got = dcgan.PackSamples(2)(y).numpy()
+  assert got.shape == (3, 2, 2, 6)
+  for i in range(3):
+    np.testing.assert_array_equal(got[i], np.concatenate([y[i], y[3 + i]], axis=-1))
+  with pytest.raises(Exception):
+    dcgan.PackSamples(2)(y[:5])   # an odd minibatch cannot be paired
+
+
+def test_pac2_discriminator_takes_pairs_and_returns_one_logit_per_pair():
+  """256x256 CAT runs (unstable.sh, GAN_losses_iter_PAC.py): D's first conv has n_colors*2 inputs;
+  the rest of D and all of G are unchanged; D of N images gives N/2 logits."""
+  plain = _build(64, g_h_size=4, d_h_size=4, seed=3)
+  pac = _build(64, g_h_size=4, d_h_size=4, seed=3, pac=2)
+  assert _n(pac.generator) == _n(plain.generator)
+  d_convs, p_convs = _convs(plain.discriminator), _convs(pac.discriminator)
+  assert tuple(p_convs[0].kernel.shape) == (4, 4, 6, 4)
+  assert [tuple(c.kernel.shape) for c in p_convs[1:]] == [tuple(c.kernel.shape) for c in d_convs[1:]]
+  assert pac.discriminator.layers[1].name == 'pack'
+  x = np.random.default_rng(2).uniform(-1, 1, size=(4, 64, 64, 3)).astype(np.float32)
+  assert tuple(pac.discriminator(x).shape) == (2, 1)
+  # D(x) is the same as D's layers after the packing applied to the hand-packed pairs.
+  inner = keras.Model(pac.discriminator.layers[2].input, pac.discriminator.output)
+  by_hand = np.concatenate([x[:2], x[2:]], axis=-1)
+  np.testing.assert_allclose(pac.discriminator(x), inner(by_hand), rtol=1e-5, atol=1e-6)
+  spectral = _build(256, g_h_size=2, d_h_size=2, spectral_norm=True, pac=2).discriminator
+  assert tuple(_convs(spectral)[0].kernel.shape) == (4, 4, 6, 2)

@@ -215,5 +215,32 @@ def test_bad_sizes_and_options_are_refused():
   with pytest.raises(ValueError, match='supports only 32x32'):
     standard_cnn.build((28, 28, 1))
   with pytest.raises(ValueError, match=r"'standard_cnn_32' does not take option\(s\) g_h_size; "
-                     'its options: batch_norm_d, batch_norm_g, spectral_norm'):
+                     'its options: activation, batch_norm_d, batch_norm_g, spectral_norm'):
     standard_cnn.build((32, 32, 3), g_h_size=64)
+  with pytest.raises(ValueError, match="activation must be one of relu, tanh, got 'elu'"):
+    standard_cnn.build((32, 32, 3), activation='elu', spectral_norm=False)
+  # The reference's spectral D has no Tanh branch: refused, not half-applied.
+  with pytest.raises(ValueError, match='activation=.tanh. needs spectral_norm=False'):
+    standard_cnn.build((32, 32, 3), activation='tanh')
+
+
+def test_tanh_activation_replaces_every_hidden_activation_as_tanh_gd():
+  """`--Tanh_GD True` (unstable.sh "Tanh" block): `nn.Tanh()` in place of G's 3 ReLUs and D's
+  7 LeakyReLU(0.1)s; BN, G's output tanh and D's Linear stay (GAN_losses_iter.py, arch 1)."""
+  relu = _build(spectral_norm=False, seed=4)
+  tanh = _build(spectral_norm=False, seed=4, activation='tanh')
+  swap = lambda row: ('Activation',) if row[0] in ('ReLU', 'LeakyReLU') else row
+  for a, b in ((relu.generator, tanh.generator), (relu.discriminator, tanh.discriminator)):
+    assert _signature(b) == [swap(row) for row in _signature(a)]
+  g_tanh = [l.name for l in tanh.generator.layers if isinstance(l, keras.layers.Activation)]
+  d_tanh = [l.name for l in tanh.discriminator.layers if isinstance(l, keras.layers.Activation)]
+  assert g_tanh == ['tanh_relu1', 'tanh_relu2', 'tanh_relu3', 'tanh']
+  assert d_tanh == [f'tanh_lrelu{i}' for i in range(1, 8)]
+  assert all(tanh.discriminator.get_layer(n).activation is keras.activations.tanh for n in d_tanh)
+  # Same weights (same seed, same variables): the outputs differ only through the activations.
+  assert _n(relu.generator) == _n(tanh.generator) and _n(relu.discriminator) == _n(tanh.discriminator)
+  x = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype(np.float32)
+  h = tanh.discriminator.get_layer('bn1')(tanh.discriminator.get_layer('conv1')(x))
+  out = keras.Model(tanh.discriminator.input, tanh.discriminator.get_layer('tanh_lrelu1').output)
+  np.testing.assert_allclose(out(x), np.tanh(np.asarray(h)), atol=1e-5)
+  assert standard_cnn.build((32, 32, 3), activation='relu', spectral_norm=False)  # the default, by name

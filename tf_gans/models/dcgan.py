@@ -25,6 +25,24 @@ tf_gans/layers/normalization.py), and D has no BN.
 Init (reference `weights_init`): every kernel ~ N(0, 0.02); BN gamma ~
 N(1, 0.02), beta 0. BatchNorm is `BatchStatsNormalization` (always batch
 statistics, eps 1e-5, torch momentum 0.1).
+
+PacGAN (option `pac`, default 1 = off): the 256x256 CAT runs use
+`code/GAN_losses_iter_PAC.py`, a copy of the reference where D sees two samples
+stacked on the channel axis (its first conv takes `n_colors*2` inputs). Each
+step draws 2B real images (`batch_size*2` indices) and G makes 2B fakes; D's
+input is `torch.cat([images[0:B], images[B:2B]], 1)`: packed sample i is
+image i followed by image B + i (the first half of the minibatch paired with
+the second half, in order; not neighbours), and the losses then see B logits.
+With `pac=k` D here starts with `PackSamples(k)`: [N, H, W, C] -> [N/k, H, W,
+kC], packed sample i = images i, N/k + i, ..., (k-1)N/k + i concatenated on
+channels in that order (k = 2: the reference's pairing), so a run's
+`--batch_size` counts images (2B = 64 for the reference's `--batch_size 32`)
+and D returns N/k logits. Two differences from the PAC script, by design:
+its G step re-packs the D step's `fake` tensor instead of the fresh G(z) it
+just drew (a bug: G trains on the D step's samples), and its gradient penalty
+(only the WGAN-GP 256 run) mixes packed pairs with one u per pair and takes
+the norm over 2C x H x W; here G gets fresh samples and the trainer's penalty
+mixes the images before packing (one u per image).
 """
 
 import keras
@@ -39,7 +57,35 @@ START_SIZE = 4
 LEAK = 0.2
 CONV_STD = 0.02
 BN_GAMMA_STD = 0.02
-OPTIONS = ('g_h_size', 'd_h_size', 'spectral_norm', 'batch_norm_d')
+OPTIONS = ('g_h_size', 'd_h_size', 'spectral_norm', 'batch_norm_d', 'pac')
+
+
+@keras.saving.register_keras_serializable(package='tf_gans')
+class PackSamples(keras.layers.Layer):
+  """PacGAN packing, [N, H, W, C] -> [N/pac, H, W, pac*C] (`GAN_losses_iter_PAC.py`).
+
+  Packed sample i holds images i, B + i, ..., (pac-1)B + i (B = N/pac) along
+  the channels, in that order: for pac = 2 the reference's
+  `torch.cat([x[0:B], x[B:2B]], 1)` (NCHW dim 1 = NHWC axis -1). N must be a
+  multiple of pac.
+  """
+
+  def __init__(self, pac, **kwargs):
+    super().__init__(**kwargs)
+    self.pac = int(pac)
+
+  def call(self, inputs):
+    height, width, channels = inputs.shape[1:]
+    groups = keras.ops.reshape(inputs, (self.pac, -1, height, width, channels))  # [pac, B, ...]
+    groups = keras.ops.transpose(groups, (1, 2, 3, 0, 4))                      # [B, H, W, pac, C]
+    return keras.ops.reshape(groups, (-1, height, width, self.pac * channels))
+
+  def compute_output_shape(self, input_shape):
+    n, height, width, channels = input_shape
+    return (None if n is None else n // self.pac, height, width, self.pac * channels)
+
+  def get_config(self):
+    return {**super().get_config(), 'pac': self.pac}
 
 
 def conv_kernel_init():
@@ -78,7 +124,7 @@ def build_generator(image_size, channels, g_h_size):
 
 
 def build_discriminator(image_size, channels, d_h_size, spectral_norm=False,
-                        batch_norm_d=True):
+                        batch_norm_d=True, pac=1):
   use_bn = batch_norm_d and not spectral_norm
 
   def conv(filters, strides, padding, name):
@@ -88,7 +134,8 @@ def build_discriminator(image_size, channels, d_h_size, spectral_norm=False,
     return SpectralNorm(layer, name=f'sn_{name}') if spectral_norm else layer
 
   x = keras.Input((image_size, image_size, channels), name='images')
-  h = conv(d_h_size, 2, 'same', 'conv0')(x)
+  h = PackSamples(pac, name='pack')(x) if pac > 1 else x
+  h = conv(d_h_size, 2, 'same', 'conv0')(h)
   h = keras.layers.LeakyReLU(LEAK, name='lrelu0')(h)
   size, mult, i = image_size // 2, 1, 0
   while size > START_SIZE:
@@ -117,15 +164,16 @@ def _build(image_size, image_shape, pixel_mean=None, **options):
         f'{", ".join(f"dcgan_{s} for {s}x{s}" for s in SIZES)}.')
   g_h_size = options.get('g_h_size', DEFAULT_H_SIZE[image_size])
   d_h_size = options.get('d_h_size', DEFAULT_H_SIZE[image_size])
-  for key, value in (('g_h_size', g_h_size), ('d_h_size', d_h_size)):
-    if not isinstance(value, int) or value < 1:
+  pac = options.get('pac', 1)
+  for key, value in (('g_h_size', g_h_size), ('d_h_size', d_h_size), ('pac', pac)):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
       raise ValueError(f'{name}: {key} must be a positive int, got {value!r}.')
   return GanNets(
       generator=build_generator(image_size, channels, g_h_size),
       discriminator=build_discriminator(
           image_size, channels, d_h_size,
           spectral_norm=options.get('spectral_norm', False),
-          batch_norm_d=options.get('batch_norm_d', True)),
+          batch_norm_d=options.get('batch_norm_d', True), pac=pac),
       latent_dim=Z_SIZE, latent_distribution='normal', value_range=(-1.0, 1.0))
 
 
@@ -135,7 +183,8 @@ def _builder(image_size):
   build.__name__ = f'build_dcgan_{image_size}'
   build.__doc__ = (f'DCGAN nets for {image_size}x{image_size}xC images; options: '
                    f'g_h_size, d_h_size (default {DEFAULT_H_SIZE[image_size]}), '
-                   'spectral_norm (False), batch_norm_d (True).')
+                   'spectral_norm (False), batch_norm_d (True), pac (1: off; 2: D sees '
+                   'pairs stacked on the channel axis, GAN_losses_iter_PAC.py).')
   return build
 
 

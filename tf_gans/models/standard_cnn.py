@@ -33,6 +33,15 @@ U(+-1/sqrt(fan_in)) as PyTorch 0.4's explicit `stdv = 1/sqrt(fan_in)`.
 
 BatchNorm is `BatchStatsNormalization` (always batch statistics, eps 1e-5,
 torch momentum 0.1).
+
+Option `activation` ('relu', the default, or 'tanh'): the reference's
+`--Tanh_GD True` (the "Tanh" block of `code/unstable.sh`) puts `nn.Tanh()` in
+place of every hidden activation: G's 3 ReLUs (after each transposed conv and
+its BN) and D's 7 LeakyReLU(0.1)s. G's output tanh, the BN layers and D's final
+Linear are unchanged. The reference reads `Tanh_GD` only in its non-spectral D
+branch (its spectral D always uses LeakyReLU), so 'tanh' needs
+`spectral_norm=False` here and is refused with spectral norm rather than
+silently half-applied.
 """
 
 import math
@@ -52,7 +61,9 @@ D_BN_CONVS = 6                          # convs 1-6 may have BN, never conv 7.
 LEAK = 0.1
 CONV_STD = 0.02
 BN_GAMMA_STD = 0.02
-OPTIONS = {'spectral_norm': True, 'batch_norm_d': True, 'batch_norm_g': True}
+ACTIVATIONS = ('relu', 'tanh')   # relu: ReLU in G, LeakyReLU(0.1) in D; tanh: Tanh in both.
+OPTIONS = {'spectral_norm': True, 'batch_norm_d': True, 'batch_norm_g': True,
+           'activation': 'relu'}
 
 
 def torch_default_uniform(fan_in):
@@ -71,7 +82,14 @@ def batch_norm(name):
       beta_initializer='zeros', name=name)
 
 
-def build_generator(channels, batch_norm_g=True):
+def hidden_activation(activation, default, name):
+  """The layer after a hidden conv: `default` for 'relu', Tanh for 'tanh' (`--Tanh_GD`)."""
+  if activation == 'tanh':
+    return keras.layers.Activation('tanh', name=f'tanh_{name}')
+  return default(name)
+
+
+def build_generator(channels, batch_norm_g=True, activation='relu'):
   z = keras.Input((Z_SIZE,), name='latents')
   h = keras.layers.Dense(
       math.prod(G_START), kernel_initializer=torch_default_uniform(Z_SIZE),
@@ -86,7 +104,7 @@ def build_generator(channels, batch_norm_g=True):
         name=f'convt{i}')(h)
     if batch_norm_g:
       h = batch_norm(f'bn{i}')(h)
-    h = keras.layers.ReLU(name=f'relu{i}')(h)
+    h = hidden_activation(activation, lambda n: keras.layers.ReLU(name=n), f'relu{i}')(h)
     in_channels = out_channels
   h = keras.layers.Conv2D(
       channels, 3, padding='same', kernel_initializer=conv_kernel_init(),
@@ -96,8 +114,12 @@ def build_generator(channels, batch_norm_g=True):
   return keras.Model(z, images, name='G_standard_cnn_32')
 
 
-def build_discriminator(channels, spectral_norm=True, batch_norm_d=True):
+def build_discriminator(channels, spectral_norm=True, batch_norm_d=True, activation='relu'):
   use_bn = batch_norm_d and not spectral_norm
+  if activation == 'tanh' and spectral_norm:
+    raise ValueError("Model 'standard_cnn_32': activation='tanh' needs spectral_norm=False "
+                     '(the reference reads --Tanh_GD only in its non-spectral D; its '
+                     'unstable.sh Tanh runs have no spectral norm): pass --nospectral_norm.')
   x = keras.Input((IMAGE_SIZE, IMAGE_SIZE, channels), name='images')
   h, in_channels = x, channels
   for i, (out_channels, kernel, stride) in enumerate(D_CONVS, start=1):
@@ -111,7 +133,8 @@ def build_discriminator(channels, spectral_norm=True, batch_norm_d=True):
     h = conv(h)
     if use_bn and i <= D_BN_CONVS:
       h = batch_norm(f'bn{i}')(h)
-    h = keras.layers.LeakyReLU(LEAK, name=f'lrelu{i}')(h)
+    h = hidden_activation(activation, lambda n: keras.layers.LeakyReLU(LEAK, name=n),
+                          f'lrelu{i}')(h)
     in_channels = out_channels
   h = keras.layers.Flatten(name='flatten')(h)
   fan_in = (IMAGE_SIZE // 8) ** 2 * in_channels
@@ -127,17 +150,22 @@ def build(image_shape, pixel_mean=None, **options):
 
   Options: spectral_norm (True: SN on D's 7 convs and no BN in D),
   batch_norm_d (True: BN after D's convs 1-6, only without SN),
-  batch_norm_g (True: BN after G's 3 transposed convs).
+  batch_norm_g (True: BN after G's 3 transposed convs),
+  activation ('relu': ReLU in G, LeakyReLU(0.1) in D; 'tanh': Tanh for every
+  one of them, the reference's --Tanh_GD; needs spectral_norm=False).
   """
   del pixel_mean  # Not used by this net.
   check_options('standard_cnn_32', options, OPTIONS)
   opts = {**OPTIONS, **options}
+  if opts['activation'] not in ACTIVATIONS:
+    raise ValueError(f"Model 'standard_cnn_32': activation must be one of "
+                     f"{', '.join(ACTIVATIONS)}, got {opts['activation']!r}.")
   height, width, channels = tuple(image_shape)
   if (height, width) != (IMAGE_SIZE, IMAGE_SIZE) or channels < 1:
     raise ValueError(f"Model 'standard_cnn_32' supports only 32x32 images "
                      f'(any channel count), got {tuple(image_shape)}.')
   return GanNets(
-      generator=build_generator(channels, opts['batch_norm_g']),
+      generator=build_generator(channels, opts['batch_norm_g'], opts['activation']),
       discriminator=build_discriminator(channels, opts['spectral_norm'],
-                                        opts['batch_norm_d']),
+                                        opts['batch_norm_d'], opts['activation']),
       latent_dim=Z_SIZE, latent_distribution='normal', value_range=(-1.0, 1.0))

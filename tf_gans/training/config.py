@@ -36,6 +36,8 @@ class RunConfig(RunFileMixin):
   batch_norm_d: Optional[bool] = None
   g_h_size: Optional[int] = None
   d_h_size: Optional[int] = None
+  activation: Optional[str] = None   # standard_cnn_32: relu | tanh (RGAN --Tanh_GD)
+  pac: Optional[int] = None          # dcgan_*: PacGAN packing of D's input (RGAN *_PAC.py: 2)
   loss: str = 'nonsaturating'
   gradient_penalty: Optional[float] = None
   d_steps: int = 1
@@ -103,5 +105,6 @@ class RunConfig(RunFileMixin):
 
   def model_options(self):
     """The model options the user set (None means the model's default)."""
-    names = ('spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size')
+    names = ('spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size',
+             'activation', 'pac')
     return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
