@@ -248,3 +248,90 @@ def test_tfrecords_source_is_lod_0_with_class_labels(tmp_path, mnist_dir):
     data.load_source(f'tfrecords:{tmp_path / "m"}', 'test')
   with pytest.raises(FileNotFoundError, match='dataset_tool'):
     data.load_source(f'tfrecords:{tmp_path / "nothing"}', 'train')
+
+
+def test_each_lod_has_its_own_permutations(tmp_path):
+  # The original gives each lod its own shuffled TFRecordDataset; here the lod
+  # is folded into the index_shuffle seed: (seed, epoch, 2 + lod).
+  num = 9
+  images, labels = _index_images(num)
+  _write(tmp_path / 'ds', images, labels)
+  dataset = tfrecords.MultiResDataset(tmp_path / 'ds')
+  streams = {}
+  for lod in (0, 1):
+    streamed_images, streamed_labels = _stream(dataset.images(lod, seed=5), 2 * num)
+    index = streamed_labels[:, 0].astype(int)
+    np.testing.assert_array_equal(streamed_images[:, 0, 0, 0], index)  # Every lod: image i, label i.
+    expected = [int(tf.raw_ops.RandomIndexShuffle(
+        index=tf.constant(p % num, tf.int64), seed=tf.constant([5, p // num, 2 + lod], tf.int64),
+        max_index=tf.constant(num - 1, tf.int64), rounds=4)) for p in range(2 * num)]
+    assert index.tolist() == expected
+    streams[lod] = index
+  assert streams[0][:num].tolist() != streams[1][:num].tolist()
+  assert sorted(streams[1][:num]) == list(range(num))
+
+
+def test_iter_images_is_file_order_in_batches(tmp_path):
+  images, _ = _index_images(5)
+  _write(tmp_path / 'ds', images)
+  dataset = tfrecords.MultiResDataset(tmp_path / 'ds')
+  batches = list(dataset.iter_images(1, batch_size=2))
+  assert [len(b) for b in batches] == [2, 2, 1]
+  np.testing.assert_array_equal(np.concatenate(batches)[:, 0, 0, 0], np.arange(5))
+
+
+def test_extract_writes_full_resolution_pngs(tmp_path):
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  from tf_gans.data.tfrecords import tools  # pylint: disable=import-outside-toplevel
+  rng = np.random.RandomState(0)
+  colour = rng.randint(0, 256, [3, 8, 8, 3]).astype(np.uint8)
+  grey = rng.randint(0, 256, [2, 4, 4]).astype(np.uint8)
+  _write(tmp_path / 'colour', colour)
+  _write(tmp_path / 'grey', grey)
+  assert tools.extract(tmp_path / 'colour', tmp_path / 'out_c') == 3
+  assert sorted(os.listdir(tmp_path / 'out_c')) == [
+      'img00000000.png', 'img00000001.png', 'img00000002.png']
+  for i in range(3):
+    with Image.open(tmp_path / 'out_c' / f'img{i:08d}.png') as image:
+      assert image.mode == 'RGB'
+      np.testing.assert_array_equal(np.asarray(image), colour[i])
+  assert tools.extract(tmp_path / 'grey', tmp_path / 'out_g') == 2
+  with Image.open(tmp_path / 'out_g' / 'img00000001.png') as image:
+    assert image.mode == 'L'
+    np.testing.assert_array_equal(np.asarray(image), grey[1])
+
+
+def test_compare_counts_identical_images_and_labels(tmp_path):
+  from tf_gans.data.tfrecords import tools  # pylint: disable=import-outside-toplevel
+  images, labels = _index_images(4)
+  _write(tmp_path / 'a', images, labels)
+  changed_images, changed_labels = images.copy(), labels.copy()
+  changed_images[2, 1, 1, 2] = 0
+  changed_labels[[0, 3], 1] = 9
+  _write(tmp_path / 'b', changed_images, changed_labels)
+  result = tools.compare(tmp_path / 'a', tmp_path / 'b')
+  assert (result.num_compared, result.identical_images, result.identical_labels) == (4, 3, 2)
+  assert result.report().splitlines() == [
+      'Image 2 is different', 'Label 0 is different', 'Label 3 is different',
+      'Identical images: 3 / 4', 'Identical labels: 2 / 4']
+  _write(tmp_path / 'short', images[:3])  # No labels: every label pair differs.
+  result = tools.compare(tmp_path / 'a', tmp_path / 'short', ignore_labels=True)
+  assert result.report().splitlines() == [
+      'Datasets contain different number of images', 'Identical images: 3 / 3']
+  assert tools.compare(tmp_path / 'a', tmp_path / 'short').identical_labels == 0
+
+
+def test_display_prints_labels_and_saves_a_grid(tmp_path):
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  from tf_gans.data.tfrecords import tools  # pylint: disable=import-outside-toplevel
+  images, labels = _index_images(5)
+  _write(tmp_path / 'ds', images, labels)
+  text = tools.display(tmp_path / 'ds', num_images=3)
+  lines = text.splitlines()
+  assert lines[:3] == [f'idx = {i:<8d} label = {[float(i), float(-i)]}' for i in range(3)]
+  grid_path = tmp_path / 'ds-display.png'
+  assert lines[3] == f'Displayed 3 images (of 5) in {grid_path}.'
+  with Image.open(grid_path) as grid:
+    pixels = np.asarray(grid)
+  assert pixels.shape == (16, 16, 3)  # 2x2 tiles of 8x8, the fourth empty.
+  assert pixels[0, 8, 0] == 1 and pixels[8, 0, 0] == 2 and pixels[8, 8].tolist() == [0, 0, 0]

@@ -1,11 +1,15 @@
 """Reads a multi-resolution TFRecords dataset (`MultiResDataset`, the original `TFRecordDataset`).
 
 `images(lod, seed, skip)` is an infinite, shuffled stream that is a pure
-function of (seed, skip): position i of the stream lies in epoch e = i // N
-at slot p = i % N and shows record `index_shuffle(p, seed=(seed, e, 2),
-max_index=N - 1)`, so every epoch is a fresh permutation of all N images
-(the original shuffles with a buffer of 4096 MB, a whole-epoch permutation
-for all but the largest datasets), and resuming at position k costs nothing.
+function of (lod, seed, skip): position i of the stream lies in epoch
+e = i // N at slot p = i % N and shows record `index_shuffle(p, seed=(seed,
+e, 2 + lod), max_index=N - 1)`, so every epoch is a fresh permutation of all
+N images (the original shuffles with a buffer of 4096 MB, a whole-epoch
+permutation for all but the largest datasets), every lod has its own
+permutations (the original `dataset.py` `TFRecordDataset` gives each lod its
+own `TFRecordDataset(...).shuffle(...)`, shuffled independently), and
+resuming at position k costs nothing. `iter_images(lod)` reads a file in
+record order (the original's `shuffle_mb=0, repeat=False`).
 """
 
 import os
@@ -31,8 +35,9 @@ IN_MEMORY_BYTES = 256 * 2**20
 _LENGTH_BYTES = 8
 _HEADER_BYTES = 12
 _FOOTER_BYTES = 4
-# Third word of the index_shuffle seed (seed, epoch, _SHUFFLE_SALT); the
-# in-memory pipeline of `tf_gans.data.pipeline` uses 0 and 1.
+# Third word of the index_shuffle seed is _SHUFFLE_SALT + lod, so every lod
+# has its own permutations (lod 0 keeps the salt alone); the in-memory
+# pipeline of `tf_gans.data.pipeline` uses 0 and 1.
 _SHUFFLE_SALT = 2
 _LOADED_BATCH = 1024
 
@@ -269,11 +274,16 @@ class MultiResDataset:
       self._indexes[lod] = (offsets, lengths)
     return self._indexes[lod]
 
-  def load_images(self, lod):
-    """Decodes every image of `lod`, in file order.
+  def iter_images(self, lod=0, batch_size=_LOADED_BATCH):
+    """Decodes the images of `lod` in file order, a batch at a time.
 
-    Returns:
-      uint8 numpy array [num_images, H, W, C]; row i goes with `labels[i]`.
+    The order of the original `dataset.py` `TFRecordDataset` with
+    `shuffle_mb=0, repeat=False` (what `dataset_tool.py` `display`, `extract`
+    and `compare` read); memory stays one batch whatever the file's size.
+
+    Yields:
+      uint8 numpy arrays [<= batch_size, H, W, C]; their rows, concatenated,
+      go with `labels`.
 
     Raises:
       ValueError: Naming the file, if a record's shape differs from the
@@ -284,30 +294,44 @@ class MultiResDataset:
     shape = self.image_shape(lod)
     chw = [shape[2], shape[0], shape[1]]
     features = feature_spec()
-    chunks = []
-    dataset = tf.data.TFRecordDataset(str(path)).batch(_LOADED_BATCH)
+    count = 0
+    dataset = tf.data.TFRecordDataset(str(path)).batch(int(batch_size))
     for records in dataset.map(lambda r: tf.io.parse_example(r, features)).as_numpy_iterator():
       bad = np.flatnonzero((records['shape'] != chw).any(axis=1))
       if bad.size:
-        index = sum(len(c) for c in chunks) + int(bad[0])
         raise ValueError(
-            f'{path}: record {index} has shape {records["shape"][bad[0]].tolist()}, '
-            f'expected {chw} like the first record.')
+            f'{path}: record {count + int(bad[0])} has shape '
+            f'{records["shape"][bad[0]].tolist()}, expected {chw} like the first record.')
       pixels = np.frombuffer(b''.join(records['data']), np.uint8)
-      chunks.append(np.transpose(pixels.reshape([-1] + chw), (0, 2, 3, 1)))
-    images = np.concatenate(chunks)
-    if len(images) != self.num_images:
+      count += len(records['data'])
+      if count > self.num_images:
+        break
+      yield np.transpose(pixels.reshape([-1] + chw), (0, 2, 3, 1))
+    if count != self.num_images:
       raise ValueError(
-          f'{path} holds {len(images)} records but {self.file(0)} holds '
-          f'{self.num_images}; every lod must hold the same images.')
-    return images
+          f'{path} holds {"more than " if count > self.num_images else ""}{count} records '
+          f'but {self.file(0)} holds {self.num_images}; every lod must hold the same images.')
+
+  def load_images(self, lod):
+    """Decodes every image of `lod`, in file order.
+
+    Returns:
+      uint8 numpy array [num_images, H, W, C]; row i goes with `labels[i]`.
+
+    Raises:
+      ValueError: Naming the file, if a record's shape differs from the
+        first record's or the record count differs from `num_images`.
+    """
+    return np.concatenate(list(self.iter_images(lod)))
 
   def images(self, lod, seed, skip=0, in_memory=None):
     """An infinite, shuffled stream of (image, label) pairs of one lod.
 
     Element i of the stream lies in epoch e = i // N at slot p = i % N and
-    is record `index_shuffle(p, seed=(seed, e, 2), max_index=N - 1)` with its
-    label row: every epoch shows each image once, in a fresh order. The
+    is record `index_shuffle(p, seed=(seed, e, 2 + lod), max_index=N - 1)`
+    with its label row: every epoch shows each image once, in a fresh order,
+    and each lod has its own permutations (as the original's per-lod
+    shuffles; the lod is folded into the seed). The
     stream is a pure function of (lod, seed, skip), the same in every
     process (it does not depend on TensorFlow's global seed), and
     `images(lod, seed, skip=k)` is exactly `images(lod, seed)` without its
@@ -333,7 +357,7 @@ class MultiResDataset:
       raise ValueError(f'skip must be >= 0, got {skip}.')
     if in_memory is None:
       in_memory = os.path.getsize(path) < self.in_memory_bytes
-    record_of = _shuffle_fn(self.num_images, int(seed))
+    record_of = _shuffle_fn(self.num_images, int(seed), int(lod))
     labels = tf.constant(self.labels)
     if in_memory:
       images = tf.constant(self.load_images(lod))
@@ -368,16 +392,17 @@ class MultiResDataset:
     return '\n'.join(lines)
 
 
-def _shuffle_fn(num_images, seed):
-  """Returns position -> record index: one fresh permutation per epoch."""
+def _shuffle_fn(num_images, seed, lod=0):
+  """Returns position -> record index: one fresh permutation per (lod, epoch)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   max_index = tf.constant(num_images - 1, tf.int64)
   seed = tf.constant(seed, tf.int64)
+  salt = tf.constant(_SHUFFLE_SALT + lod, tf.int64)
 
   def record_of(position):
     epoch = position // num_images
     slot = position % num_images
-    seeds = tf.stack([seed, epoch, tf.constant(_SHUFFLE_SALT, tf.int64)])
+    seeds = tf.stack([seed, epoch, salt])
     return tf.raw_ops.RandomIndexShuffle(index=slot, seed=seeds, max_index=max_index, rounds=4)
 
   return record_of
