@@ -29,7 +29,7 @@ if _tf_log_requested(sys.argv):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '0')
 else:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  if __import__('__main__').__dict__.get('__package__') == 'tf_gans':  # python -m tf_gans.X
+  if (__import__('__main__').__dict__.get('__package__') or '').startswith('tf_gans'):  # -m tf_gans.X
     native_logs.filter_native_logs()
 
 # Errors a user can fix from the message alone: print it, no traceback.

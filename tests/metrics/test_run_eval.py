@@ -103,10 +103,12 @@ def test_pggan_network_snapshots_every_network_snapshot_tick_evaluated_through_g
   opts = protocols.Options(num_images=64, progress=False)
   rows = run_eval.evaluate_run(cfg.logdir, ['swd-16k'], opts, snapshots='0.192',
                                log=messages.append)
-  preset_row = [r for r in rows if r['metrics'] == ['swd-16k']]
+  preset_row = [r for r in rows if r.get('metrics') == ['swd-16k']]
   assert len(preset_row) == 1 and any(k.startswith('swd-16k/') for k in preset_row[0])
   log = '\n'.join(messages)
   assert 'Reals2' in log and 'Snapshot' in log and '\n0.192 ' in log
+  reals2 = [r for r in rows if r.get('title') == 'Reals2']  # the baseline, kept in the file
+  assert len(reals2) == 1 and reals2[0]['swd-16k/SWDx1e3_16'] > 0
   # Gs of the last snapshot is the run's final Gs.
   rg, _ = run_eval.load_run_generator(cfg.logdir)
   snapshots.restore(snapshots.list_snapshots(cfg.logdir)[-1][1], rg.nets)

@@ -177,6 +177,12 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
     log(protocols.log_header(driver.columns))
     for real_row in driver.real_rows():
       log(protocols.log_row(real_row, driver.columns))
+      # The real-vs-real baseline (the original's Reals / Reals2 rows), once per evaluation.
+      with open(path, 'a') as f:
+        f.write(json.dumps({'title': real_row.title, 'reals_of': list(key), **{
+            f'{n}/{c}': float(v) for n in presets for c, v in real_row.values.items()
+            if v is not None and c in [col.name for col in driver.states[n].columns]}},
+                           sort_keys=True) + '\n')
   for i, (position, prefix) in enumerate(todo):
     start = time.time()
     snapshots_lib.restore(prefix, rg.nets)
@@ -207,12 +213,13 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
 
 
 def plot_metrics(rows, unit, out_path):
-  """One panel per metric: each of its values against step / kimg. Returns out_path."""
+  """One panel per metric: each of its values against step / kimg, and the Reals2
+  (real vs real) rows as dashed lines. Returns out_path."""
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   keys = sorted({k for r in rows for k in r if '/' in k and not k.split('/', 1)[1].startswith(
-      ('num_', 'seed'))})
+      ('num_', 'seed', 'real_passes', 'time_'))})
   metrics = sorted({k.split('/', 1)[0] for k in keys})
   fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 4),
                            squeeze=False)
@@ -220,7 +227,11 @@ def plot_metrics(rows, unit, out_path):
     for k in (k for k in keys if k.startswith(metric + '/')):
       points = sorted((r[unit], r[k]) for r in rows if k in r and unit in r)
       if points:
-        ax.plot(*zip(*points), marker='o', label=k.split('/', 1)[1])
+        line, = ax.plot(*zip(*points), marker='o', label=k.split('/', 1)[1])
+        for r in rows:  # the Reals2 baseline (real vs other real images) as a dashed line
+          if r.get('title') == 'Reals2' and k in r:
+            ax.axhline(r[k], color=line.get_color(), linestyle='--', linewidth=1,
+                       label=f'{k.split("/", 1)[1]} Reals2')
     ax.set(xlabel=unit, title=metric)
     if ax.get_legend_handles_labels()[0]:
       ax.legend(fontsize='small')
