@@ -95,8 +95,8 @@ def pggan_forward_main():
                                         FLAGS.rounds, FLAGS.pggan_iters, scratch)
     cli.print_json(report, FLAGS.out)
   elif FLAGS.pggan_train:
-    from tf_gans.progressive.flags import MIXED_PRECISION_DTYPES  # pylint: disable=import-outside-toplevel
-    bad = [p for p in FLAGS.compare_mixed_precision if p not in MIXED_PRECISION_DTYPES or not p]
+    bad = [p for p in FLAGS.compare_mixed_precision
+           if p not in tf_gans_flags.DTYPE_OF_POLICY or not p]
     if bad:
       cli.fail(ValueError(f'--compare_mixed_precision: unknown policies {bad}; expected '
                           f'mixed_bfloat16 or mixed_float16.'))
@@ -105,7 +105,7 @@ def pggan_forward_main():
         FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
         FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters, jit=FLAGS.compare_jit,
         strategies=FLAGS.compare_strategies,
-        dtypes=[MIXED_PRECISION_DTYPES[p] for p in FLAGS.compare_mixed_precision],
+        dtypes=[tf_gans_flags.DTYPE_OF_POLICY[p] for p in FLAGS.compare_mixed_precision],
         partial=write_partial)
     cli.print_json(report, FLAGS.out)
   else:
