@@ -24,7 +24,10 @@ minibatch is global; each replica trains on its strided rows
 (`tf_gans.training.replicas.Shard`) with the draws of the global minibatch,
 its loss is its share of the global mean, the optimizer sums the replicas'
 gradients, and one update (or one skip) applies everywhere, so R replicas
-take the one-device step.
+take the one-device step. Under several workers the loop hands each worker
+only its replicas' rows of the minibatch (`d_step(..., num_workers=W)`,
+`tf_gans.training.replicas.WorkerRows`); the draws are still of the global
+minibatch.
 """
 
 import keras
@@ -61,6 +64,12 @@ def process_reals(x, lod, flip=None):
   if x.shape[1] > 1:
     x = pgl.lerp(x, pgl.upscale2d(pgl.downscale2d(x)), alpha)
   return x
+
+
+def _global_minibatch(reals, num_workers):
+  """Rows of the global minibatch of which `reals` is one of `num_workers` equal shares."""
+  n = tf.shape(reals)[0]
+  return n * num_workers if num_workers > 1 else n
 
 
 class ProgressiveTrainer(tf.Module):
@@ -146,14 +155,15 @@ class ProgressiveTrainer(tf.Module):
   # forward and backward, the update if the gradients are finite, then (once, in
   # cross-replica context) the loss scale, Gs and the counters. The replica functions run
   # once per replica on its rows of the global minibatch.
-  def _d_replica(self, reals_uint8, labels, resolution, grad_scale):
-    shard = replicas.Shard()
-    n = tf.shape(reals_uint8)[0]  # the global minibatch
+  def _d_replica(self, reals_uint8, labels, resolution, grad_scale, num_workers=1):
+    shard = replicas.Shard(num_workers)
+    rows = shard.local if num_workers > 1 else shard  # the reals: a worker's share, or global
+    n = _global_minibatch(reals_uint8, num_workers)
     flip = None
     if self.mirror_augment:
       flip = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_MIRROR)) < 0.5)
-    reals = process_reals(shard(reals_uint8), tf.cast(self.D.lod, tf.float32), flip)
-    labels = shard(tf.cast(labels, tf.float32))
+    reals = process_reals(rows(reals_uint8), tf.cast(self.D.lod, tf.float32), flip)
+    labels = rows(tf.cast(labels, tf.float32))
     latents = shard(self._latents(n, _Z_D))
     alpha = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA)))
     scale = self.D_loss_scale.scale  # also scales the penalty's inner gradient
@@ -170,14 +180,14 @@ class ProgressiveTrainer(tf.Module):
     applied = replicas.apply_if_finite(self.D_opt, self._gradient_pairs(grads, self.D))
     return shard.global_mean(terms), applied
 
-  def _d_step(self, reals_uint8, labels, resolution, grad_scale):
+  def _d_step(self, reals_uint8, labels, resolution, grad_scale, num_workers=1):
     with self.strategy.scope():
       terms, applied = replicas.run_once(self.strategy, self._d_replica, reals_uint8, labels,
-                                         resolution, grad_scale)
+                                         resolution, grad_scale, num_workers)
       self.D_loss_scale.update(applied)
       self._update_gs()
       self.step.assign_add(1)
-      self.cur_nimg.assign_add(tf.cast(tf.shape(reals_uint8)[0], tf.int64))
+      self.cur_nimg.assign_add(tf.cast(_global_minibatch(reals_uint8, num_workers), tf.int64))
     return dict(terms, D_applied=applied)
 
   def _g_replica(self, minibatch, resolution):
@@ -273,14 +283,26 @@ class ProgressiveTrainer(tf.Module):
       raise ValueError(f'a minibatch of {minibatch} does not split evenly over {count} '
                        f'replicas.')
 
-  def d_step(self, reals_uint8, labels, resolution):
-    """One D update (and the Gs update that runs with it) on a global real minibatch."""
+  def d_step(self, reals_uint8, labels, resolution, num_workers=1):
+    """One D update (and the Gs update that runs with it) on a global real minibatch.
+
+    num_workers: 1 (default): `reals_uint8` and `labels` are the global
+      minibatch (each worker holds all of it; its replicas keep their rows).
+      W > 1: they are this worker's share of a global minibatch W times
+      larger, the rows `replicas.WorkerRows.of_strategy(self.strategy)`
+      selects (`ArrayLods.images(..., rows=...)` batched by minibatch / W);
+      each local replica takes its rows of the share (`Shard.local`), the
+      rows it would take of the global minibatch, so the step is the same.
+    """
+    num_workers = int(num_workers)
     key = (resolution, int(reals_uint8.shape[0]))
+    if num_workers > 1:
+      key += (num_workers,)
     if key not in self._d_steps:
-      self._check_minibatch(key[1])
+      self._check_minibatch(key[1] * num_workers)
       lod_top = self.D.lod_top(resolution)  # floor(lod) while this resolution trains
       self._d_steps[key] = tf.function(
-          lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top),
+          lambda x, y: self._d_step(x, y, resolution, 2.0 ** -lod_top, num_workers),
           jit_compile=self._step_jit)
     out = self._d_steps[key](reals_uint8, labels)
     self.last_terms.update(out)

@@ -23,6 +23,12 @@ Two rules for "this replica's rows", one per stack, side by side:
               device forms on the whole minibatch, provided every replica
               holds a multiple of the group size.
 
+Input under several workers (PGGAN): `WorkerRows` names the rows of every
+global minibatch that one worker's replicas train on, so that worker's data
+stream can gather (or read and decode) only those rows; the trainer then
+gives each local replica its strided rows of the worker's share
+(`Shard.local`), the same rows the global rule gives it.
+
 Seeds: both stacks draw from (seed, step * slots_per_step + slot)
 (`step_seed`); the GAN has d_steps + 1 slots per step (`gan_seed`: its D
 minibatches and the G step; stream 1, folded in, is the penalty's
@@ -33,6 +39,7 @@ of per-replica means) and PGGAN's distribution plumbing (`run_once`,
 `replica_jit`, `apply_if_finite`).
 """
 
+import numpy as np
 import tensorflow as tf
 
 # PGGAN: stream slots per step of (seed, step * PGGAN_SLOTS + slot).
@@ -76,20 +83,141 @@ class Shard:
   groups one device's (see the module docstring), so a step on R replicas
   equals a step on one device (tested).
 
+  Args:
+    num_workers: the workers the replicas are spread over (W; `WorkerRows`);
+      only `local` depends on it.
+
   Attributes:
     count: replicas in sync (R).
     index: this replica's id.
+    local_count: replicas per worker (L = R / W).
+    local_index: this replica's place among its worker's (index % L: the
+      replica ids of worker w are w L .. w L + L - 1, as tf.distribute numbers them).
   """
 
-  def __init__(self):
+  def __init__(self, num_workers=1):
     self.context, self.count, self.index = _replicas()
+    if self.count % num_workers:
+      raise ValueError(f'{self.count} replicas do not spread evenly over {num_workers} workers.')
+    self.local_count = self.count // num_workers
+    self.local_index = self.index % self.local_count if num_workers > 1 else self.index
 
   def __call__(self, x):
+    """This replica's rows of a global minibatch (or of a global draw)."""
     return strided_rows(x, self.index, self.count)
+
+  def local(self, x):
+    """This replica's rows of its worker's share (`WorkerRows.select` of a global minibatch).
+
+    The same rows `self(global minibatch)` gives: the worker's share lists the
+    global rows k R + w L + l (k = 0, 1, ...; l < L) in order, so local row
+    k L + l is global row k R + w L + l, and local replica l takes l, l + L, ...
+    """
+    return strided_rows(x, self.local_index, self.local_count)
 
   def global_mean(self, terms):
     """{name: local mean} -> {name: mean over the global minibatch} (equal shares)."""
     return global_mean(terms)
+
+
+class WorkerRows:
+  """The rows of every global minibatch that one worker's replicas train on (strided rule).
+
+  Worker w of W hosts the replicas w L .. w L + L - 1 of R = W L
+  (tf.distribute numbers a multi-worker strategy's replicas worker by worker),
+  and replica r trains on rows r, r + R, r + 2R, ... of each global minibatch
+  (`Shard`). Since every minibatch is a multiple of R rows (the trainer
+  refuses others), the worker's rows of a stream of consecutive minibatches
+  are, counting stream positions i from the stream's start, the positions
+  with i % R in [w L, w L + L): `select` keeps those of a stream, in order,
+  whatever the minibatch, so batching the selection by minibatch / W gives,
+  minibatch after minibatch, the worker's rows of each (in global row order,
+  as `Shard.local` expects). A data stream applies `select` to its positions
+  or record indices, before any image is gathered, read or decoded
+  (`tf_gans.progressive.data.ArrayLods.images`,
+  `tf_gans.data.tfrecords.MultiResDataset.images`). With one worker every
+  position is kept and `select` returns the stream itself.
+
+  Args:
+    worker: this worker's index w (the rank of its first replica / L).
+    num_workers: W.
+    local_replicas: L, replicas per worker.
+  """
+
+  def __init__(self, worker=0, num_workers=1, local_replicas=1):
+    if not 0 <= worker < num_workers or local_replicas < 1:
+      raise ValueError(f'worker {worker} of {num_workers} with {local_replicas} replicas each.')
+    self.worker = int(worker)
+    self.num_workers = int(num_workers)
+    self.local_replicas = int(local_replicas)
+
+  @classmethod
+  def of_strategy(cls, strategy=None):
+    """This process's rows under `strategy` (default: the current one).
+
+    The local replicas' ids come from
+    `strategy.experimental_distribute_values_from_function` (a
+    `tf.distribute.ValueContext` per local replica); they must be the
+    contiguous, aligned block w L .. w L + L - 1 (as MultiWorkerMirroredStrategy
+    numbers them), else ValueError.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    count = strategy.num_replicas_in_sync
+    ids = strategy.experimental_local_results(
+        strategy.experimental_distribute_values_from_function(
+            lambda ctx: ctx.replica_id_in_sync_group))
+    ids = sorted(int(i) for i in ids)
+    local = len(ids)
+    if local == count:
+      return cls(0, 1, count)
+    first = ids[0]
+    if count % local or first % local or ids != list(range(first, first + local)):
+      raise ValueError(f'this worker holds replicas {ids} of {count}; expected an aligned '
+                       f'block of {local} consecutive ids.')
+    return cls(first // local, count // local, local)
+
+  @property
+  def num_replicas(self):
+    """R = W L."""
+    return self.num_workers * self.local_replicas
+
+  @property
+  def first(self):
+    """The worker's first replica id (w L)."""
+    return self.worker * self.local_replicas
+
+  @property
+  def everything(self):
+    """Whether the worker trains on every row (one worker)."""
+    return self.num_workers == 1
+
+  def share(self, minibatch):
+    """Rows of a global minibatch the worker reads (minibatch / W)."""
+    if minibatch % self.num_replicas:
+      raise ValueError(f'a minibatch of {minibatch} does not split evenly over '
+                       f'{self.num_replicas} replicas.')
+    return minibatch // self.num_workers
+
+  def select(self, stream):
+    """The worker's elements of a `tf.data` stream of scalars (positions, record indices):
+    of each R consecutive elements, elements w L .. w L + L - 1. The stream
+    itself with one worker."""
+    if self.everything:
+      return stream
+    first, local = self.first, self.local_replicas
+    return (stream.batch(self.num_replicas, drop_remainder=True)
+            .map(lambda block: block[first:first + local]).unbatch())
+
+  def rows(self, minibatch):
+    """numpy int indices of the worker's rows of a global minibatch of `minibatch` rows."""
+    self.share(minibatch)  # checks the split
+    i = np.arange(minibatch)
+    return i[(i % self.num_replicas >= self.first)
+             & (i % self.num_replicas < self.first + self.local_replicas)]
+
+  def __repr__(self):
+    return (f'WorkerRows(worker={self.worker}, num_workers={self.num_workers}, '
+            f'local_replicas={self.local_replicas})')
 
 
 # --- Stateless seeds. ---
