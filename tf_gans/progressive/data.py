@@ -7,6 +7,10 @@ has `resolution_log2`, `num_channels`, `label_size`, `labels` (float32
 [N, label_size]) and `images(lod, seed, skip=0)`: an infinite tf.data
 stream of (uint8 NHWC image, label) at resolution 2**(R - lod), a pure
 function of (seed, skip), so a resumed run continues the exact stream.
+Under several workers `images(lod, seed, skip, rows)` takes a
+`tf_gans.training.replicas.WorkerRows` and streams only the elements that
+worker's replicas train on (selected before anything is gathered or read),
+so each host reads minibatch / W images a step, not the global minibatch.
 
 Two implementations: `tf_gans.data.tfrecords.MultiResDataset` (the
 reference's TFRecords folders, `--dataset=tfrecords:<dir>`) and `ArrayLods`
@@ -63,8 +67,14 @@ class ArrayLods:
       raise ValueError(f'{self.name}: no lod {lod}; available: {self.lods}.')
     return self._levels[lod]
 
-  def images(self, lod, seed, skip=0):
-    """Shuffled passes (epoch e permuted by (seed, e)), from element `skip` on."""
+  def images(self, lod, seed, skip=0, rows=None):
+    """Shuffled passes (epoch e permuted by (seed, e)), from element `skip` on.
+
+    rows: a `tf_gans.training.replicas.WorkerRows`: only this worker's
+      elements of the stream (counted from `skip`, so a resumed stream selects
+      what the straight one did), chosen from the stream of image indices
+      before any image is gathered; None or one worker: every element.
+    """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     images = tf.constant(self.level(lod))
     labels = tf.constant(self.labels)
@@ -76,7 +86,15 @@ class ArrayLods:
       return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
     order = tf.data.Dataset.range(first_epoch, 2 ** 62).flat_map(epoch).skip(offset)
-    return order.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    if rows is not None:
+      order = rows.select(order)
+    return order.map(lambda i: self._gather(images, labels, i))
+
+  @staticmethod
+  def _gather(images, labels, index):
+    """The read of one stream element: (image, label) of image `index`."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    return tf.gather(images, index), tf.gather(labels, index)
 
 
 def open_dataset(spec, split='train', pad_to=0, data_dir='', seed=0):

@@ -8,8 +8,13 @@ N images (the original shuffles with a buffer of 4096 MB, a whole-epoch
 permutation for all but the largest datasets), every lod has its own
 permutations (the original `dataset.py` `TFRecordDataset` gives each lod its
 own `TFRecordDataset(...).shuffle(...)`, shuffled independently), and
-resuming at position k costs nothing. `iter_images(lod)` reads a file in
-record order (the original's `shuffle_mb=0, repeat=False`).
+resuming at position k costs nothing. Under several workers
+`images(..., rows=WorkerRows)` keeps only the positions one worker's
+replicas train on before mapping them to records, so a worker reading from
+disk reads and decodes only its 1/W of the records (the global order is
+unchanged: it is the shuffle's, a function of the position alone).
+`iter_images(lod)` reads a file in record order (the original's
+`shuffle_mb=0, repeat=False`).
 """
 
 import os
@@ -324,7 +329,7 @@ class MultiResDataset:
     """
     return np.concatenate(list(self.iter_images(lod)))
 
-  def images(self, lod, seed, skip=0, in_memory=None):
+  def images(self, lod, seed, skip=0, in_memory=None, rows=None):
     """An infinite, shuffled stream of (image, label) pairs of one lod.
 
     Element i of the stream lies in epoch e = i // N at slot p = i % N and
@@ -346,6 +351,16 @@ class MultiResDataset:
       in_memory: True to decode the whole file into memory first, False to
         read records from disk as they are needed (random access by record
         offset), None to load files smaller than `in_memory_bytes`.
+      rows: a `tf_gans.training.replicas.WorkerRows` (several workers): only
+        the elements this worker's replicas train on, i.e. the stream
+        positions skip + i with i % R in [w L, w L + L), chosen before the
+        position is mapped to its record. Read from disk, the worker reads
+        and decodes only those records (1/W of the global stream's); loaded
+        into memory, each worker still decodes the whole file once (every
+        epoch is a permutation of all N images, so every worker needs every
+        image over an epoch) and then gathers only its rows. The order is
+        the global stream's either way: the shuffle is a function of the
+        position, not of the worker. None or one worker: every element.
 
     Returns:
       A `tf.data.Dataset` of (uint8 [H, W, C], float32 [label_size]); batch
@@ -372,6 +387,8 @@ class MultiResDataset:
         record = tf.py_function(read, [index], tf.string)
         return _parse_hwc(record, shape), tf.gather(labels, index)
     positions = tf.data.Dataset.counter(start=int(skip), dtype=tf.int64)
+    if rows is not None:
+      positions = rows.select(positions)
     return positions.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   def _record_reader(self, lod):
