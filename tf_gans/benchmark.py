@@ -66,6 +66,10 @@ flags.DEFINE_bool('metrics_bench', False,
                   'and SWD time (tf_gans.bench.metrics).')
 flags.DEFINE_string('inception', None, '--metrics_bench: also time the FID Inception features '
                     '(weights file from tf_gans.tools.import_inception).')
+flags.DEFINE_bool('inception_dtype_bench', False,
+                  'Instead of training: FID Inception features in bfloat16 vs float32 on MNIST '
+                  '(--inception weights): images/s and the FID change '
+                  '(tf_gans.bench.inception_dtype).')
 flags.DEFINE_integer('swd_images', 16384, '--metrics_bench: SWD images per side (0: skip).')
 flags.DEFINE_integer('swd_resolution', 128, '--metrics_bench: SWD image size.')
 FLAGS = flags.FLAGS
@@ -146,6 +150,14 @@ def main(argv):
         ('--multi_worker_bench', '--out', '--bench_steps', '--rounds', '--warmup_steps'))]
     with tempfile.TemporaryDirectory() as scratch:
       report = distribute.run(passed, scratch, short=20, long=20 + FLAGS.bench_steps)
+    cli.print_json(report, FLAGS.out)
+    return
+  if FLAGS.inception_dtype_bench:
+    from tf_gans.bench import inception_dtype  # pylint: disable=import-outside-toplevel
+    try:
+      report = inception_dtype.run(FLAGS.inception)
+    except cli.USER_ERRORS as e:
+      cli.fail(e)
     cli.print_json(report, FLAGS.out)
     return
   if FLAGS.metrics_bench:
