@@ -1,6 +1,7 @@
 """PGGAN under MultiWorkerMirroredStrategy: two local workers over loopback (TF_CONFIG).
 
-The two workers split each minibatch (4 + 4 of 8) and follow the one-device trajectory
+The two workers split each minibatch (4 + 4 of 8; each reads only its 4 rows from the
+data stream) and follow the one-device trajectory
 through the 4x4 phase, the fade and the 8x8 phase; a worker lost mid-run leaves the
 chief's checkpoints intact and `--resume` on both continues to the same weights. Every
 process has a timeout, so the test stops by itself.
@@ -63,6 +64,9 @@ def test_two_pggan_workers_train_as_one_device_and_resume_after_a_kill(tmp_path)
   for p, (_, err) in zip(procs, outs):
     assert p.returncode == 0, err[-3000:]
   assert f'Resumed {tmp_path / "mw"} at {killed_at / 1000:g} kimg' in outs[0][0]
+  for index, (out, _) in enumerate(outs):  # each worker streamed only its replica's rows
+    assert (f'2 workers of 1 replicas: this worker (index {index}) reads only its replicas\' '
+            f'rows, 1/2 of each minibatch.') in out
   assert tf.train.latest_checkpoint(ckpts).endswith('ckpt-96')
   got = _weights(run)
   assert got.keys() == want.keys() and any(k.startswith('Gs/') for k in got)

@@ -15,6 +15,12 @@ The run's life around this loop (run file, resume, SIGINT/SIGTERM, divergence,
 monitoring, the final checkpoint and Gs export) is the one every model shares:
 `tf_gans.training.lifecycle`, `tf_gans.training.monitor`.
 
+Input under several workers (MultiWorkerMirroredStrategy): each worker's
+stream holds only the rows of each global minibatch its replicas train on
+(`tf_gans.training.replicas.WorkerRows`, selected from the stream's positions
+before any image is read), minibatch / W images a step instead of the whole
+minibatch; the rows, and so the trajectory, are the one-device run's.
+
 Checkpoints (`checkpoints/`, written atomically by CheckpointManager) hold G,
 D, Gs, both optimizers, the step counter (which seeds every random draw),
 cur_nimg, the images read at each lod (the data position), the last Adam
@@ -39,6 +45,7 @@ from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib
+from tf_gans.training import replicas as replicas_lib
 from tf_gans.training import snapshots as snapshots_lib
 
 REALS_FILE = 'reals.png'
@@ -234,9 +241,13 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
   elif cfg.resume_pkl:
     start_from_pickle(run, cfg.resume_pkl, cfg.resume_kimg)
     log(f'Started from {cfg.resume_pkl} (G, D, Gs) at {cfg.resume_kimg:g} kimg.')
+  rows = replicas_lib.WorkerRows.of_strategy(strategy)
   if replicas > 1:
     log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
         f'(--max_minibatch_per_gpu caps each replica\'s share).')
+  if not rows.everything:
+    log(f'{rows.num_workers} workers of {rows.local_replicas} replicas: this worker (index '
+        f'{rows.worker}) reads only its replicas\' rows, 1/{rows.num_workers} of each minibatch.')
 
   total_kimg = cfg.total_kimg
   monitor = monitor_lib.Monitor(run_life.out_dir, total_kimg, 'kimg', start=run.cur_nimg / 1000,
@@ -248,7 +259,7 @@ def train(cfg, resume=False, dataset=None, explicit=None, log=print):
     grids.write(0, 1.0)
     log(grids.smoothing_note(cfg.G_smoothing, cfg.schedule(0, R, replicas).minibatch))
 
-  state = _LoopState(run.cur_nimg)
+  state = _LoopState(run.cur_nimg, rows=rows)
   say = lambda text: (monitor.end_line(), log(text))  # not onto the progress line
 
   def body():
@@ -301,6 +312,7 @@ class _LoopState:
   tick_start_time: float = dataclasses.field(default_factory=time.time)
   stream: object = None
   stream_key: tuple = None
+  rows: object = None  # this worker's rows of each minibatch (`replicas.WorkerRows`)
   seen_resolution: int = 0
 
 
@@ -315,11 +327,12 @@ def _train_round(run, cfg, sched, R, replicas, state, log):
     cfg.check_minibatch(sched, replicas)
     log(f'resolution {sched.resolution}x{sched.resolution} (lod {sched.lod:.2f}, '
         f'minibatch {sched.minibatch}) at {run.cur_nimg / 1000:.1f} kimg')
+  rows = state.rows or replicas_lib.WorkerRows()
   if state.stream_key != (data_lod, sched.minibatch):
     state.stream_key = (data_lod, sched.minibatch)
     skip = int(run.data_pos[data_lod].numpy())
-    state.stream = iter(run.dataset.images(data_lod, cfg.seed, skip=skip)
-                        .batch(sched.minibatch, drop_remainder=True).prefetch(2))
+    state.stream = iter(_worker_stream(run.dataset, data_lod, cfg.seed, skip, rows)
+                        .batch(rows.share(sched.minibatch), drop_remainder=True).prefetch(2))
   key = schedule_lib.opt_reset_key(sched.lod)
   if cfg.reset_opt_for_new_lod and tuple(run.opt_key.numpy()) != key:
     run.trainer.reset_optimizers()
@@ -330,9 +343,25 @@ def _train_round(run, cfg, sched, R, replicas, state, log):
   for _ in range(cfg.minibatch_repeats):
     for _ in range(cfg.D_repeats):
       reals, labels = next(state.stream)
-      run.trainer.d_step(reals, labels[:, :label_size], sched.resolution)
+      run.trainer.d_step(reals, labels[:, :label_size], sched.resolution,
+                         num_workers=rows.num_workers)
       run.advance_data(data_lod, sched.minibatch)
     run.trainer.g_step(sched.minibatch, sched.resolution)
+
+
+def _worker_stream(dataset, lod, seed, skip, rows):
+  """The data stream from position `skip`: every element with one worker, else this
+  worker's (the dataset selects them before reading: `images(..., rows=rows)`).
+
+  Minibatches start at `skip` (the stream is reopened at the data position),
+  so stream element i is row i % minibatch of a global minibatch, and `rows`
+  keeps the rows of this worker's replicas; batched by `rows.share(minibatch)`
+  they are, minibatch by minibatch, what the global stream would give them.
+  A dataset without the `rows` argument serves one worker only.
+  """
+  if rows.everything:
+    return dataset.images(lod, seed, skip=skip)
+  return dataset.images(lod, seed, skip=skip, rows=rows)
 
 
 def _check_finite(run):
