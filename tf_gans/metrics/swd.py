@@ -59,8 +59,31 @@ Note that the per-channel normalisation makes SWD blind to per-channel
 affine intensity changes (x -> a x + b gives the same descriptors): it
 measures local structure at each scale, not colour or brightness.
 
-The pyramid, patch gathering and projections run in TensorFlow; the sort runs
-in TensorFlow on a GPU and in numpy on a CPU (identical results).
+Memory. `sliced_wasserstein` runs one pyramid level at a time: the pyramid
+of every minibatch is computed down to that level only, the level's
+descriptors of both sets are gathered into one preallocated float32 array
+each (16384 images x 128 patches x 147 x 4 B = 1.2 GB per set at the
+protocol size), normalised in place, and projected on `dirs_per_chunk`
+directions at a time: the projections are held as [chunk, M] float32 rows,
+sorted in place along the rows (one direction's M values contiguous), and
+their |difference| summed in float64. A level's arrays are freed before the
+next level. At 16384 vs 16384 images of 128x128 this holds ~2.7 GB at once
+instead of all four levels of both sets (~10 GB plus copies); the numbers
+equal the previous all-at-once computation (`reference_sliced_wasserstein`,
+kept for the tests and tf_gans.bench.metrics) to float32 rounding of the
+projections (the matmul's summation order), ~1e-9 relative per level.
+
+Exact float32 pyramid steps. The pyramid of uint8 images is computed as if
+in float64 (module text above), but the steps whose float32 arithmetic is
+exact run in float32, which is several times faster: G_0 is integer and G_1
+lies on the 1/256 grid below 256, so pyr_down(G_0), pyr_down(G_1) (outputs on
+the 2^-16 grid below 256: 24 significant bits) and pyr_up(G_1) (partial sums
+on the 2^-14 grid below 2^10: 24 bits) round nothing in float32 and give the
+float64 result bit for bit. Deeper steps and non-uint8 inputs use float64.
+
+The pyramid, patch gathering and the GPU projections run in TensorFlow; on a
+CPU the projections and the sort run in numpy (BLAS sgemm and numpy's sort;
+sorting is exact, so where it runs does not change the result).
 """
 
 import dataclasses
@@ -74,6 +97,9 @@ NHOODS_PER_IMAGE = 128
 DIR_REPEATS = 4
 DIRS_PER_REPEAT = 128
 MIN_RESOLUTION = 16
+# Bytes of projections held per set by `projected_distance` when no dirs_per_chunk
+# is given: 16 directions of 2**21 descriptors (16384 images x 128 patches).
+PROJECTION_BYTES = 128 << 20
 
 # The 1-D binomial factor of the 5x5 kernel [1,4,6,4,1]^T [1,4,6,4,1] / 256.
 _BINOMIAL = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
@@ -151,15 +177,13 @@ def _blur(x: tf.Tensor, gain: float) -> tf.Tensor:
   return x
 
 
-def pyr_down(x) -> tf.Tensor:
-  """Blur (5x5 binomial, 'mirror') then [::2, ::2]: float32 NHWC -> float32 NHWC (`pyr_down`)."""
-  x = tf.cast(x, tf.float64)
+def _pyr_down(x, dtype) -> tf.Tensor:
+  x = tf.cast(x, dtype)
   return tf.cast(_blur(x, 1.0)[:, ::2, ::2], tf.float32)
 
 
-def pyr_up(x) -> tf.Tensor:
-  """Zero-insert x2, then 4 x the binomial blur ('mirror'): float32 NHWC, x2 size (`pyr_up`)."""
-  x = tf.cast(x, tf.float64)
+def _pyr_up(x, dtype) -> tf.Tensor:
+  x = tf.cast(x, dtype)
   s = tf.shape(x)
   zeros = tf.zeros_like(x)
   # Interleave along W then H: [n, h, w, c] -> [n, h, 2w, c] -> [n, 2h, 2w, c].
@@ -168,18 +192,63 @@ def pyr_up(x) -> tf.Tensor:
   return tf.cast(_blur(x, 4.0), tf.float32)
 
 
+def pyr_down(x) -> tf.Tensor:
+  """Blur (5x5 binomial, 'mirror') then [::2, ::2]: float32 NHWC -> float32 NHWC (`pyr_down`)."""
+  return _pyr_down(x, tf.float64)
+
+
+def pyr_up(x) -> tf.Tensor:
+  """Zero-insert x2, then 4 x the binomial blur ('mirror'): float32 NHWC, x2 size (`pyr_up`)."""
+  return _pyr_up(x, tf.float64)
+
+
+def _down_dtype(step: int, from_uint8: bool):
+  """dtype of pyr_down(G_step): float32 where exact (G_0, G_1 of uint8 images; module docstring)."""
+  return tf.float32 if from_uint8 and step <= 1 else tf.float64
+
+
+def _up_dtype(level: int, from_uint8: bool):
+  """dtype of pyr_up(G_{level+1}) for L_level: float32 where exact (L_0 of uint8 images)."""
+  return tf.float32 if from_uint8 and level == 0 else tf.float64
+
+
 def laplacian_pyramid(images, num_levels: int) -> List[tf.Tensor]:
   """[L_0, ..., L_{n-2}, G_{n-1}]: float32 NHWC levels on the 0..255 scale, finest first."""
-  return _laplacian_pyramid(tf.convert_to_tensor(images), int(num_levels))
+  images = tf.convert_to_tensor(images)
+  return _laplacian_pyramid(images, int(num_levels), images.dtype == tf.uint8)
 
 
 @tf.function(reduce_retracing=True)
-def _laplacian_pyramid(images, num_levels):
+def _laplacian_pyramid(images, num_levels, from_uint8):
   pyramid = [tf.cast(images, tf.float32)]
-  for _ in range(1, num_levels):
-    pyramid.append(pyr_down(pyramid[-1]))
-    pyramid[-2] = pyramid[-2] - pyr_up(pyramid[-1])
+  for i in range(1, num_levels):
+    pyramid.append(_pyr_down(pyramid[-1], _down_dtype(i - 1, from_uint8)))
+    pyramid[-2] = pyramid[-2] - _pyr_up(pyramid[-1], _up_dtype(i - 1, from_uint8))
   return pyramid
+
+
+def laplacian_level(images, level: int, num_levels: int) -> tf.Tensor:
+  """L_level of `laplacian_pyramid(images, num_levels)` alone, computing no finer-level output.
+
+  The Gaussian levels G_1 .. G_{level+1} are computed and L_level = G_level -
+  pyr_up(G_{level+1}) (the residual G_{n-1} for the last level), with the
+  same operations as `laplacian_pyramid`, so the values are the same bits.
+  """
+  images = tf.convert_to_tensor(images)
+  if not 0 <= level < num_levels:
+    raise ValueError(f'level must be in [0, {num_levels}), got {level!r}.')
+  return _laplacian_level(images, int(level), int(num_levels), images.dtype == tf.uint8)
+
+
+@tf.function(reduce_retracing=True)
+def _laplacian_level(images, level, num_levels, from_uint8):
+  g = tf.cast(images, tf.float32)
+  for i in range(level):
+    g = _pyr_down(g, _down_dtype(i, from_uint8))
+  if level == num_levels - 1:
+    return g
+  coarser = _pyr_down(g, _down_dtype(level, from_uint8))
+  return g - _pyr_up(coarser, _up_dtype(level, from_uint8))
 
 
 def patch_rng(seed: int, level: int, patch_stream: int = 0) -> np.random.Generator:
@@ -223,6 +292,31 @@ def extract_descriptors(level, centres: np.ndarray, nhood_size: int = NHOOD_SIZE
   return tf.reshape(patches, [len(centres), -1]).numpy()
 
 
+def _channel_moments(desc: np.ndarray, channels: int) -> Tuple[np.ndarray, np.ndarray]:
+  """float64 per-channel sum and sum of squares of float32 descriptors [m, C*k*k]."""
+  per_channel = desc.reshape(len(desc), channels, -1)
+  wide = per_channel.astype(np.float64)
+  return (per_channel.sum(axis=(0, 2), dtype=np.float64),
+          np.einsum('mck,mck->c', wide, wide))
+
+
+def _normalise_in_place(desc: np.ndarray, total: np.ndarray, total_sq: np.ndarray,
+                        channels: int) -> None:
+  """Per-channel centring and population-std scaling in place (`finalize_descriptors`).
+
+  Statistics from the float64 sums of `_channel_moments` over the whole set,
+  applied in float32. A constant channel (std 0) is only centred; the
+  original would divide by 0 (nan).
+  """
+  count = desc.shape[0] * desc.shape[1] / channels
+  mean = total / count
+  std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+  std[std == 0] = 1.0
+  per_channel = desc.reshape(len(desc), channels, -1)
+  per_channel -= mean.astype(np.float32)[None, :, None]
+  per_channel /= std.astype(np.float32)[None, :, None]
+
+
 @dataclasses.dataclass
 class Descriptors:
   """Normalised descriptors of one image set, one float32 [M, C*49] array per pyramid level."""
@@ -241,8 +335,10 @@ class DescriptorAccumulator:
     desc = acc.finalize()          # per-channel normalised (original `finalize_descriptors`)
 
   The per-channel sums for the normalisation accumulate in float64 as
-  batches arrive; the raw float32 descriptors are kept (M x C*49 per level,
-  e.g. 16384 images x 128 patches x 147 x 4 B = 1.2 GB per level).
+  batches arrive; the raw float32 descriptors of every level are kept (M x
+  C*49 per level, e.g. 16384 images x 128 patches x 147 x 4 B = 1.2 GB per
+  level), as the original's pass-by-pass API needs. When both whole sets
+  are at hand, `sliced_wasserstein` needs one level at a time instead.
   """
 
   def __init__(self, seed: int = 0, min_resolution: int = MIN_RESOLUTION,
@@ -289,10 +385,9 @@ class DescriptorAccumulator:
       centres = patch_centres(self._rngs[l], n, level.shape[1], level.shape[2],
                               self.nhood_size, self.nhoods_per_image)
       desc = extract_descriptors(level, centres, self.nhood_size, self.nhoods_per_image)
-      per_channel = desc.reshape(len(desc), c, -1)
-      self._sum[l] += per_channel.sum(axis=(0, 2), dtype=np.float64)
-      self._sum_sq[l] += np.einsum('mck,mck->c', per_channel.astype(np.float64),
-                                   per_channel.astype(np.float64))
+      total, total_sq = _channel_moments(desc, c)
+      self._sum[l] += total
+      self._sum_sq[l] += total_sq
       self._chunks[l].append(desc)
     self.num_images += n
 
@@ -304,19 +399,48 @@ class DescriptorAccumulator:
       raise ValueError('DescriptorAccumulator.finalize was already called; start a new one.')
     c = self.image_shape[2]
     levels = []
-    for l, chunks in enumerate(self._chunks):
-      desc = np.concatenate(chunks, axis=0)
-      count = desc.shape[0] * desc.shape[1] / c
-      mean = self._sum[l] / count
-      var = np.maximum(self._sum_sq[l] / count - mean**2, 0.0)
-      std = np.sqrt(var)
-      std[std == 0] = 1.0   # a constant channel: the original would divide by 0 (nan)
-      per_channel = desc.reshape(len(desc), c, -1)
-      per_channel -= mean.astype(np.float32)[None, :, None]
-      per_channel /= std.astype(np.float32)[None, :, None]
+    for l in range(len(self._chunks)):
+      desc = np.concatenate(self._chunks[l], axis=0)
+      self._chunks[l] = None          # at most one level held twice while concatenating
+      _normalise_in_place(desc, self._sum[l], self._sum_sq[l], c)
       levels.append(desc)
     self._chunks = None
     return Descriptors(self.resolutions, levels, self.num_images)
+
+
+def level_descriptors(images, level: int, seed: int = 0, minibatch_size: Optional[int] = None,
+                      min_resolution: int = MIN_RESOLUTION, patch_stream: int = 0,
+                      nhood_size: int = NHOOD_SIZE,
+                      nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
+  """Normalised descriptors of pyramid `level` of a whole uint8 NHWC set: float32 [N*128, C*49].
+
+  The same values as `descriptors(...).levels[level]` (same minibatches,
+  patch centres and float64 sums), computed for this level alone: each
+  minibatch's pyramid runs only down to the level (`laplacian_level`), and
+  the descriptors go straight into one preallocated array, normalised in
+  place, so only this level of this set is held. The original computes every
+  level of a minibatch in `API.feed` and keeps them all until `API.end`.
+  """
+  images = check_images('images', images, min_resolution)
+  n, h, w, c = images.shape
+  num_levels = len(resolutions(h, min_resolution))
+  mb = minibatch_size or default_minibatch_size(h)
+  rng = patch_rng(_check_seed('seed', seed), level, _check_seed('patch_stream', patch_stream))
+  out = np.empty((n * nhoods_per_image, c * nhood_size**2), np.float32)
+  total = np.zeros(c, np.float64)
+  total_sq = np.zeros(c, np.float64)
+  for start in range(0, n, mb):
+    batch = images[start:start + mb]
+    lap = laplacian_level(batch, level, num_levels)
+    centres = patch_centres(rng, len(batch), lap.shape[1], lap.shape[2], nhood_size,
+                            nhoods_per_image)
+    desc = extract_descriptors(lap, centres, nhood_size, nhoods_per_image)
+    batch_sum, batch_sum_sq = _channel_moments(desc, c)
+    total += batch_sum
+    total_sq += batch_sum_sq
+    out[start * nhoods_per_image:(start + len(batch)) * nhoods_per_image] = desc
+  _normalise_in_place(out, total, total_sq, c)
+  return out
 
 
 def unit_directions(rng: np.random.Generator, dim: int,
@@ -327,32 +451,85 @@ def unit_directions(rng: np.random.Generator, dim: int,
   return dirs.astype(np.float32)
 
 
+def _on_gpu() -> bool:
+  return bool(tf.config.list_logical_devices('GPU'))
+
+
 def projected_distance(a, b, rng: np.random.Generator, dir_repeats: int = DIR_REPEATS,
-                                dirs_per_repeat: int = DIRS_PER_REPEAT) -> float:
+                       dirs_per_repeat: int = DIRS_PER_REPEAT,
+                       dirs_per_chunk: Optional[int] = None) -> float:
   """The SWD of two equal-size descriptor sets [M, D] (original `sliced_wasserstein`, not x1e3).
 
   For each repeat: project both sets on `dirs_per_repeat` unit directions,
   sort each direction's projections, take mean |sorted_a - sorted_b| over
   points and directions; return the mean over repeats.
+
+  The directions of a repeat are drawn at once (as the original), then used
+  `dirs_per_chunk` at a time: each set's projections on a chunk are one
+  [chunk, M] float32 array, sorted in place along its rows. None picks the
+  chunk from PROJECTION_BYTES (16 directions at M = 2^21, all 128 below
+  2^18); the chunk only changes float32 rounding of the projections (the
+  BLAS kernel's summation order), ~1e-9 relative in the result.
   """
-  a = np.asarray(a)
-  b = np.asarray(b)
+  a = np.asarray(a, np.float32)
+  b = np.asarray(b, np.float32)
   if a.ndim != 2 or a.shape != b.shape:
     raise ValueError(f'SWD needs two descriptor sets of one shape [M, D]; got {a.shape} and '
                      f'{b.shape} (equal image counts on both sides).')
-  a = tf.convert_to_tensor(a, tf.float32)
-  b = tf.convert_to_tensor(b, tf.float32)
-  on_gpu = bool(tf.config.list_logical_devices('GPU'))
+  m = len(a)
+  if dirs_per_chunk is None:
+    dirs_per_chunk = max(1, PROJECTION_BYTES // (4 * max(m, 1)))
+  elif (isinstance(dirs_per_chunk, bool) or int(dirs_per_chunk) != dirs_per_chunk
+        or dirs_per_chunk < 1):
+    raise ValueError(f'dirs_per_chunk must be a positive integer, got {dirs_per_chunk!r}.')
+  chunk = int(min(dirs_per_chunk, dirs_per_repeat))
+  if _on_gpu():
+    a, b = tf.constant(a), tf.constant(b)
+    sum_chunk = _sorted_difference_sum_tf
+  else:
+    buffers = (np.empty((chunk, m), np.float32), np.empty((chunk, m), np.float32))
+    sum_chunk = lambda x, y, dirs_t: _sorted_difference_sum_np(x, y, dirs_t, *buffers)
   results = []
   for _ in range(dir_repeats):
-    dirs = tf.constant(unit_directions(rng, a.shape[1], dirs_per_repeat))
-    results.append(_mean_sorted_difference(tf.matmul(a, dirs), tf.matmul(b, dirs), on_gpu))
+    dirs = unit_directions(rng, a.shape[1], dirs_per_repeat)
+    total = 0.0
+    for first in range(0, dirs_per_repeat, chunk):
+      total += sum_chunk(a, b, np.ascontiguousarray(dirs[:, first:first + chunk].T))
+    results.append(total / (m * dirs_per_repeat))
   return float(np.mean(results))
 
 
-def _mean_sorted_difference(proj_a: tf.Tensor, proj_b: tf.Tensor, on_gpu: bool) -> float:
-  """mean |sort(proj_a, axis 0) - sort(proj_b, axis 0)|, accumulated in float64.
+def _sorted_difference_sum_np(a: np.ndarray, b: np.ndarray, dirs_t: np.ndarray,
+                              buf_a: np.ndarray, buf_b: np.ndarray) -> float:
+  """sum |sort(a @ d) - sort(b @ d)| over the directions d (rows of dirs_t [k, D]), in float64.
 
+  The projections are written as [k, M] rows into the buffers (BLAS sgemm)
+  and sorted in place along the rows, where one direction's values are
+  contiguous.
+  """
+  k = len(dirs_t)
+  proj_a, proj_b = buf_a[:k], buf_b[:k]
+  np.matmul(dirs_t, a.T, out=proj_a)
+  proj_a.sort(axis=1)
+  np.matmul(dirs_t, b.T, out=proj_b)
+  proj_b.sort(axis=1)
+  np.subtract(proj_a, proj_b, out=proj_a)
+  np.abs(proj_a, out=proj_a)
+  return float(proj_a.sum(dtype=np.float64))
+
+
+def _sorted_difference_sum_tf(a: tf.Tensor, b: tf.Tensor, dirs_t: np.ndarray) -> float:
+  """As `_sorted_difference_sum_np` in TensorFlow (tf.sort, for a GPU)."""
+  dirs_t = tf.constant(dirs_t)
+  proj_a = tf.sort(tf.matmul(dirs_t, a, transpose_b=True), axis=-1)
+  proj_b = tf.sort(tf.matmul(dirs_t, b, transpose_b=True), axis=-1)
+  return float(tf.reduce_sum(tf.cast(tf.abs(proj_a - proj_b), tf.float64)))
+
+
+def _mean_sorted_difference(proj_a: tf.Tensor, proj_b: tf.Tensor, on_gpu: bool) -> float:
+  """mean |sort(proj_a, axis 0) - sort(proj_b, axis 0)| of [M, dirs], accumulated in float64.
+
+  The previous implementation's column sort (`reference_sliced_wasserstein`).
   Sorting is exact, so where it runs does not change the result: tf.sort on
   a GPU, numpy on a CPU (tf.sort, built on top_k, is ~8x slower there).
   """
@@ -365,7 +542,8 @@ def _mean_sorted_difference(proj_a: tf.Tensor, proj_b: tf.Tensor, on_gpu: bool) 
 
 def distance_from_descriptors(real: Descriptors, fake: Descriptors, seed: int = 0,
                               dir_repeats: int = DIR_REPEATS,
-                              dirs_per_repeat: int = DIRS_PER_REPEAT) -> Dict[str, float]:
+                              dirs_per_repeat: int = DIRS_PER_REPEAT,
+                              dirs_per_chunk: Optional[int] = None) -> Dict[str, float]:
   """{'SWDx1e3_<res>': ..., 'SWDx1e3_avg': ...} from two finalised descriptor sets.
 
   Directions of level l come from `default_rng([seed, 1, l])`.
@@ -382,11 +560,15 @@ def distance_from_descriptors(real: Descriptors, fake: Descriptors, seed: int = 
                      f'and {fake.num_images}.')
   out = {}
   for l, (res, a, b) in enumerate(zip(real.resolutions, real.levels, fake.levels)):
-    rng = np.random.default_rng([seed, _DIRECTION_STREAM, l])
-    out[f'SWDx1e3_{res}'] = 1e3 * projected_distance(a, b, rng, dir_repeats,
-                                                     dirs_per_repeat)
+    out[f'SWDx1e3_{res}'] = 1e3 * projected_distance(a, b, direction_rng(seed, l), dir_repeats,
+                                                     dirs_per_repeat, dirs_per_chunk)
   out['SWDx1e3_avg'] = float(np.mean(list(out.values())))
   return out
+
+
+def direction_rng(seed: int, level: int) -> np.random.Generator:
+  """The generator of the directions of pyramid `level`: `default_rng([seed, 1, level])`."""
+  return np.random.default_rng([seed, _DIRECTION_STREAM, level])
 
 
 def descriptors(images, seed: int = 0, minibatch_size: Optional[int] = None,
@@ -400,12 +582,29 @@ def descriptors(images, seed: int = 0, minibatch_size: Optional[int] = None,
   return acc.finalize()
 
 
+def _check_pair(real, fake, min_resolution):
+  real = check_images('real', real, min_resolution)
+  fake = check_images('fake', fake, min_resolution)
+  if real.shape[1:] != fake.shape[1:]:
+    raise ValueError(f'real and fake images differ in shape: {real.shape[1:]} vs {fake.shape[1:]}.')
+  if len(real) != len(fake):
+    raise ValueError(f'SWD needs equally many real and fake images, got {len(real)} and '
+                     f'{len(fake)}.')
+  return real, fake
+
+
 def sliced_wasserstein(real, fake, seed: int = 0, fake_seed: Optional[int] = None,
                        minibatch_size: Optional[int] = None,
                        dir_repeats: int = DIR_REPEATS,
                        dirs_per_repeat: int = DIRS_PER_REPEAT,
-                       min_resolution: int = MIN_RESOLUTION) -> Dict[str, float]:
+                       min_resolution: int = MIN_RESOLUTION,
+                       dirs_per_chunk: Optional[int] = None) -> Dict[str, float]:
   """SWD x 1e3 per pyramid level and their average, PGGAN protocol (paper section 5, appendix D).
+
+  One level at a time (module docstring, Memory): `level_descriptors` of
+  both sets, then `projected_distance`, then the next level. The values are
+  those of `reference_sliced_wasserstein`, the all-at-once computation, to
+  float32 rounding of the projections.
 
   Args:
     real: uint8 NHWC reference images (the paper: 16384).
@@ -417,6 +616,8 @@ def sliced_wasserstein(real, fake, seed: int = 0, fake_seed: Optional[int] = Non
       256) as the original). Does not change the result.
     dir_repeats, dirs_per_repeat: 4 and 128 in the protocol.
     min_resolution: coarsest pyramid level (16 in the protocol).
+    dirs_per_chunk: directions projected at once (None: from
+      PROJECTION_BYTES). Changes only float32 rounding (~1e-9 relative).
 
   Returns:
     dict: 'SWDx1e3_<res>' for res = H, H/2, ..., 16 (finest first), then
@@ -427,17 +628,18 @@ def sliced_wasserstein(real, fake, seed: int = 0, fake_seed: Optional[int] = Non
       min_resolution or not divisible through the pyramid, shapes differing
       between the sets, or unequal counts.
   """
-  real = check_images('real', real, min_resolution)
-  fake = check_images('fake', fake, min_resolution)
-  if real.shape[1:] != fake.shape[1:]:
-    raise ValueError(f'real and fake images differ in shape: {real.shape[1:]} vs {fake.shape[1:]}.')
-  if len(real) != len(fake):
-    raise ValueError(f'SWD needs equally many real and fake images, got {len(real)} and '
-                     f'{len(fake)}.')
-  fake_seed = seed if fake_seed is None else fake_seed
-  desc_real = descriptors(real, seed, minibatch_size, min_resolution)
-  desc_fake = descriptors(fake, fake_seed, minibatch_size, min_resolution)
-  return distance_from_descriptors(desc_real, desc_fake, seed, dir_repeats, dirs_per_repeat)
+  real, fake = _check_pair(real, fake, min_resolution)
+  seed = _check_seed('seed', seed)
+  fake_seed = seed if fake_seed is None else _check_seed('fake_seed', fake_seed)
+  out = {}
+  for l, res in enumerate(resolutions(real.shape[1], min_resolution)):
+    a = level_descriptors(real, l, seed, minibatch_size, min_resolution)
+    b = level_descriptors(fake, l, fake_seed, minibatch_size, min_resolution)
+    out[f'SWDx1e3_{res}'] = 1e3 * projected_distance(a, b, direction_rng(seed, l), dir_repeats,
+                                                     dirs_per_repeat, dirs_per_chunk)
+    del a, b                           # free this level before the next
+  out['SWDx1e3_avg'] = float(np.mean(list(out.values())))
+  return out
 
 
 def sliced_wasserstein_distance(reals, fakes, seed: int = 0, **kwargs) -> List[float]:
@@ -449,3 +651,72 @@ def sliced_wasserstein_distance(reals, fakes, seed: int = 0, **kwargs) -> List[f
   result = sliced_wasserstein(reals, fakes, seed=seed, **kwargs)
   return [result[name] for name in metric_names(np.shape(reals)[1],
                                                 kwargs.get('min_resolution', MIN_RESOLUTION))]
+
+
+# --- Reference: the previous all-at-once computation ---------------------------------------
+
+def reference_sliced_wasserstein(real, fake, seed: int = 0, fake_seed: Optional[int] = None,
+                                 minibatch_size: Optional[int] = None,
+                                 dir_repeats: int = DIR_REPEATS,
+                                 dirs_per_repeat: int = DIRS_PER_REPEAT,
+                                 min_resolution: int = MIN_RESOLUTION) -> Dict[str, float]:
+  """`sliced_wasserstein` as computed before the level-by-level path, for tests and benchmarks.
+
+  Every level of both sets at once, as the original `API.feed` / `API.end`:
+  the whole float64 pyramid of each minibatch (`pyr_down` / `pyr_up`), all
+  levels' raw descriptors kept and concatenated, normalised, then per
+  repeat `tf.matmul` of [M, D] by [D, 128] and a column sort. Same random
+  streams, so the same numbers as `sliced_wasserstein` (up to float32
+  rounding of the projections). At 16384 vs 16384 images of 128x128 it
+  peaks at ~23 GB; tf_gans.bench.metrics times it against the new path.
+  """
+  real, fake = _check_pair(real, fake, min_resolution)
+  seed = _check_seed('seed', seed)
+  fake_seed = seed if fake_seed is None else _check_seed('fake_seed', fake_seed)
+  sets = [_reference_descriptors(images, s, minibatch_size, min_resolution)
+          for images, s in ((real, seed), (fake, fake_seed))]
+  on_gpu = _on_gpu()
+  out = {}
+  for l, res in enumerate(resolutions(real.shape[1], min_resolution)):
+    a = tf.convert_to_tensor(sets[0][l], tf.float32)
+    b = tf.convert_to_tensor(sets[1][l], tf.float32)
+    rng = direction_rng(seed, l)
+    repeats = []
+    for _ in range(dir_repeats):
+      dirs = tf.constant(unit_directions(rng, a.shape[1], dirs_per_repeat))
+      repeats.append(_mean_sorted_difference(tf.matmul(a, dirs), tf.matmul(b, dirs), on_gpu))
+    out[f'SWDx1e3_{res}'] = 1e3 * float(np.mean(repeats))
+  out['SWDx1e3_avg'] = float(np.mean(list(out.values())))
+  return out
+
+
+@tf.function(reduce_retracing=True)
+def _reference_pyramid(images, num_levels):
+  pyramid = [tf.cast(images, tf.float32)]
+  for _ in range(1, num_levels):
+    pyramid.append(pyr_down(pyramid[-1]))
+    pyramid[-2] = pyramid[-2] - pyr_up(pyramid[-1])
+  return pyramid
+
+
+def _reference_descriptors(images, seed, minibatch_size, min_resolution) -> List[np.ndarray]:
+  """All levels' normalised descriptors of one set, every level held (the previous accumulator)."""
+  n, h, w, c = images.shape
+  num_levels = len(resolutions(h, min_resolution))
+  mb = minibatch_size or default_minibatch_size(h)
+  rngs = [patch_rng(seed, l) for l in range(num_levels)]
+  chunks = [[] for _ in range(num_levels)]
+  sums = np.zeros((num_levels, 2, c), np.float64)
+  for start in range(0, n, mb):
+    batch = images[start:start + mb]
+    for l, level in enumerate(_reference_pyramid(tf.convert_to_tensor(batch), num_levels)):
+      centres = patch_centres(rngs[l], len(batch), level.shape[1], level.shape[2])
+      desc = extract_descriptors(level, centres)
+      sums[l] += _channel_moments(desc, c)
+      chunks[l].append(desc)
+  levels = []
+  for l in range(num_levels):
+    desc = np.concatenate(chunks[l], axis=0)
+    _normalise_in_place(desc, sums[l, 0], sums[l, 1], c)
+    levels.append(desc)
+  return levels
