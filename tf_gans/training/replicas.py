@@ -157,9 +157,10 @@ class WorkerRows:
 
     The local replicas' ids come from
     `strategy.experimental_distribute_values_from_function` (a
-    `tf.distribute.ValueContext` per local replica); they must be the
-    contiguous, aligned block w L .. w L + L - 1 (as MultiWorkerMirroredStrategy
-    numbers them), else ValueError.
+    `tf.distribute.ValueContext` per local replica). When they are not the
+    contiguous, aligned block w L .. w L + L - 1 that MultiWorkerMirroredStrategy
+    gives, the worker reads every row (`WorkerRows()`, the trainer's global
+    path: exact for any numbering, only not thrifty).
     """
     strategy = strategy or tf.distribute.get_strategy()
     count = strategy.num_replicas_in_sync
@@ -168,12 +169,12 @@ class WorkerRows:
             lambda ctx: ctx.replica_id_in_sync_group))
     ids = sorted(int(i) for i in ids)
     local = len(ids)
+    first = ids[0]
     if local == count:
       return cls(0, 1, count)
-    first = ids[0]
-    if count % local or first % local or ids != list(range(first, first + local)):
-      raise ValueError(f'this worker holds replicas {ids} of {count}; expected an aligned '
-                       f'block of {local} consecutive ids.')
+    aligned = not count % local and not first % local and ids == list(range(first, first + local))
+    if not aligned:
+      return cls()  # every row, as one worker
     return cls(first // local, count // local, local)
 
   @property
