@@ -74,6 +74,11 @@ def define_train_flags(require_logdir=True):
   flags.DEFINE_string('strategy', d('strategy'), 'tf.distribute strategy: default, mirrored '
                       '(all local GPUs), multi_worker (hosts from TF_CONFIG) or tpu.')
   flags.DEFINE_bool('jit_compile', d('jit_compile'), 'XLA-compile the train step (slower on CPU).')
+  flags.DEFINE_integer('steps_per_execution', d('steps_per_execution'),
+                       'Train steps per compiled call (Keras steps_per_execution; a divisor of '
+                       '--log_every). 0: sized so one call takes about a second. Same weights '
+                       'for every value; the progress line, signal stops and the divergence '
+                       'check act every this many steps. Multi-worker: 0 means 1.')
   flags.DEFINE_string('mixed_precision', d('mixed_precision'),
                       'Compute precision of G and D (variables stay float32): mixed_float16 (GPUs; '
                       'with loss scaling: a Keras LossScaleOptimizer per D and G, PGGAN the '

@@ -69,7 +69,7 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, monkeypatch, vari
     if int(self.model.step.numpy()) == 27:
       raise KeyboardInterrupt
   monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', interrupt_at_27)
-  result = loop.train(small_config(split, **variant), log=quiet)
+  result = loop.train(small_config(split, steps_per_execution=1, **variant), log=quiet)
   assert result.interrupted and result.step == 27
   monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', original)
   result = loop.train(small_config(split, **variant), resume=True, log=quiet)

@@ -87,3 +87,110 @@ def run(variants, source, warmup_steps, bench_steps, rounds, log=print):
   if 'jit_compile' in results:
     report['jit_speedup'] = results['jit_compile']['steps_per_sec'] / base
   return report
+
+
+def _timed(fn):
+  """(wall seconds, process CPU seconds) of fn()."""
+  t, c = time.perf_counter(), time.process_time()
+  fn()
+  return time.perf_counter() - t, time.process_time() - c
+
+
+class BareStep:
+  """`GAN.train_step` in a `tf.function` called once per step on one fixed batch: the
+  step with no input pipeline, callbacks or run bookkeeping (the baseline of issue 14)."""
+
+  def __init__(self, cfg, source):
+    import keras  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+    keras.utils.set_random_seed(cfg.seed)
+    self.gan, nets = loop.build_gan(cfg, source)
+    ds = loop.make_train_dataset(cfg, source, self.gan, nets.value_range, 1)
+    self.batch = next(iter(ds))
+    self.step = tf.function(self.gan.train_step)
+    self.run(2)
+
+  def run(self, n):
+    for _ in range(n):
+      out = self.step(self.batch)
+    float(out['d_loss'])  # waits for the last step
+
+
+class WholeLoop:
+  """`tf_gans.training.loop.train` end to end (data, callbacks, samples, checkpoints,
+  snapshots, export) in fresh run folders. A run of `base` steps and one of base + n
+  are timed; their difference is the cost of n steps of training, start-up and the
+  end of the run (tracing, export) cancelled."""
+
+  def __init__(self, cfg, scratch, base_steps):
+    self.cfg, self.scratch, self.base_steps = cfg, scratch, base_steps
+
+  def _train(self, steps):
+    import dataclasses  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+    import os  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+    from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+    logdir = os.path.join(tempfile.mkdtemp(dir=self.scratch), 'run')
+    keras.backend.clear_session()
+    cfg = dataclasses.replace(self.cfg, logdir=logdir, steps=steps, progress=False)
+    return _timed(lambda: loop.train(cfg, log=lambda *a, **k: None))
+
+  def time_steps(self, n):
+    base = self._train(self.base_steps)
+    full = self._train(self.base_steps + n)
+    return full[0] - base[0], full[1] - base[1]
+
+
+def loop_vs_bare(cfg, source, bench_steps, rounds, scratch, log=print):
+  """The training loop's rate relative to its bare step (issue 14 item 1), side by side.
+
+  Variants, timed in `rounds` interleaved rounds of `bench_steps` steps each:
+  `bare_step` (BareStep), `loop` (WholeLoop with the run's --steps_per_execution,
+  0 = sized automatically) and `loop_steps_per_execution_1` (one step per call, the
+  loop before issue 14). Rates are medians over rounds, in steps per wall-clock
+  second and per process CPU second (the latter is steadier on a shared machine).
+  """
+  import dataclasses  # pylint: disable=import-outside-toplevel
+  base = cfg.log_every * 2
+  if bench_steps % cfg.log_every:
+    raise ValueError(f'--bench_steps={bench_steps} must be a multiple of --log_every='
+                     f'{cfg.log_every} for --loop_bench.')
+  variants = {'bare_step': None, 'loop': WholeLoop(cfg, scratch, base)}
+  if cfg.steps_per_execution != 1:
+    variants['loop_steps_per_execution_1'] = WholeLoop(
+        dataclasses.replace(cfg, steps_per_execution=1), scratch, base)
+  log('building the bare step ...', flush=True)
+  bare = BareStep(cfg, source)
+  times = {name: [] for name in variants}
+  for r in range(rounds):
+    log(f'timing round {r + 1}/{rounds} ({bench_steps} steps per variant) ...', flush=True)
+    for name, variant in variants.items():
+      if variant is None:
+        times[name].append(_timed(lambda: bare.run(bench_steps)))
+      else:
+        times[name].append(variant.time_steps(bench_steps))
+  results = {}
+  for name, pairs in times.items():
+    results[name] = dict(
+        steps_per_sec=float(np.median([bench_steps / w for w, _ in pairs])),
+        steps_per_cpu_sec=float(np.median([bench_steps / c for _, c in pairs])),
+        steps_per_sec_rounds=[bench_steps / w for w, _ in pairs],
+        steps_per_cpu_sec_rounds=[bench_steps / c for _, c in pairs])
+  ratio = lambda name, key: results[name][key] / results['bare_step'][key]
+  per_round = lambda name: [b / a for (a, _), (b, _) in zip(times[name], times['bare_step'])]
+  report = dict(
+      what='whole training loop vs its bare step (issue 14 item 1)', model=cfg.model,
+      dataset=cfg.dataset, loss=cfg.loss, batch_size=cfg.batch_size, log_every=cfg.log_every,
+      steps_per_execution=cfg.steps_per_execution, bench_steps=bench_steps, rounds=rounds,
+      loop_base_steps=base, variants=results,
+      loop_over_bare_step=ratio('loop', 'steps_per_sec'),
+      loop_over_bare_step_per_round=per_round('loop'),
+      loop_over_bare_step_cpu=ratio('loop', 'steps_per_cpu_sec'))
+  if 'loop_steps_per_execution_1' in results:
+    report['loop_steps_per_execution_1_over_bare_step'] = ratio(
+        'loop_steps_per_execution_1', 'steps_per_sec')
+    report['loop_steps_per_execution_1_over_bare_step_cpu'] = ratio(
+        'loop_steps_per_execution_1', 'steps_per_cpu_sec')
+  return report

@@ -14,7 +14,8 @@ MIXED_PRECISION_POLICIES = ('', 'mixed_float16', 'mixed_bfloat16')
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
 RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
-                      'keep_checkpoints', 'snapshot_every', 'export', 'progress', 'progress_every_s', 'strategy', 'jit_compile')
+                      'keep_checkpoints', 'snapshot_every', 'export', 'progress', 'progress_every_s', 'strategy', 'jit_compile',
+                      'steps_per_execution')
 
 
 @dataclasses.dataclass
@@ -58,6 +59,7 @@ class RunConfig(RunFileMixin):
   updates_per_epoch: int = 0
   strategy: str = 'default'
   jit_compile: bool = False
+  steps_per_execution: int = 0      # train steps per compiled call (0: ~1 s of steps)
   mixed_precision: str = ''          # '', 'mixed_float16' or 'mixed_bfloat16'
   log_every: int = 100
   sample_every: int = 500
@@ -82,6 +84,10 @@ class RunConfig(RunFileMixin):
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')
+    if self.steps_per_execution < 0 or (self.steps_per_execution
+                                        and self.log_every % self.steps_per_execution):
+      raise ValueError(f'--steps_per_execution={self.steps_per_execution} must divide '
+                       f'--log_every={self.log_every} (0: sized automatically).')
     if self.snapshot_every < 0:
       raise ValueError(f'--snapshot_every must be >= 0 (0: the last step only), got '
                        f'{self.snapshot_every}.')

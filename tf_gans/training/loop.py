@@ -23,6 +23,7 @@ from tf_gans import data as data_lib
 from tf_gans import models
 from tf_gans.gan import GAN
 from tf_gans.training import callbacks as cb
+from tf_gans.training import execution
 from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
@@ -162,7 +163,10 @@ def train(cfg, resume=False, explicit=None, log=print):
   grids = cb.SampleGrids(nets.generator, run.out_dir, monitor, fixed, nets.value_range,
                          cfg.sample_every)
   snaps = snapshots_lib.Snapshots(run.out_dir, cfg.FAMILY, {'G': nets.generator})
-  callbacks = [cb.DivergenceGuard(), cb.StopAtSignal(run.check_stop),
+  multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+  sizer = execution.ExecutionSize(cfg.steps_per_execution, cfg.log_every,
+                                  fixed_when_auto=1 if multi_worker else None)
+  callbacks = [sizer, cb.DivergenceGuard(), cb.StopAtSignal(run.check_stop),
                cb.MonitorCallback(monitor), grids, cb.CheckpointSaver(state, cfg.checkpoint_every),
                cb.SnapshotSaver(snaps, cfg.snapshot_every)]
   if state.step == 0 and run.chief:
@@ -174,6 +178,7 @@ def train(cfg, resume=False, explicit=None, log=print):
   def body():
     while state.step < cfg.steps:
       n = min(cfg.log_every - state.step % cfg.log_every, cfg.steps - state.step)
+      sizer.apply(gan, n)
       ds = make_train_dataset(cfg, source, gan, nets.value_range, run.replicas)
       gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
 
