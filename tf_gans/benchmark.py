@@ -46,10 +46,6 @@ flags.DEFINE_integer('logical_cpus', 0, 'Split the CPU into this many logical de
 flags.DEFINE_bool('multi_worker_bench', False,
                   'Instead: steps/s of one training process vs two MultiWorkerMirroredStrategy '
                   'workers on loopback, same flags (tf_gans.bench.distribute).')
-flags.DEFINE_bool('loop_bench', False,
-                  'Instead: the whole training loop (tf_gans.training.loop.train: data, callbacks, '
-                  'samples, checkpoints) vs its bare train step called once per step on a fixed '
-                  'batch, and vs the loop at --steps_per_execution=1 (tf_gans.bench.gan).')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 flags.DEFINE_list('pggan_forward', [],
                   'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
@@ -76,6 +72,10 @@ flags.DEFINE_bool('inception_dtype_bench', False,
                   '(tf_gans.bench.inception_dtype).')
 flags.DEFINE_integer('swd_images', 16384, '--metrics_bench: SWD images per side (0: skip).')
 flags.DEFINE_integer('swd_resolution', 128, '--metrics_bench: SWD image size.')
+flags.DEFINE_list('swd_compare', [],
+                  '--metrics_bench: instead, these SWD implementations side by side (streamed: '
+                  'level by level; previous: all at once), each in its own subprocess (time and '
+                  'peak RSS), --rounds interleaved rounds at --swd_images / --swd_resolution.')
 FLAGS = flags.FLAGS
 
 
@@ -122,22 +122,6 @@ def pggan_forward_main():
     cli.print_json(report, FLAGS.out)
 
 
-def loop_bench_main():
-  import tempfile  # pylint: disable=import-outside-toplevel
-  from tf_gans.bench import gan as bench_gan  # pylint: disable=import-outside-toplevel
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
-  cli.quiet_logs(FLAGS.tf_log)
-  cfg, _ = tf_gans_flags.run_config_from_flags()
-  try:
-    with tempfile.TemporaryDirectory() as scratch:
-      cfg = cfg.__class__(**dict(cfg.__dict__, logdir=scratch)).validate()
-      report = bench_gan.loop_vs_bare(cfg, loop.load_data(cfg), FLAGS.bench_steps, FLAGS.rounds,
-                                      scratch)
-  except cli.USER_ERRORS as e:
-    cli.fail(e)
-  cli.print_json(report, FLAGS.out)
-
-
 def write_partial(report):
   """--out holds the phases measured so far (rewritten after each one)."""
   if FLAGS.out:
@@ -180,14 +164,11 @@ def main(argv):
       cli.fail(e)
     cli.print_json(report, FLAGS.out)
     return
-  if FLAGS.loop_bench:
-    loop_bench_main()
-    return
   if FLAGS.metrics_bench:
     from tf_gans.bench import metrics as bench_metrics  # pylint: disable=import-outside-toplevel
     try:
       report = bench_metrics.run(FLAGS.inception, FLAGS.swd_images, FLAGS.swd_resolution,
-                                 FLAGS.rounds)
+                                 FLAGS.rounds, swd_compare_implementations=FLAGS.swd_compare)
     except cli.USER_ERRORS as e:
       cli.fail(e)
     cli.print_json(report, FLAGS.out)
