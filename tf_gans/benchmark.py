@@ -46,6 +46,10 @@ flags.DEFINE_integer('logical_cpus', 0, 'Split the CPU into this many logical de
 flags.DEFINE_bool('multi_worker_bench', False,
                   'Instead: steps/s of one training process vs two MultiWorkerMirroredStrategy '
                   'workers on loopback, same flags (tf_gans.bench.distribute).')
+flags.DEFINE_bool('loop_bench', False,
+                  'Instead: the whole training loop (tf_gans.training.loop.train: data, callbacks, '
+                  'samples, checkpoints) vs its bare train step called once per step on a fixed '
+                  'batch, and vs the loop at --steps_per_execution=1 (tf_gans.bench.gan).')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
 flags.DEFINE_list('pggan_forward', [],
                   'Instead of training: PGGAN Gs forward-pass images/s at these resolutions, ours '
@@ -122,6 +126,22 @@ def pggan_forward_main():
     cli.print_json(report, FLAGS.out)
 
 
+def loop_bench_main():
+  import tempfile  # pylint: disable=import-outside-toplevel
+  from tf_gans.bench import gan as bench_gan  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  cli.quiet_logs(FLAGS.tf_log)
+  cfg, _ = tf_gans_flags.run_config_from_flags()
+  try:
+    with tempfile.TemporaryDirectory() as scratch:
+      cfg = cfg.__class__(**dict(cfg.__dict__, logdir=scratch)).validate()
+      report = bench_gan.loop_vs_bare(cfg, loop.load_data(cfg), FLAGS.bench_steps, FLAGS.rounds,
+                                      scratch)
+  except cli.USER_ERRORS as e:
+    cli.fail(e)
+  cli.print_json(report, FLAGS.out)
+
+
 def write_partial(report):
   """--out holds the phases measured so far (rewritten after each one)."""
   if FLAGS.out:
@@ -163,6 +183,9 @@ def main(argv):
     except cli.USER_ERRORS as e:
       cli.fail(e)
     cli.print_json(report, FLAGS.out)
+    return
+  if FLAGS.loop_bench:
+    loop_bench_main()
     return
   if FLAGS.metrics_bench:
     from tf_gans.bench import metrics as bench_metrics  # pylint: disable=import-outside-toplevel
