@@ -29,6 +29,9 @@ class Variant:
     strat = strategy.get(cfg.strategy)
     with strat.scope():
       self.gan, nets = loop.build_gan(cfg, source)  # optimizers built, as for training
+    # --steps_per_execution=0 (sized by the loop from measured times) is timed at 1 step per
+    # call here; --loop_bench times the loop itself.
+    self.gan.steps_per_execution = cfg.steps_per_execution or 1
     self._dataset = lambda: loop.make_train_dataset(cfg, source, self.gan, nets.value_range,
                                                     strat.num_replicas_in_sync)
     self.first_step_seconds = self.run(1)
