@@ -263,6 +263,33 @@ def test_lerp_and_leaky_relu():
   np.testing.assert_allclose(pggan.leaky_relu(tf.constant(a)), np.maximum(0.2 * a, a), rtol=1e-6)
 
 
+@pytest.mark.parametrize('dtype', [tf.float32, tf.bfloat16])
+def test_leaky_relu_is_the_reference_maximum_to_the_bit_with_first_and_second_gradients(dtype):
+  # The reference's `max(x * alpha, x)`; ours runs it as the one LeakyRelu op. Values,
+  # gradients and the gradient's gradient (the penalty's double backprop) must be the
+  # same numbers: magnitudes over the float range, signed zeros and denormals included.
+  x = np.concatenate([randn(4000) * np.float32(10.0) ** RNG.integers(-40, 30, 4000),
+                      np.float32([0.0, -0.0, 1e-45, -1e-45, 3e38, -3e38])])
+  x, g = tf.cast(x, dtype), tf.cast(randn(x.size), dtype)
+
+  def reference(x):
+    return tf.maximum(x * tf.constant(0.2, dtype=x.dtype), x)
+
+  def run(fn):
+    with tf.GradientTape() as outer:
+      outer.watch(x)
+      with tf.GradientTape() as inner:
+        inner.watch(x)
+        y = fn(x)
+      dx = inner.gradient(y, x, output_gradients=g)
+      s = tf.reduce_sum(tf.cast(dx * dx * x, tf.float32))
+    return [tf.cast(t, tf.float32).numpy() for t in (y, dx, outer.gradient(s, x))]
+
+  for got, want in zip(run(pggan.leaky_relu), run(reference)):
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 # Keras integration.
 
 
