@@ -17,6 +17,7 @@ import sys
 from absl import logging as absl_logging
 
 from tf_gans import native_logs
+from tf_gans.training.interrupts import WorkerLostError
 from tf_gans.training.interrupts import protect_output  # pylint: disable=unused-import
 
 
@@ -33,9 +34,13 @@ else:
     native_logs.filter_native_logs()
 
 # Errors a user can fix from the message alone: print it, no traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
-# Exit status of a run stopped by SIGINT / SIGTERM (after its checkpoint was saved).
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError, WorkerLostError)
+# Exit status of a run stopped by SIGINT / SIGTERM (after its checkpoint was saved); under
+# several workers a signal on any of them stops all of them with it (each saves).
 INTERRUPTED_EXIT_STATUS = 130
+# Exit status of a multi-worker run's survivors when another worker died, froze or left
+# (`WorkerLostError`: nothing newer than the last checkpoint was saved; resume every worker).
+WORKER_LOST_EXIT_STATUS = 3
 
 
 def quiet_logs(show=False):
@@ -48,10 +53,11 @@ def quiet_logs(show=False):
 
 
 def fail(error):
-  """Prints `error` as one line on stderr and exits with status 2."""
+  """Prints `error` as one line on stderr and exits with status 2
+  (`WORKER_LOST_EXIT_STATUS` for a `WorkerLostError`)."""
   msg = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
   sys.stderr.write(f'error: {msg}\n')
-  sys.exit(2)
+  sys.exit(WORKER_LOST_EXIT_STATUS if isinstance(error, WorkerLostError) else 2)
 
 
 def print_json(result, path=None):

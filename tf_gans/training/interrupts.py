@@ -27,11 +27,20 @@ import threading
 
 class Interrupted(KeyboardInterrupt):
   """A stop signal arrived (SIGINT or SIGTERM). `forced`: a second one, raised at once,
-  possibly in the middle of an update, so the loop must not save that state."""
+  possibly in the middle of an update, so the loop must not save that state. `origin`:
+  under several workers, where the signal arrived ('worker 1'; None: this process)."""
 
-  def __init__(self, signal_name, forced=False):
+  def __init__(self, signal_name, forced=False, origin=None):
     super().__init__(signal_name)
     self.forced = forced
+    self.origin = origin
+
+
+class WorkerLostError(RuntimeError):
+  """Another worker of a multi-worker run died, froze or left: the collectives are
+  broken and the process must end (TensorFlow: 'Restart your program to reset').
+  The message names the lost task (when the error said), the last checkpoint and the
+  resume command; `tf_gans.cli` exits with `WORKER_LOST_EXIT_STATUS`."""
 
 
 class SafeStream:
@@ -111,16 +120,32 @@ class StopRequest:
 
   def __init__(self):
     self.signal_name = None
+    self.signum = 0
 
   def handle(self, signum, frame):  # pylint: disable=unused-argument
     name = signal.Signals(signum).name
     if self.signal_name is not None:
       raise Interrupted(name, forced=True)
-    self.signal_name = name
+    self.signal_name, self.signum = name, int(signum)
 
-  def check(self):
+  def check(self, vote=None):
+    """Raises `Interrupted` if a stop was requested.
+
+    vote: under several workers, callable(signum) -> {worker: signum} of every worker
+      asked to stop (`tf_gans.training.strategy.StopVote`, an all-reduce): then all
+      workers raise together, after the same step, whichever of them got the signal.
+    """
+    if vote is None:
+      if self.signal_name is not None:
+        raise Interrupted(self.signal_name)
+      return
+    stops = vote(self.signum)
+    if not stops:
+      return
     if self.signal_name is not None:
       raise Interrupted(self.signal_name)
+    (task_type, task_id), signum = sorted(stops.items())[0]
+    raise Interrupted(signal.Signals(signum).name, origin=f'{task_type} {task_id}')
 
 
 @contextlib.contextmanager

@@ -13,14 +13,46 @@ What it guarantees for every model (GAN, RGAN, PGGAN):
   chief writes the run folder, every worker restores the chief's checkpoint;
 - SIGINT and SIGTERM save a checkpoint first, then say how to resume; a run
   stopped before its first checkpoint resumes from the beginning;
+- under several workers (MultiWorkerMirroredStrategy) a stop signal on any worker
+  stops all of them after the same step, and each saves (see "Faults under several
+  workers" below); a lost worker ends the others with `WorkerLostError`, one message
+  naming the lost task, the last checkpoint and the resume command;
 - a non-finite loss or weight raises `DivergenceError` (never saved), which
   the CLI turns into one error line and exit status 1;
 - the end: a final checkpoint, the loss-curve PNG, the generator SavedModel
   and one "Done: ..." line naming what was written where.
+
+Faults under several workers. A stop signal reaches one process, but
+MultiWorkerMirroredStrategy's collectives need every worker at every step: a
+worker that stops alone leaves the others blocked in their next collective
+(with TF 2.21 they waited for good). So `check_stop` is, under several workers,
+an all-reduce of every worker's stop request (`strategy.StopVote`): all workers
+learn of a signal at the same consistent point, stop after the same step and
+save together; each names the worker that got the signal. TensorFlow's own
+`tf.distribute.experimental.PreemptionCheckpointHandler` does the same through
+the coordination service's key-value store, but it was not a fit: it counts its
+own steps in a variable it adds to the checkpoint, takes over the SIGTERM handler
+(not SIGINT), saves through its own CheckpointManager (its own non-chief folders)
+and ends the process through `TerminationConfig.exit_fn` (default
+`sys.exit(42)`) rather than returning to the loop; its per-step call is
+`save_checkpoint_if_preempted`, deprecated. The vote costs one scalar-sized
+collective per step (GAN, one per execution of the train function) or per
+schedule round (PGGAN); one process makes no extra collective.
+
+A worker that dies (SIGKILL) or freezes (SIGSTOP) makes the others' next
+collective fail: gRPC cannot reach it, or the coordination service misses its
+heartbeats. `train` and `finish` turn those errors (`strategy.peer_failure`)
+into `interrupts.WorkerLostError`: nothing is saved (the collectives are broken
+for the rest of the process: "Restart your program to reset"), the message
+names the lost task when the error text does, the last checkpoint and the
+command that resumes it on every worker.
 """
 
+import contextlib
 import dataclasses
 import os
+
+import tensorflow as tf
 
 from tf_gans.training import interrupts
 from tf_gans.training import runfile
@@ -67,6 +99,8 @@ class Lifecycle:
           f'rounding and per-replica caps).')
     self.restored = None
     self.stop_request = interrupts.StopRequest()
+    self.multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    self._vote = strategy_lib.StopVote(self.strategy) if self.multi_worker else None
 
   @property
   def logdir(self):
@@ -102,17 +136,64 @@ class Lifecycle:
     return self.restored
 
   def check_stop(self):
-    """Raises `Interrupted` if SIGINT / SIGTERM arrived; call where the state is consistent."""
-    self.stop_request.check()
+    """Raises `Interrupted` if SIGINT / SIGTERM arrived; call where the state is consistent.
+
+    Under several workers every worker must call it at the same points (it is a
+    collective): all of them then raise together when any of them got a signal.
+    """
+    self.stop_request.check(self._vote)
+
+  @contextlib.contextmanager
+  def _watch_peers(self, checkpointer, where, monitor):
+    """Under several workers: a lost peer's collective errors -> `WorkerLostError`."""
+    try:
+      yield
+    except tf.errors.OpError as e:
+      if not (self.multi_worker and strategy_lib.peer_failure(e)):
+        raise
+      raise self._worker_lost(e, checkpointer, where, monitor) from None
+
+  def _worker_lost(self, error, checkpointer, where, monitor):
+    lost = strategy_lib.lost_task(error, self.strategy)
+    try:
+      at = where()
+    except Exception:  # pylint: disable=broad-except  # the runtime may refuse reads now
+      at = 'its current step'
+    if monitor is not None:
+      try:
+        monitor.close()
+      except Exception:  # pylint: disable=broad-except
+        pass
+    self.cleanup()
+    detail = ' '.join(str(error.message if hasattr(error, 'message') else error).split())
+    detail = detail.split(' Additional GRPC error information')[0]
+    detail = detail.split(' The error could be from a previous operation')[0]
+    if len(detail) > 300:
+      detail = detail[:300] + '...'
+    path = checkpointer.latest()
+    saved = (f'the last checkpoint is {path} (nothing newer was saved)' if path
+             else 'no checkpoint was written yet (a resume starts from the beginning)')
+    me = strategy_lib.task(self.strategy)
+    return interrupts.WorkerLostError(
+        f'{"lost " + lost if lost else "lost another worker"} at {at} '
+        f'(this is {strategy_lib.describe_task(*me)}; {type(error).__name__}: {detail}). '
+        f'Stopped this worker; {saved}. Once every worker can run, start all of them '
+        f'again with: {runfile.resume_command(self.logdir)}')
 
   def train(self, body, checkpointer, where, monitor=None):
     """Runs `body()`, which calls `check_stop()` at its consistent points; a stop signal
-    then saves a checkpoint and reports how to resume. Returns True if stopped."""
-    with interrupts.stop_signals(self.stop_request):
+    then saves a checkpoint and reports how to resume. Returns True if stopped.
+
+    Raises:
+      WorkerLostError: under several workers, another worker was lost.
+    """
+    with interrupts.stop_signals(self.stop_request), \
+        self._watch_peers(checkpointer, where, monitor):
       try:
         body()
       except KeyboardInterrupt as e:
         signal_name = e.args[0] if isinstance(e, interrupts.Interrupted) else 'SIGINT'
+        origin = getattr(e, 'origin', None)
         if getattr(e, 'forced', False):  # a second signal: the state may be mid-update
           path = checkpointer.latest() or 'none yet'
           what = f'the last checkpoint ({path}) is kept, nothing newer was saved'
@@ -120,10 +201,14 @@ class Lifecycle:
           with interrupts.shielded():  # a further signal must not cut the save short
             path = checkpointer.save()
           what = f'checkpoint {path} written'
+          if self.multi_worker:
+            what += ' (every worker saved at this step)'
         if monitor is not None:
           monitor.close()
-        self.log(f'Stopped by {signal_name} at {where()}; {what}. '
-                 f'Continue with: {runfile.resume_command(self.logdir)}')
+        by = f'{signal_name} on {origin}' if origin else signal_name
+        self.log(f'Stopped by {by} at {where()}; {what}. '
+                 f'Continue with: {runfile.resume_command(self.logdir)}'
+                 + (' on every worker' if self.multi_worker else ''))
         self.cleanup()
         return True
     return False
@@ -140,7 +225,8 @@ class Lifecycle:
 
     Returns the export folder ('' if none).
     """
-    checkpoint = checkpointer.save_unless_saved()
+    with self._watch_peers(checkpointer, where, monitor):
+      checkpoint = checkpointer.save_unless_saved()
     curves = monitor.close()
     export_dir = export() if export and self.chief else ''
     if self.chief:

@@ -16,14 +16,23 @@ rule): every worker takes part in saving (variables may need collectives), but
 only the chief writes into the run folder; the others write into a scratch
 folder that is deleted afterwards, so they never touch the chief's files. The
 chief is the task of type `chief`, or worker 0 when the cluster has no chief.
+
+Faults under several workers (`Lifecycle` uses these): a worker that dies,
+freezes or leaves makes the others' next collective fail with one of
+`PEER_ERRORS` (`peer_failure` recognises them by type and text, `lost_task`
+names the lost task from the addresses and task names in the text), and a stop
+signal on any worker reaches all of them through `StopVote`, an all-reduce of
+the workers' stop requests at each consistent point.
 """
 
 import functools
 import json
 import os
+import re
 import shutil
 import socket
 
+import numpy as np
 import tensorflow as tf
 
 from tf_gans.registry import Registry
@@ -112,3 +121,94 @@ def loopback_tf_configs(num_workers):
   cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
   return [json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': i}})
           for i in range(num_workers)]
+
+
+def cluster_tasks(strategy):
+  """[(task_type, task_id)] of every task that trains, chief first; [] outside multi-worker."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if resolver is None or not getattr(resolver, 'task_type', None):
+    return []
+  spec = resolver.cluster_spec().as_dict() or {}
+  return [(job, i) for job in ('chief', 'worker') for i in range(len(spec.get(job, ())))]
+
+
+def describe_task(task_type, task_id):
+  return f'{task_type} {task_id}'
+
+
+# What a collective (or the coordination service) raises on the survivors when a peer
+# is gone, TF 2.21: "Collective ops is aborted by: failed to connect to all addresses;
+# ... Connection refused" (UnavailableError, a killed peer), heartbeat timeouts of the
+# coordination service (UnavailableError / AbortedError / InternalError), a collective
+# cancelled because another one failed (CancelledError) and the collective timeout of
+# `tf.distribute.experimental.CommunicationOptions` (DeadlineExceededError).
+PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
+               tf.errors.CancelledError, tf.errors.DeadlineExceededError)
+PEER_ERROR_TEXTS = ('collective ops is aborted', 'failed to connect', 'connection refused',
+                    'connection reset', 'socket closed', 'heartbeat', 'coordination service',
+                    'restart your program to reset', 'has been set to error',
+                    'timed out waiting', 'collective has timed out', 'stream removed',
+                    'cancelled', 'unavailable', 'preempted')
+
+
+def peer_failure(error):
+  """Whether `error` says that another worker of the cluster is gone (dead, frozen, left)."""
+  if not isinstance(error, PEER_ERRORS):
+    return False
+  text = str(error).lower()
+  return any(t in text for t in PEER_ERROR_TEXTS)
+
+
+def lost_task(error, strategy):
+  """'worker 1 (127.0.0.1:4567)': the other task `error`'s text names, or None.
+
+  Addresses of the cluster spec are the surest clue (gRPC names the peer it cannot
+  reach); else the first `/job:X[/replica:0]/task:N` that is not this task (the coordination
+  service's "tasks are unhealthy (stopped sending heartbeats)" lists them so).
+  """
+  tasks = cluster_tasks(strategy)
+  if not tasks:
+    return None
+  me = task(strategy)
+  spec = strategy.cluster_resolver.cluster_spec().as_dict()
+  address = {spec[job][i]: (job, i) for job, i in tasks}
+  text = str(error)
+  for host_port in re.findall(r'[\w.\-\[\]:]+:\d+', text):
+    for known, which in address.items():
+      if which != me and host_port.endswith(known):
+        return f'{describe_task(*which)} ({known})'
+  for job, i in re.findall(r'/job:(\w+)(?:/replica:\d+)?/task:(\d+)', text):
+    which = (job, int(i))
+    if which != me and which in address.values():
+      return f'{describe_task(*which)} ({spec[job][int(i)]})'
+  return None
+
+
+class StopVote:
+  """Every worker's stop request at once: an all-reduce at each consistent point.
+
+  Each worker puts the number of the stop signal it received (0: none) at its own
+  position of a vector, and the sum over the cluster tells every worker who was
+  asked to stop, so all of them stop after the same step and save together (each
+  into its own folder, `write_dir`). One tiny collective per call; used only with
+  several workers (one process needs none).
+  """
+
+  def __init__(self, strategy):
+    self.tasks = cluster_tasks(strategy)
+    self.me = self.tasks.index(task(strategy))
+    local = len(strategy.extended.worker_devices)  # each of them adds the worker's vote
+
+    @tf.function
+    def total(votes):
+      per_replica = strategy.run(lambda v: v / local, args=(votes,))
+      return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    self._total = total
+
+  def __call__(self, signum):
+    """`signum`: this worker's stop signal (0: none). Returns {(task_type, task_id): signum}
+    of every worker that was asked to stop (empty: go on)."""
+    votes = np.zeros([len(self.tasks)], np.float32)
+    votes[self.me] = signum or 0
+    summed = np.rint(self._total(tf.constant(votes)).numpy()).astype(int)
+    return {t: int(n) for t, n in zip(self.tasks, summed) if n}
