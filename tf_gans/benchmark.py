@@ -58,6 +58,10 @@ flags.DEFINE_list('pggan_train', [],
                   'Instead of training: one PGGAN D step (+ Gs update) and G step per phase '
                   'resolution in this list (e.g. 4,8,...,1024), ours vs the official_ports TF1 '
                   'training graph, for a network of --pggan_resolution.')
+flags.DEFINE_list('pggan_profile', [],
+                  'Instead of training: where the PGGAN train step\'s time goes at these phase '
+                  'resolutions (e.g. 256,1024): op self-time by type, kind and stage, ours and the '
+                  'official_ports graph, over --pggan_iters profiled steps (tf_gans.bench.pggan).')
 flags.DEFINE_integer('pggan_resolution', 1024, 'Network resolution for --pggan_train.')
 flags.DEFINE_integer('pggan_batch', 4, 'Batch for --pggan_forward / --pggan_train.')
 flags.DEFINE_integer('pggan_fmap_base', 8192, 'G_paper fmap_base for --pggan_forward.')
@@ -86,7 +90,8 @@ FLAGS = flags.FLAGS
 def pggan_forward_main():
   from tf_gans.bench import pggan as bench_pggan  # pylint: disable=import-outside-toplevel
   try:
-    resolutions = [int(r) for r in (FLAGS.pggan_train or FLAGS.pggan_forward)]
+    resolutions = [int(r) for r in (FLAGS.pggan_train or FLAGS.pggan_profile
+                                    or FLAGS.pggan_forward)]
   except ValueError:
     cli.fail(ValueError(f'--pggan_forward / --pggan_train take resolutions such as 128,1024, '
                         f'got {",".join(FLAGS.pggan_train or FLAGS.pggan_forward)}.'))
@@ -99,6 +104,14 @@ def pggan_forward_main():
                                      FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max,
                                      FLAGS.pggan_iters, FLAGS.strategy)
     cli.print_json(rates, FLAGS.pggan_worker_out)
+  elif FLAGS.pggan_profile:
+    import tempfile  # pylint: disable=import-outside-toplevel
+    with tempfile.TemporaryDirectory() as scratch:
+      report = bench_pggan.profile_train(FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch,
+                                         FLAGS.pggan_fmap_base, FLAGS.pggan_fmap_max,
+                                         FLAGS.pggan_iters, scratch, jit=FLAGS.compare_jit,
+                                         partial=write_partial)
+    cli.print_json(report, FLAGS.out)
   elif FLAGS.pggan_train and FLAGS.multi_worker_bench:
     import tempfile  # pylint: disable=import-outside-toplevel
     with tempfile.TemporaryDirectory() as scratch:
@@ -163,7 +176,7 @@ def split_cpu():
 
 def main(argv):
   del argv
-  if FLAGS.pggan_forward or FLAGS.pggan_train:
+  if FLAGS.pggan_forward or FLAGS.pggan_train or FLAGS.pggan_profile:
     pggan_forward_main()
     return
   if FLAGS.multi_worker_bench:

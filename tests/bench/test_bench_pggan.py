@@ -57,3 +57,32 @@ def test_multi_worker_benchmark_reports_every_phase(tmp_path):
     assert r['single_process_images_per_sec'] > 0 and r['two_workers_images_per_sec'] > 0
     assert r['two_workers_over_single'] == pytest.approx(
         r['two_workers_images_per_sec'] / r['single_process_images_per_sec'])
+
+
+def test_op_stage_and_type_names():
+  assert bench_pggan.op_type('_MklNativeConv2DBackpropFilter') == 'Conv2DBackpropFilter'
+  assert bench_pggan.op_kind('FusedConv2D') == 'conv2d'
+  assert bench_pggan.op_kind('Conv2DBackpropInput') == 'backpropinput'
+  stage = bench_pggan.op_stage
+  assert stage('gradients/GradientPenalty/gradients/D/cond/Conv2D_grad/x') == 'gp_double_backprop'
+  assert stage('gradient_tape/gradient_tape/GradientPenalty/D/Conv0/x') == 'gp_double_backprop'
+  assert stage('GradientPenalty/gradients/GradientPenalty/D/x') == 'gp_backward'
+  assert stage('gradient_tape/GradientPenalty/D/Conv0/x') == 'gp_backward'
+  assert stage('GradientPenalty/D/Conv0/x') == 'gp_forward'
+  assert stage('gradients_1/G/cond/x') == 'backward' and stage('D/Conv0/x') == 'forward'
+  assert stage('Adam/update_D/x/ResourceApplyAdam') == 'optimizer'
+  assert stage('cond/then/_1/adam/Sub') == 'optimizer' and stage('GsUpdate/mul_3') == 'gs_ema'
+
+
+def test_profile_breaks_both_steps_down_by_op_type_and_stage(tmp_path):
+  report = bench_pggan.profile_train(8, [8], batch=4, fmap_base=64, fmap_max=16, steps=1,
+                                     scratch=str(tmp_path), log=lambda *a, **k: None)
+  (r,) = report['results']
+  for side in ('ours', 'official_ports'):
+    p = r[side]
+    assert p['steps'] == 1 and p['wall_ms_per_step'] > 0 and p['op_ms_per_step'] > 0
+    assert sum(t['percent'] for t in p['by_kind']) == pytest.approx(100.0)
+    stages = {t['name'] for t in p['by_stage']}
+    assert {'forward', 'backward', 'gp_forward', 'gp_backward', 'gp_double_backprop',
+            'optimizer'} <= stages, stages
+    assert any(t['name'].startswith('Conv2D') for t in p['by_op_type'])

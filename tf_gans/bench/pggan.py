@@ -13,6 +13,8 @@ The JSON also holds the max abs difference of the two outputs. This is a dev
 tool: it imports `official_ports` (installed with the package).
 """
 
+import re
+
 import numpy as np
 
 from tf_gans.bench import timing
@@ -90,7 +92,7 @@ def _oracle_train_graph(resolution, batch, res_phase, kwargs, seed):
     g_loss = tf.reduce_mean(oracle_loss.G_wgan_acgan(G, D, latents, labels))
     adam = lambda: tf1.train.AdamOptimizer(0.001, beta1=0.0, beta2=0.99, epsilon=1e-8)
     d_train = adam().minimize(d_loss, var_list=list(D.trainables.values()))
-    with tf.control_dependencies([d_train]):
+    with tf.control_dependencies([d_train]), tf1.name_scope('GsUpdate'):
       gs_update = tf.group(*[gs.assign(G.trainables[n] + (gs - G.trainables[n]) * 0.999)
                              for n, gs in Gs.trainables.items()])
     g_train = adam().minimize(g_loss, var_list=list(G.trainables.values()))
@@ -268,3 +270,183 @@ def multi_worker(resolution, phases, batch, fmap_base, fmap_max, rounds, iters, 
                         rounds={k: [x[res_phase] for x in v] for k, v in rates.items()}))
   return dict(benchmark='pggan_multi_worker', resolution=resolution, batch=batch,
               fmap_base=fmap_base, fmap_max=fmap_max, iters=iters, results=results)
+
+
+# Where the train step's time goes: a per-op-type breakdown of both sides.
+
+_GRAD_MARKER = re.compile(r'^(gradients(_\d+)?|gradient_tape)$')
+_OPTIMIZER = re.compile(r'(^|/)(adam|Adam)(_\d+)?(/|$)|ApplyAdam$')
+
+
+def op_type(name):
+  """TensorFlow's kernel type without oneDNN's rewrite prefix: _MklNativeConv2D -> Conv2D."""
+  for prefix in ('_MklNative', '_Mkl', '_'):
+    if name.startswith(prefix):
+      return name[len(prefix):]
+  return name
+
+
+def op_kind(typ):
+  """A coarser bucket of an op type (convolutions, transposes, pooling, matmul, ...)."""
+  if typ in ('Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative'):
+    return 'conv2d'
+  if typ.startswith('Conv2DBackprop'):
+    return typ[len('Conv2D'):].lower()   # backpropinput (also conv2d_transpose's forward)
+  if typ in ('Transpose', 'ConjugateTranspose'):
+    return 'transpose'
+  if 'MatMul' in typ:
+    return 'matmul'
+  if 'Pool' in typ:
+    return 'pooling'
+  if typ in ('Sum', 'Mean', 'Max', 'Min', 'Prod', 'All', 'Any'):
+    return 'reduction'
+  if typ in ('Tile', 'Reshape', 'Pad', 'Slice', 'StridedSlice', 'StridedSliceGrad', 'ConcatV2',
+             'Pack', 'Identity', 'Fill', 'ZerosLike', 'OnesLike', 'BroadcastTo', 'Reverse',
+             'ReverseV2', 'Squeeze', 'ExpandDims', 'Split', 'SplitV', 'Unpack'):
+    return 'data_movement'
+  if 'Variable' in typ or typ in ('Assign', 'AssignAdd', 'AssignSub') or 'ApplyAdam' in typ:
+    return 'variables_and_updates'
+  if typ in ('If', 'StatelessIf', 'While', 'PartitionedCall', 'StatefulPartitionedCall',
+             'Switch', 'Merge', 'OptionalFromValue', 'OptionalGetValue', 'OptionalNone',
+             'NoOp', 'Const', '_Retval', '_Arg', 'Placeholder'):
+    return 'control_flow'
+  return 'elementwise'
+
+
+def op_stage(name):
+  """Which part of the step an op belongs to, from its name scope.
+
+  Both sides build the penalty under a 'GradientPenalty' scope and the Gs moving
+  average under 'GsUpdate'. Gradient ops are named after the forward op they
+  differentiate, under 'gradients' (TF1 `tf.gradients`) or 'gradient_tape'
+  (`tf.GradientTape`, which always names them 'gradient_tape/<forward scope>',
+  so the penalty's input gradient and the outer backprop through the penalty's
+  D(mixed) get the same prefix): penalty ops with one gradient marker are
+  'gp_backward' (its input gradient, and the weight gradient of D(mixed)),
+  with two 'gp_double_backprop' (the backprop through the input gradient).
+  """
+  if _OPTIMIZER.search(name):
+    return 'optimizer'
+  tokens = name.split('/')
+  if any(t.startswith('GsUpdate') for t in tokens):
+    return 'gs_ema'
+  markers = sum(1 for t in tokens if _GRAD_MARKER.match(t))
+  if not any(t.startswith('GradientPenalty') for t in tokens):
+    return 'backward' if markers else 'forward'
+  return ('gp_forward', 'gp_backward', 'gp_double_backprop')[min(markers, 2)]
+
+
+def _op_events(xspace_path):
+  """[(op name, op type, self microseconds)] of the executor's op events in an xplane.pb.
+
+  The host tracer records each kernel as an event 'name:Type' on the thread that
+  ran it; nested op events (function calls, cond branches run inline) are
+  subtracted from their parent, so each microsecond is counted once per thread.
+  """
+  from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
+  space = xplane_pb2.XSpace()
+  with open(xspace_path, 'rb') as f:
+    space.ParseFromString(f.read())
+  out = []
+  for plane in space.planes:
+    if plane.name != '/host:CPU':
+      continue
+    meta = plane.event_metadata
+    for line in plane.lines:
+      events = []
+      for ev in line.events:
+        name = meta[ev.metadata_id].name
+        if ':' not in name or ' ' in name or '::' in name:
+          continue
+        op, typ = name.rsplit(':', 1)
+        events.append((ev.offset_ps, ev.offset_ps + ev.duration_ps, op, typ))
+      events.sort(key=lambda e: (e[0], -e[1]))
+      stack = []   # [start, end, op, typ, child ps]
+      for start, end, op, typ in events:
+        while stack and stack[-1][1] <= start:
+          s = stack.pop()
+          out.append((s[2], s[3], (s[1] - s[0] - s[4]) / 1e6))
+        if stack:
+          stack[-1][4] += end - start
+        stack.append([start, end, op, typ, 0])
+      out.extend((s[2], s[3], (s[1] - s[0] - s[4]) / 1e6) for s in stack)
+  return out
+
+
+def breakdown(events, steps, wall_seconds, top=20):
+  """Per-step op self-time by op type, kind and stage (ms and % of the op total)."""
+  import collections  # pylint: disable=import-outside-toplevel
+  total = sum(e[2] for e in events) or 1.0
+
+  def table(key, limit=None):
+    acc = collections.Counter()
+    for name, typ, us in events:
+      acc[key(name, typ)] += us
+    return [dict(name=k, ms_per_step=v / 1e3 / steps, percent=100.0 * v / total)
+            for k, v in acc.most_common(limit)]
+
+  return dict(steps=steps, wall_ms_per_step=1e3 * wall_seconds / steps,
+              op_ms_per_step=total / 1e3 / steps,
+              op_time_over_wall=total / 1e6 / wall_seconds,   # > 1: ops overlapped
+              by_op_type=table(lambda n, t: op_type(t), top),
+              by_kind=table(lambda n, t: op_kind(op_type(t))),
+              by_stage=table(lambda n, t: op_stage(n)),
+              by_stage_and_kind=table(lambda n, t: f'{op_stage(n)}/{op_kind(op_type(t))}', top))
+
+
+def profile_variant(fn, steps, logdir):
+  """Runs fn() `steps` times under TensorFlow's host profiler; the op breakdown."""
+  import glob  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  options = tf.profiler.experimental.ProfilerOptions(host_tracer_level=2, python_tracer_level=0,
+                                                     device_tracer_level=0)
+  tf.profiler.experimental.start(logdir, options=options)
+  t = time.perf_counter()
+  try:
+    for _ in range(steps):
+      fn()
+    wall = time.perf_counter() - t
+  finally:
+    tf.profiler.experimental.stop()
+  (path,) = glob.glob(f'{logdir}/**/*.xplane.pb', recursive=True)
+  return breakdown(_op_events(path), steps, wall)
+
+
+def profile_train(resolution, phases, batch, fmap_base, fmap_max, steps, scratch, log=print,
+                  jit=False, partial=None):
+  """The op-type breakdown of one train step per phase, ours and the oracle's.
+
+  Same networks, minibatch and phases as `train_step`; each side is warmed up,
+  then runs `steps` steps under the host profiler (`tf.profiler.experimental`);
+  the op events are aggregated by self time (op type, kind, stage). The rates
+  of `train_step` are the speed-up; this says where the time goes (the wall
+  times here include the profiler's overhead). partial: as in `run_train`.
+  """
+  import gc  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  kwargs = dict(resolution=resolution, num_channels=3, fmap_base=fmap_base, fmap_max=fmap_max)
+  report = dict(benchmark='pggan_profile', tensorflow=tf.__version__, resolution=resolution,
+                batch=batch, fmap_base=fmap_base, fmap_max=fmap_max, results=[])
+  for res_phase in phases:
+    log(f'profiling the train step at {res_phase}x{res_phase} (network {resolution}) ...',
+        flush=True)
+    variants = {'official_ports': _oracle_train_graph(resolution, batch, res_phase, kwargs, 0),
+                'ours': _our_train_step(resolution, res_phase, batch, kwargs, False)}
+    if jit:
+      variants['ours_xla'] = _our_train_step(resolution, res_phase, batch, kwargs, True)
+    for fn in variants.values():
+      fn()
+      fn()
+    out = dict(phase_resolution=res_phase)
+    for name, fn in variants.items():
+      out[name] = profile_variant(fn, steps, os.path.join(scratch, f'{res_phase}-{name}'))
+    out['wall_ratio_official_over_ours'] = (out['official_ports']['wall_ms_per_step']
+                                            / out['ours']['wall_ms_per_step'])
+    report['results'].append(out)
+    del variants, fn   # free this phase's graphs and sessions before the next
+    gc.collect()
+    if partial:
+      partial(report)
+  return report

@@ -62,9 +62,10 @@ def d_wgangp_acgan(D, reals, fakes, labels, alpha, resolution=None, wgan_lambda=
   # The original's mixed_images_out = reals + (fake_images_out - reals) * mixing_factors.
   mixed = tf.cast(reals, tf.float32) + (tf.cast(fakes, tf.float32)
                                         - tf.cast(reals, tf.float32)) * alpha
-  penalty = losses.penalty_from_mixed(lambda x: D(x, resolution=resolution)[0], mixed,
-                                      wgan_lambda, target=wgan_target, norm_scale=grad_scale,
-                                      loss_scale=loss_scale)
+  with tf.name_scope('GradientPenalty'):   # the reference's scope (profiles split by it)
+    penalty = losses.penalty_from_mixed(lambda x: D(x, resolution=resolution)[0], mixed,
+                                        wgan_lambda, target=wgan_target, norm_scale=grad_scale,
+                                        loss_scale=loss_scale)
   terms = {
       'wasserstein': tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores),
       'gradient_penalty': penalty,
