@@ -190,6 +190,12 @@ def test_clear_errors():
 
 
 def test_agrees_with_tfgan(tfgan):
+  """FID and the unbiased cubic-kernel MMD^2 against TF-GAN 2.1.0 (tests/tfgan_oracle.py).
+
+  TF-GAN's FID takes the matrix square root by SVD, ours by scipy's sqrtm as the
+  TTUR code: they agree to rtol 1e-4 in float64. Its KID with 300 <= max_block_size
+  rows is one block, i.e. exactly the unbiased MMD^2 of all rows.
+  """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   a, b = _acts(13, n=300), _acts(14, n=300, shift=0.2)
   theirs = tfgan.eval.frechet_classifier_distance_from_activations(
@@ -197,5 +203,18 @@ def test_agrees_with_tfgan(tfgan):
   np.testing.assert_allclose(fid.frechet_distance_from_activations(a, b),
                              float(theirs), rtol=1e-4)
   kid = tfgan.eval.kernel_classifier_distance_from_activations(
-      tf.constant(a), tf.constant(b), num_classifier_batches=1)
+      tf.constant(a), tf.constant(b), max_block_size=1024)
   np.testing.assert_allclose(fid.mmd2_unbiased(a, b), float(kid), rtol=1e-4, atol=1e-6)
+
+
+def test_kid_blocks_agree_with_tfgan(tfgan):
+  """TF-GAN's block KID (max_block_size < N) is the mean of the unbiased MMD^2 of
+  consecutive equal blocks (arXiv 1307.1954), here 3 blocks of 100 rows; its std is
+  the blocks' Bessel-corrected std / sqrt(blocks)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  a, b = _acts(15, n=300), _acts(16, n=300, scale=1.3)
+  kid, std = tfgan.eval.kernel_classifier_distance_and_std_from_activations(
+      tf.constant(a), tf.constant(b), max_block_size=100)
+  blocks = [fid.mmd2_unbiased(a[i:i + 100], b[i:i + 100]) for i in range(0, 300, 100)]
+  np.testing.assert_allclose(np.mean(blocks), float(kid), rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(np.std(blocks, ddof=1) / np.sqrt(3), float(std), rtol=1e-3)

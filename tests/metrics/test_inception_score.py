@@ -86,3 +86,15 @@ def test_agrees_with_tfgan_classifier_score(tfgan):
   theirs = float(tfgan.eval.classifier_score_from_logits(tf.constant(logits)))
   ours, _ = score.inception_score_from_logits(logits, splits=1)
   np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+def test_splits_agree_with_tfgan_per_split(tfgan):
+  """The 10-split protocol is TF-GAN's one-split score on each consecutive tenth,
+  then the mean and (population) std of those ten scores."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  logits = 3 * np.random.default_rng(2).standard_normal((1000, 10)) + np.arange(10) / 4
+  theirs = [float(tfgan.eval.classifier_score_from_logits(tf.constant(part)))
+            for part in np.split(logits, 10)]
+  mean, std = score.inception_score_from_logits(logits, splits=10)
+  np.testing.assert_allclose(mean, np.mean(theirs), rtol=1e-5)
+  np.testing.assert_allclose(std, np.std(theirs), rtol=1e-4)
