@@ -6,10 +6,19 @@
 
 Prints a table (and, with one metric, the metric's JSON) and writes JSON to
 --out. The metrics and their protocols: tf_gans/metrics/protocols.py.
+
+Before loading the generator or computing anything, every requested metric's
+constraints (tf_gans/metrics/constraints.py: image sizes, image counts,
+labels, weights files) are checked; violations are listed in one error and
+the exit status is 2. Each metric is then computed on its own: one that
+raises is reported on stderr (`error: metric <name>: ...`) and in the
+results as {"error": ...}, the others are still computed and written, and
+the exit status is 1 (0 when every metric succeeded).
 """
 
 import dataclasses
 import json
+import sys
 
 from absl import app
 from absl import flags
@@ -88,7 +97,7 @@ FLAGS = flags.FLAGS
 # Result keys shown in the table (the rest go to the JSON only).
 _TABLE_KEYS = ('fid', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim',
                'ms_ssim_reals', 'log_likelihood', 'std_error', 'sigma', 'fraction_confident',
-               'grid')
+               'grid', 'error')
 
 
 def options_from_flags():
@@ -119,41 +128,70 @@ def table(results):
   return '\n'.join(lines + ([''] if lines and presets else []) + ([presets] if presets else []))
 
 
+def report_error(name, message):
+  """A metric that failed while computing: one line on stderr (the others go on)."""
+  sys.stderr.write(f'error: metric {name}: {message}\n')
+  sys.stderr.flush()
+  return name
+
+
 def main(argv):
+  """Refuses (status 2) what no metric can do before any work; 1 if a metric failed, else 0."""
   del argv
   # pylint: disable=import-outside-toplevel
+  from tf_gans.metrics import constraints
   from tf_gans.metrics import protocols
   from tf_gans.training import export
+  failures = []
   try:
     protocols.check_names(FLAGS.metrics)
     if FLAGS.run:
       return evaluate_run()
-    module = export.load_generator(FLAGS.model) if FLAGS.model else None
     opts = options_from_flags()
-    results = protocols.run(FLAGS.metrics, module, opts)
+    ev = protocols.Evaluation(None, opts)
+    # Every metric's constraints (image sizes, counts, labels, weights files) before the
+    # generator loads; `run` checks again with its image shape, then computes each metric.
+    constraints.require(FLAGS.metrics, ev)
+    module = export.load_generator(FLAGS.model) if FLAGS.model else None
+    results = protocols.run(FLAGS.metrics, module, opts, errors='record', evaluation=ev,
+                            on_error=lambda name, msg: failures.append(report_error(name, msg)))
   except cli.USER_ERRORS as e:
     cli.fail(e)
   common = {'model': FLAGS.model, 'data': FLAGS.data, 'split': FLAGS.split}
   if len(results) == 1:
     ((name, result),) = results.items()
     cli.print_json({'metric': name, **common, **result}, FLAGS.out)
-    return
-  print(table(results))
-  report = {**common, 'options': dataclasses.asdict(opts), 'metrics': results}
-  if FLAGS.out:
-    with open(FLAGS.out, 'w') as f:
-      f.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
-    print(f'Wrote {FLAGS.out}.')
+  else:
+    print(table(results))
+    report = {**common, 'options': dataclasses.asdict(opts), 'metrics': results}
+    if FLAGS.out:
+      with open(FLAGS.out, 'w') as f:
+        f.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
+      print(f'Wrote {FLAGS.out}.')
+  if failures:
+    sys.stderr.write(f'error: {len(failures)} of {len(results)} metric(s) failed: '
+                     f'{", ".join(protocols.failed(results))} (the others were written).\n')
+    sys.exit(1)
 
 
 def evaluate_run():
-  """--run: every selected snapshot of a run -> <run>/metrics.jsonl, metrics.png, TensorBoard."""
+  """--run: every selected snapshot of a run -> <run>/metrics.jsonl, metrics.png, TensorBoard.
+
+  Exits with status 1 when a metric of a snapshot failed (the rest are still evaluated and
+  written)."""
   from tf_gans.metrics import run_eval  # pylint: disable=import-outside-toplevel
   given = [name for name in ('data', 'split', 'pad_to') if FLAGS[name].present]
+  failures = []
   rows = run_eval.evaluate_run(FLAGS.run, FLAGS.metrics, options_from_flags(), FLAGS.snapshots,
-                               given=given, log=lambda text: print(text, flush=True))
+                               given=given, log=lambda text: print(text, flush=True),
+                               on_error=lambda position, name, msg: failures.append(
+                                   report_error(f'{name} at {position:g}', msg)))
   print(f'{len(rows)} row(s) in {FLAGS.run}/{run_eval.METRICS_FILE}; plot '
         f'{FLAGS.run}/{run_eval.METRICS_PLOT}.')
+  if failures:
+    sys.stderr.write(f'error: {len(failures)} metric evaluation(s) failed (the others were '
+                     f'written; failed snapshots are evaluated again on the next call).\n')
+    sys.exit(1)
 
 
 if __name__ == '__main__':

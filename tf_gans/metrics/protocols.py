@@ -861,19 +861,71 @@ def results_log_table(results: Dict[str, Dict[str, Any]]) -> str:
   return log_table(columns, list(rows.values())) if columns else ''
 
 
-def run(names, module, options: Options, title: str = 'Fakes') -> Dict[str, Dict[str, Any]]:
-  """{name: result} for each metric or preset name, in order (unknown names fail first)."""
+def error_entry(error: BaseException) -> Dict[str, str]:
+  """The result of a metric that raised: {'error': '<Type>: <message on one line>'}."""
+  text = ' '.join(line.strip() for line in str(error).splitlines() if line.strip())
+  return {'error': f'{type(error).__name__}: {text}' if text else type(error).__name__}
+
+
+def failed(results: Dict[str, Dict[str, Any]]) -> Dict[str, str]:
+  """{name: error} of the results of `run` that are error entries."""
+  return {name: r['error'] for name, r in results.items() if set(r) == {'error'}}
+
+
+def run(names, module, options: Options, title: str = 'Fakes', errors: str = 'raise',
+        on_error: Optional[Callable[[str, str], None]] = None,
+        evaluation: Optional[Evaluation] = None) -> Dict[str, Dict[str, Any]]:
+  """{name: result} for each metric or preset name, in order.
+
+  First, before anything is generated or featurised, unknown names fail
+  (KeyError) and every name's constraints (tf_gans.metrics.constraints) are
+  checked: one ConstraintError (a ValueError) lists all violations. Then
+  each metric is computed. With errors='raise' a metric's exception
+  propagates; with errors='record' it becomes that metric's result,
+  `error_entry(e)` (`on_error(name, message)` is called at once), and the
+  other metrics are still computed. The presets share one PresetDriver (the
+  original's reals passes), so they fail or succeed together.
+
+  `evaluation`: an `Evaluation` of `options` whose cache (e.g. the source
+  loaded by an earlier constraint check) is reused; its module becomes
+  `module`.
+  """
+  from tf_gans.metrics import constraints  # pylint: disable=import-outside-toplevel
+  if errors not in ('raise', 'record'):
+    raise ValueError(f"errors must be 'raise' or 'record', got {errors!r}.")
   check_names(names)
   metrics = [(name, METRICS.get(name)) for name in names if name not in PRESETS]
   if options.features not in FEATURES:
     raise ValueError(f'--features must be one of {", ".join(FEATURES)}, got {options.features}.')
-  ev = Evaluation(module, options)
-  out = {name: fn(ev) for name, fn in metrics}
+  ev = evaluation or Evaluation(module, options)
+  ev.module = module
+  constraints.require(names, ev, module)
+  out = {}
+
+  def attempt(what, compute):
+    if errors == 'raise':
+      return compute()
+    try:
+      return compute()
+    except Exception as e:  # pylint: disable=broad-except
+      entry = error_entry(e)
+      for name in what:
+        out[name] = entry
+        if on_error is not None:
+          on_error(name, entry['error'])
+      return None
+
+  for name, fn in metrics:
+    result = attempt([name], lambda fn=fn: fn(ev))
+    if result is not None:
+      out[name] = result
   presets = [name for name in names if name in PRESETS]
   if presets:
-    driver = PresetDriver(presets, options, evaluation=ev)
-    driver.evaluate(module, title)
-    out.update({name: driver.result(name) for name in presets})
+    def preset_results():
+      driver = PresetDriver(presets, options, evaluation=ev)
+      driver.evaluate(module, title)
+      return {name: driver.result(name) for name in presets}
+    out.update(attempt(presets, preset_results) or {})
   return {name: out[name] for name in names}
 
 

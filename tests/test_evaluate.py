@@ -1,0 +1,66 @@
+"""python -m tf_gans.evaluate as a user runs it: refusals before any work, partial results."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import REPO
+from tf_gans.training import export
+
+
+def run_cli(module, *args, timeout=300):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([sys.executable, '-m', f'tf_gans.{module}', *args], capture_output=True,
+                        text=True, cwd=REPO, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope='module')
+def gen8(tmp_path_factory):
+  """A (random) 8x8 grayscale generator export, the digits' size."""
+  keras.utils.set_random_seed(8)
+  g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64, activation='tanh'),
+                        keras.layers.Reshape((8, 8, 1))])
+  path = tmp_path_factory.mktemp('gen8') / 'export'
+  export.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
+  return path
+
+
+def test_all_metrics_on_8x8_images_are_refused_before_anything_is_computed(gen8, tmp_path):
+  out_json = tmp_path / 'metrics.json'
+  out = run_cli('evaluate', f'--model={gen8}', '--metrics=fid,kid,is,swd,ms_ssim,nn',
+                '--features=classifier', '--data=digits', '--num_samples=200',
+                f'--out={out_json}')
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert 'Traceback' not in out.stderr
+  lines = [line for line in out.stderr.splitlines() if line.strip()]
+  start = [i for i, line in enumerate(lines) if line.startswith('error: ')]
+  assert len(start) == 1, out.stderr  # one error ...
+  listed = lines[start[0] + 1:]       # ... listing each violation
+  assert [line.split(':')[0].strip() for line in listed] == ['swd', 'ms_ssim'], out.stderr
+  assert 'SWD needs images of at least 16x16' in listed[0] and 'got 8x8' in listed[1]
+  assert 'generating' not in out.stderr and 'features' not in out.stderr  # no progress: no work
+  assert not out_json.exists()
+
+
+def test_a_metric_failing_at_compute_time_keeps_the_others(gen8, tmp_path):
+  # Statistics of 3-d features cannot be compared with the 128-d classifier features: FID
+  # fails only when it computes; KID is still computed and written.
+  stats = tmp_path / 'stats.npz'
+  np.savez(stats, mu=np.zeros(3), sigma=np.eye(3))
+  out_json = tmp_path / 'metrics.json'
+  out = run_cli('evaluate', f'--model={gen8}', '--metrics=fid,kid', '--features=classifier',
+                '--data=digits', '--classifier_epochs=1', '--num_samples=200',
+                f'--fid_stats={stats}', '--noprogress', f'--out={out_json}')
+  assert out.returncode == 1, out.stderr[-2000:]
+  assert 'Traceback' not in out.stderr
+  errors = [line for line in out.stderr.splitlines() if line.startswith('error: metric fid: ')]
+  assert len(errors) == 1, out.stderr
+  got = json.loads(out_json.read_text())['metrics']
+  assert set(got['fid']) == {'error'} and 'ValueError' in got['fid']['error']
+  assert np.isfinite(got['kid']['mean']) and got['kid']['features'] == 'classifier'
+  assert 'kid' in out.stdout and 'error' in out.stdout  # the table shows both
