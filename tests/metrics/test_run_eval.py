@@ -118,3 +118,41 @@ def test_pggan_network_snapshots_every_network_snapshot_tick_evaluated_through_g
     key = [k for k in reader.get_variable_to_shape_map() if k.startswith('Gs/')
            and k.endswith('.ATTRIBUTES/VARIABLE_VALUE') and tuple(reader.get_variable_to_shape_map()[k]) == tuple(v.shape)]
     assert any(np.array_equal(reader.get_tensor(k), v.numpy()) for k in key), v.path
+
+
+def test_a_failing_metric_keeps_the_other_metrics_and_snapshots(gan_run, tmp_path, monkeypatch):
+  import shutil  # pylint: disable=import-outside-toplevel
+  logdir = tmp_path / 'run'
+  shutil.copytree(gan_run, logdir, ignore=shutil.ignore_patterns('metrics.*', 'tensorboard'))
+  calls = []
+
+  def flaky(ev):  # fails on the first snapshot only
+    calls.append(len(calls))
+    if len(calls) == 1:
+      raise RuntimeError('flaky broke')
+    return {'value': float(len(calls)), 'num_samples': ev.opt.num_samples}
+  monkeypatch.setitem(protocols.METRICS._entries, 'flaky', flaky)  # pylint: disable=protected-access
+  failures, messages = [], []
+  rows = run_eval.evaluate_run(str(logdir), ['flaky', 'parzen'], parzen_options(),
+                               snapshots='10,20', given=('split',), log=messages.append,
+                               on_error=lambda *a: failures.append(a))
+  assert failures == [(10, 'flaky', 'RuntimeError: flaky broke')]
+  assert [r['step'] for r in rows] == [10, 20]
+  assert rows[0]['errors'] == {'flaky': 'RuntimeError: flaky broke'}
+  assert 'flaky/value' not in rows[0] and np.isfinite(rows[0]['parzen/mean'])  # parzen still ran
+  assert 'errors' not in rows[1] and rows[1]['flaky/value'] == 2.0
+  assert any('error: step 10: flaky: RuntimeError: flaky broke' in m for m in messages)
+  # The failed snapshot is not done: the next call evaluates it again, the good one is skipped.
+  rows = run_eval.evaluate_run(str(logdir), ['flaky', 'parzen'], parzen_options(),
+                               snapshots='10,20', given=('split',), log=quiet)
+  assert [r['step'] for r in rows] == [10, 20, 10] and rows[2]['flaky/value'] == 3.0
+  assert 'errors' not in rows[2]
+
+
+def test_run_evaluation_checks_the_constraints_before_any_snapshot(gan_run, monkeypatch):
+  def forbidden(*_, **__):
+    raise AssertionError('a snapshot was restored before the constraints were checked')
+  monkeypatch.setattr(snapshots, 'restore', forbidden)
+  with pytest.raises(ValueError, match=r'swd: .*SWD needs images of at least 16x16'):
+    run_eval.evaluate_run(str(gan_run), ['swd', 'parzen'], parzen_options(), given=('split',),
+                          log=quiet)

@@ -8,8 +8,10 @@ The original PGGAN evaluates each `network-snapshot-KKKKKK.pkl` of a run
 (`tf_gans.training.snapshots`) is rebuilt from the run file and evaluated
 with the metric protocols of `tf_gans.metrics.protocols`; each result is
 appended to `<run>/metrics.jsonl` as one JSON object (`step` or `kimg`, then
-`<metric>/<key>` values), snapshots already in the file are skipped (so an
-interrupted evaluation continues), the values go to TensorBoard
+`<metric>/<key>` values, and `errors: {metric: message}` for the metrics that
+raised on that snapshot: the others are still computed and written),
+snapshots already in the file without errors are skipped (so an interrupted
+evaluation continues and a failed one is retried), the values go to TensorBoard
 (`<run>/tensorboard/metrics`) and `metrics.png` plots each metric against
 training. PGGAN snapshots are evaluated through Gs, as the original does. The
 original's presets (`swd-16k`, `fid-10k`, ...) run through one
@@ -83,6 +85,11 @@ class _InMemoryExport:
     module = export.GeneratorModule(rg.generator, rg.latent_dim, rg.latent_distribution,
                                     rg.value_range, rg.label_size)
     self.signatures = {'sample': module.sample, 'generate': module.generate}
+    try:  # (H, W, C), what constraints.generator_image_shape reads; None when not static
+      shape = tuple(rg.generator.output_shape[1:])
+    except (AttributeError, TypeError, ValueError):
+      shape = ()
+    self.image_shape = shape if len(shape) == 3 and None not in shape else None
 
 
 def load_run_generator(logdir):
@@ -139,8 +146,16 @@ def flatten(results):
   return flat
 
 
-def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
+def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, on_error=None):
   """Evaluates the selected snapshots of a run; returns every row of its metrics.jsonl.
+
+  Every metric's constraints (tf_gans.metrics.constraints) are checked once, before any
+  snapshot is restored: one ValueError lists the violations. Then a metric that raises
+  on a snapshot is logged (`on_error(position, name, message)` is also called) and kept
+  in that snapshot's row as `errors: {name: message}`; the other metrics and snapshots
+  are still evaluated and written. A row with errors does not count as done: the next
+  call evaluates that snapshot again. The PGGAN presets share one driver (its reals
+  passes), so they fail together.
 
   Args:
     logdir: the run folder.
@@ -152,6 +167,7 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
   """
   # pylint: disable=import-outside-toplevel
   import tensorflow as tf
+  from tf_gans.metrics import constraints
   from tf_gans.metrics import protocols
   rg, _ = load_run_generator(logdir)
   options = default_options(options, rg, given)
@@ -161,21 +177,30 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
                             f'runs write them with --snapshot_every (GAN / RGAN) or every '
                             f'--network_snapshot_ticks (PGGAN), and at their end.')
   chosen = select(available, snapshots)
+  module = _InMemoryExport(rg)
+  constraints.require(names, protocols.Evaluation(module, options), module)
   path = os.path.join(logdir, METRICS_FILE)
-  done = {(r.get(rg.unit), tuple(sorted(r.get('metrics', [])))) for r in read_rows(path)}
+  done = {(r.get(rg.unit), tuple(sorted(r.get('metrics', [])))) for r in read_rows(path)
+          if not r.get('errors')}
   key = tuple(sorted(names))
   todo = [(p, prefix) for p, prefix in chosen if (p, key) not in done]
   log(f'{logdir}: {len(chosen)} snapshot(s) selected, {len(chosen) - len(todo)} already in '
       f'{METRICS_FILE}; evaluating {len(todo)} with {", ".join(names)}.')
   writer = tf.summary.create_file_writer(os.path.join(logdir, 'tensorboard', 'metrics'))
-  module = _InMemoryExport(rg)
   presets = [n for n in names if n in protocols.PRESETS]
   plain = [n for n in names if n not in protocols.PRESETS]
-  driver = None
+  driver, driver_error = None, None
   if presets and todo:  # the original's driver: the reals passes once, one log row per snapshot
-    driver = protocols.PresetDriver(presets, options)
-    log(protocols.log_header(driver.columns))
-    for real_row in driver.real_rows():
+    try:
+      driver = protocols.PresetDriver(presets, options)
+      real_rows = driver.real_rows()
+    except Exception as e:  # pylint: disable=broad-except
+      driver, driver_error = None, protocols.error_entry(e)['error']
+      real_rows = []
+      log(f'error: {", ".join(presets)}: {driver_error}')
+    if driver is not None:
+      log(protocols.log_header(driver.columns))
+    for real_row in real_rows:
       log(protocols.log_row(real_row, driver.columns))
       # The real-vs-real baseline (the original's Reals / Reals2 rows), once per evaluation.
       with open(path, 'a') as f:
@@ -185,16 +210,37 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print):
                            sort_keys=True) + '\n')
   for i, (position, prefix) in enumerate(todo):
     start = time.time()
+    errors = {}
+
+    def record(name, message, position=position, errors=errors):
+      errors[name] = message
+      log(f'error: {rg.unit} {position:g}: {name}: {message}')
+      if on_error is not None:
+        on_error(position, name, message)
+
     snapshots_lib.restore(prefix, rg.nets)
-    values = flatten(protocols.run(plain, module, options)) if plain else {}
+    values = {}
+    if plain:
+      try:
+        values = flatten(protocols.run(plain, module, options, errors='record', on_error=record))
+      except Exception as e:  # pylint: disable=broad-except
+        for name in plain:  # the run as a whole failed (e.g. its data): each metric failed
+          record(name, protocols.error_entry(e)['error'])
     if driver is not None:
-      log_row = driver.evaluate(module, f'{position:g}')
-      values.update({f'{n}/{k}': float(v) for n in presets
-                     for k, v in driver.result(n).items()
-                     if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)})
-      log(protocols.log_row(log_row, driver.columns))
+      try:
+        log_row = driver.evaluate(module, f'{position:g}')
+        values.update({f'{n}/{k}': float(v) for n in presets
+                       for k, v in driver.result(n).items()
+                       if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)})
+        log(protocols.log_row(log_row, driver.columns))
+      except Exception as e:  # pylint: disable=broad-except
+        for name in presets:
+          record(name, protocols.error_entry(e)['error'])
+    elif driver_error is not None:
+      for name in presets:
+        record(name, driver_error)
     row = {rg.unit: position, 'metrics': list(key), 'seconds': round(time.time() - start, 1),
-           **values}
+           **values, **({'errors': errors} if errors else {})}
     with open(path, 'a') as f:
       f.write(json.dumps(row, sort_keys=True) + '\n')
     step = int(round(position * 1000)) if rg.unit == 'kimg' else int(position)
