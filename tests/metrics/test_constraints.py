@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from tf_gans.metrics import constraints, ms_ssim, protocols, swd
 from tf_gans.training import export
@@ -141,3 +142,21 @@ def test_a_metric_that_raises_is_recorded_and_the_others_are_computed(gen16, mon
   with pytest.raises(RuntimeError, match='kid broke'):  # the library default: raise
     protocols.run(['swd', 'kid'], gen16, opts)
 
+
+def test_nn_png_names_its_panels_and_columns(gen16, tmp_path):
+  grid = tmp_path / 'nn.png'
+  opts = _options(pad_to=16, num_samples=200, nn_num=3, nn_k=2, nn_out=str(grid))
+  result = protocols.run(['nn'], gen16, opts)['nn']
+  assert result['grid_panels'] == [
+      'pixel space: nearest reals by L2 on pixels',
+      'feature space: nearest reals by L2 on digit-classifier features']
+  image = np.asarray(Image.open(grid))
+  upscale = 64 // 16
+  grid_height = (3 * (16 + 1) + 1) * upscale
+  band = image.shape[0] - grid_height
+  assert band > 10  # the label band above the tiles
+  panel = (3 * (16 + 1) + 1) * upscale   # query + 2 neighbours per row
+  assert image.shape[1] == 2 * panel + 8
+  for left in (0, panel + 8):
+    assert (image[:band, left:left + panel] < 128).any()           # its title / column headers
+    assert (image[band:band + upscale, left:left + panel] == 0).all()  # the grid's top pad

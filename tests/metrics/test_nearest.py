@@ -83,3 +83,33 @@ def test_clear_errors():
     nearest.neighbor_grid(x.astype(np.float32), x, np.zeros((4, 1), int))
   with pytest.raises(ValueError, match='out of range'):
     nearest.neighbor_grid(x, x, np.full((4, 1), 4))
+
+
+def test_labelled_grids_put_a_title_and_column_headers_over_each_panel():
+  rng = np.random.default_rng(5)
+  refs = rng.integers(0, 256, size=(20, 8, 8, 3), dtype=np.uint8)
+  queries = refs[:3]
+  idx, _ = nearest.nearest_neighbors(queries, refs, k=2)
+  short = nearest.labelled_neighbor_grids(queries, refs, [('pixel space', idx),
+                                                           ('feature space', idx[:, ::-1])],
+                                          upscale=4, gap=6)
+  grid = nearest.neighbor_grid(queries, refs, idx)
+  up = np.repeat(np.repeat(grid, 4, axis=0), 4, axis=1)
+  band = short.shape[0] - up.shape[0]
+  assert band > 0 and short.shape[1] == 2 * up.shape[1] + 6 and short.shape[2] == 3
+  np.testing.assert_array_equal(short[band:, :up.shape[1]], up)   # the tiles, unchanged
+  np.testing.assert_array_equal(short[band:, up.shape[1] + 6:],
+                                np.repeat(np.repeat(nearest.neighbor_grid(
+                                    queries, refs, idx[:, ::-1]), 4, axis=0), 4, axis=1))
+  tile = (8 + 1) * 4
+  for left in (0, up.shape[1] + 6):  # a header over each column: query, NN 1, NN 2
+    for col in range(3):
+      x0 = left + 4 + col * tile
+      assert (short[band // 2:band, x0:x0 + tile] < 128).any(), (left, col)
+  # A title wider than its panel wraps onto more lines: a taller band.
+  long = nearest.labelled_neighbor_grids(
+      queries, refs, [('feature space: nearest reals by L2 on Inception pool_3 features', idx)],
+      upscale=4)
+  assert long.shape[0] - up.shape[0] > band
+  with pytest.raises(ValueError, match='at least one'):
+    nearest.labelled_neighbor_grids(queries, refs, [])

@@ -15,7 +15,10 @@ This module finds, for each query (generated image), the k nearest reference
     `tf_gans.metrics.fid.classifier_features(model)`,
 
 and builds a PNG-ready grid: one row per sample, the sample then its k
-neighbours, nearest first.
+neighbours, nearest first. `labelled_neighbor_grids` sets such grids side by
+side (evaluate's nn.png: pixel space, then feature space), each under a
+band with its title and its column headers (`query`, `NN 1`, ...), drawn
+with PIL.
 
 Search. Squared distances ||q||^2 - 2 q.r + ||r||^2 are computed in float32
 with TensorFlow, one [query_batch, reference_batch] block at a time (both
@@ -207,3 +210,86 @@ def neighbor_grid(samples, references, indices, pad: int = 1,
   tiles = np.concatenate([samples[:, None], references[indices]], axis=1)
   k1 = tiles.shape[1]
   return images_lib.grid(tiles.reshape((-1,) + samples.shape[1:]), cols=k1, pad=pad)
+
+
+QUERY_TITLE = 'query'              # the header of a grid's first column (the generated sample)
+
+
+def neighbor_title(rank: int) -> str:
+  """The header of neighbour column `rank` (1 = nearest)."""
+  return f'NN {rank}'
+
+
+def _wrap(draw, text: str, width: int, font) -> list:
+  """`text` cut at spaces into lines no wider than `width` pixels (a long word stays whole)."""
+  lines = []
+  for word in text.split():
+    if lines and draw.textlength(f'{lines[-1]} {word}', font=font) <= width:
+      lines[-1] = f'{lines[-1]} {word}'
+    else:
+      lines.append(word)
+  return lines
+
+
+def _label_band(width: int, title_lines: list, headers: list, column_x: list, line_height: int,
+                height: int, font) -> np.ndarray:
+  """uint8 [height, width]: the title lines, then each header centred at its column_x."""
+  from PIL import Image, ImageDraw  # pylint: disable=import-outside-toplevel
+  band = Image.new('L', (width, height), 255)
+  draw = ImageDraw.Draw(band)
+  y = 2
+  for line in title_lines:
+    draw.text((2, y), line, fill=0, font=font)
+    y += line_height
+  y = height - line_height - 2
+  for text, x in zip(headers, column_x):
+    draw.text((max(0, x - draw.textlength(text, font=font) / 2), y), text, fill=0, font=font)
+  return np.asarray(band, np.uint8)
+
+
+def labelled_neighbor_grids(samples, references, panels, upscale: int = 1, pad: int = 1,
+                            gap: int = 8) -> np.ndarray:
+  """Neighbour grids side by side, each under a band that says what it shows.
+
+  Args:
+    samples: [Nq, H, W, C] uint8 generated images (the queries).
+    references: [Nr, H, W, C] uint8 real images.
+    panels: (title, indices) per panel, e.g. ('pixel space', pixel indices),
+      ('feature space (classifier features)', feature indices); indices as
+      `nearest_neighbors` returns them.
+    upscale: nearest-neighbour enlargement of the image grids (the band's
+      text stays at its size).
+    pad: black pixels between tiles (before enlargement).
+    gap: white pixels between panels.
+
+  Returns:
+    uint8 [band + Nq * (H + pad) * upscale + pad * upscale, ..., C]: each
+    panel's band holds its title (wrapped to the panel's width) and, over
+    each tile column, QUERY_TITLE for the samples' column and
+    `neighbor_title(r)` over the r-th nearest neighbours' column.
+  """
+  from PIL import Image, ImageDraw, ImageFont  # pylint: disable=import-outside-toplevel
+  if not panels:
+    raise ValueError('labelled_neighbor_grids needs at least one (title, indices) panel.')
+  upscale = max(1, int(upscale))
+  grids = []
+  for _, indices in panels:
+    g = neighbor_grid(samples, references, indices, pad=pad)
+    grids.append(np.repeat(np.repeat(g, upscale, axis=0), upscale, axis=1))
+  font = ImageFont.load_default()
+  probe = ImageDraw.Draw(Image.new('L', (1, 1)))
+  line_height = int(np.ceil(probe.textbbox((0, 0), 'Ag', font=font)[3])) + 2
+  h, w = np.asarray(samples).shape[1:3]
+  titles = [_wrap(probe, title, grid.shape[1] - 4, font) for (title, _), grid in zip(panels, grids)]
+  height = (max(len(t) for t in titles) + 1) * line_height + 6
+  channels = grids[0].shape[2]
+  columns = []
+  for (_, indices), grid, title_lines in zip(panels, grids, titles):
+    k = np.asarray(indices).shape[1]
+    headers = [QUERY_TITLE] + [neighbor_title(r) for r in range(1, k + 1)]
+    column_x = [(pad + c * (w + pad) + w / 2) * upscale for c in range(k + 1)]
+    band = _label_band(grid.shape[1], title_lines, headers, column_x, line_height, height, font)
+    band = np.repeat(band[..., None], channels, axis=2)
+    columns.append(np.concatenate([band, grid], axis=0))
+    columns.append(np.full((columns[-1].shape[0], gap, channels), 255, np.uint8))
+  return np.concatenate(columns[:-1], axis=1)

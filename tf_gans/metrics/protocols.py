@@ -14,6 +14,12 @@ extractor and features.
   ms_ssim           mean MS-SSIM of generated pairs (PGGAN, diversity), and of real pairs
   nn                nearest training images of samples, pixel and feature space (PNG grid)
 
+Before any of them runs, `run` checks every requested name's constraints
+(tf_gans.metrics.constraints: image sizes, counts, labels, weights files) and
+raises one error listing all violations; with errors='record' a metric that
+raises becomes an {'error': ...} result and the others are still computed.
+The nn grid's panels are labelled (`nn_panel_titles`).
+
 Features (`--features`): `inception` (the FID Inception of
 tf_gans.metrics.inception, from a weights file made by
 `python -m tf_gans.tools.import_inception`) or `classifier` (the digit
@@ -363,14 +369,25 @@ def nearest_metric(ev: Evaluation) -> Dict[str, Any]:
          'feature_indices': idx_feats.tolist(), 'feature_distances': dist_feats.tolist(),
          **_common(ev)}
   if ev.opt.nn_out:
-    # Left: samples and their pixel-space neighbours; right: feature-space neighbours.
-    left = nearest.neighbor_grid(fakes, reals, idx_pixels)
-    right = nearest.neighbor_grid(fakes, reals, idx_feats)
-    gap = np.full((left.shape[0], 4, left.shape[2]), 255, np.uint8)
-    images_lib.save_png(np.concatenate([left, gap, right], axis=1), ev.opt.nn_out,
-                        upscale=max(1, 64 // reals.shape[1]))
+    # Left: samples and their pixel-space neighbours; right: feature-space neighbours; each
+    # panel under a band naming its space and its columns (query, NN 1, NN 2, ...).
+    titles = nn_panel_titles(ev.opt.features)
+    image = nearest.labelled_neighbor_grids(
+        fakes, reals, list(zip(titles, (idx_pixels, idx_feats))),
+        upscale=max(1, 64 // reals.shape[1]))
+    images_lib.save_png(image, ev.opt.nn_out)
     out['grid'] = ev.opt.nn_out
+    out['grid_panels'] = list(titles)
   return out
+
+
+_FEATURE_NAMES = {'inception': 'Inception pool_3 features', 'classifier': 'digit-classifier features'}
+
+
+def nn_panel_titles(features: str):
+  """Titles of the nn.png panels: pixel space, then feature space with the --features name."""
+  return ('pixel space: nearest reals by L2 on pixels',
+          f'feature space: nearest reals by L2 on {_FEATURE_NAMES.get(features, features)}')
 
 
 @METRICS.register('digit_confidence')
