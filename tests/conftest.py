@@ -55,28 +55,70 @@ def tfgan():
     pytest.skip(str(e))
 
 
-def lose_a_worker_after_the_first_checkpoint(procs, ckpts, timeout=180):
-  """Multi-worker tests: waits for the chief's first checkpoint in `ckpts`, then kills the
-  second worker (stopped first, so the chief cannot run ahead of its next collective and
-  the kill lands mid-run) and waits for the chief to stop (or kills it, if it hangs on the
-  broken collective). Returns the checkpoint number the run was killed at."""
+def signal_a_worker_after_a_checkpoint(procs, ckpts, signum, victim=1, after=0, timeout=180,
+                                      wait=60):
+  """Multi-worker tests: waits for a checkpoint numbered above `after` in `ckpts`, sends
+  `signum` to worker `victim` (SIGKILL: stopped first, so the others cannot run ahead of
+  their next collective and the kill lands mid-run) and waits up to `wait` s for every
+  process to end, killing those still running. Returns (the latest checkpoint's number,
+  [(returncode, stdout, stderr)] per worker, [seconds from the signal to each exit])."""
   import signal  # pylint: disable=import-outside-toplevel
   import subprocess  # pylint: disable=import-outside-toplevel
   import time  # pylint: disable=import-outside-toplevel
+
+  def newest():
+    names = [f.name for f in ckpts.iterdir()] if ckpts.exists() else []
+    return max([int(n[5:-6]) for n in names if n.startswith('ckpt-') and n.endswith('.index')],
+               default=-1)
+
   deadline = time.time() + timeout
-  while not (ckpts.exists() and any(f.name.startswith('ckpt-') and f.name.endswith('.index')
-                                    for f in ckpts.iterdir())):
+  while newest() <= after:
     assert all(p.poll() is None for p in procs) and time.time() < deadline, \
         [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
     time.sleep(0.02)
-  procs[1].send_signal(signal.SIGSTOP)
-  procs[1].send_signal(signal.SIGKILL)
-  try:
-    procs[0].communicate(timeout=30)
-  except subprocess.TimeoutExpired:
-    procs[0].kill()
-    procs[0].communicate()
-  procs[1].communicate()
+  if signum == signal.SIGKILL:
+    procs[victim].send_signal(signal.SIGSTOP)
+  procs[victim].send_signal(signum)
+  sent = time.time()
+  results, seconds = [], []
+  for p in procs:
+    try:
+      out, err = p.communicate(timeout=max(1, sent + wait - time.time()))
+    except subprocess.TimeoutExpired:
+      p.kill()
+      out, err = p.communicate()
+    seconds.append(time.time() - sent)
+    results.append((p.returncode, out, err))
   latest = tf.train.latest_checkpoint(ckpts)
   assert latest is not None
-  return int(latest.rsplit('-', 1)[1])
+  return int(latest.rsplit('-', 1)[1]), results, seconds
+
+
+# A lost worker's survivors exit within this bound: the coordination service's missed
+# heartbeats or the refused connection abort their collectives in ~7-12 s here; the rest
+# is slack for a loaded CI machine.
+LOST_WORKER_EXIT_S = 45
+
+
+def check_lost_worker_message(result, seconds, lost, logdir, checkpoint):
+  """The survivor of a lost worker: exit 3 within the bound, one message, no traceback."""
+  from tf_gans import cli  # pylint: disable=import-outside-toplevel
+  rc, _, err = result
+  assert rc == cli.WORKER_LOST_EXIT_STATUS, err[-3000:]
+  assert 'Traceback' not in err, err[-3000:]
+  assert f'error: lost {lost} (127.0.0.1:' in err, err[-3000:]
+  assert f'the last checkpoint is {logdir}/checkpoints/ckpt-{checkpoint} ' in err, err[-3000:]
+  assert f'start all of them again with: python -m tf_gans.train --resume --logdir={logdir}' in err
+  assert seconds < LOST_WORKER_EXIT_S, seconds
+
+
+def check_coordinated_stop(results, signalled, logdir, step_text):
+  """SIGTERM on worker `signalled`: every worker saved at the same point and exited 130."""
+  from tf_gans import cli  # pylint: disable=import-outside-toplevel
+  for index, (rc, out, err) in enumerate(results):
+    assert rc == cli.INTERRUPTED_EXIT_STATUS, err[-3000:]
+    assert 'Traceback' not in err, err[-3000:]
+    by = 'SIGTERM' if index == signalled else f'SIGTERM on worker {signalled}'
+    assert f'Stopped by {by} at {step_text}; checkpoint ' in out, out[-2000:]
+    assert '(every worker saved at this step)' in out
+    assert f'python -m tf_gans.train --resume --logdir={logdir} on every worker' in out

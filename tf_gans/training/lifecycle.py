@@ -48,8 +48,8 @@ names the lost task when the error text does, the last checkpoint and the
 command that resumes it on every worker.
 """
 
-import contextlib
 import dataclasses
+import gc
 import os
 
 import tensorflow as tf
@@ -143,15 +143,21 @@ class Lifecycle:
     """
     self.stop_request.check(self._vote)
 
-  @contextlib.contextmanager
-  def _watch_peers(self, checkpointer, where, monitor):
-    """Under several workers: a lost peer's collective errors -> `WorkerLostError`."""
+  def _watch_peers(self, work, checkpointer, where, monitor):
+    """Returns `work()`; under several workers a lost peer's collective errors ->
+    `WorkerLostError`, raised outside the handler: the TensorFlow error's traceback
+    (its frames hold TensorFlow's reduce thread pools) is then freed here, not at
+    interpreter exit, where a pool's __del__ prints "Exception ignored ... Bad file
+    descriptor"."""
+    lost = None
     try:
-      yield
+      return work()
     except tf.errors.OpError as e:
       if not (self.multi_worker and strategy_lib.peer_failure(e)):
         raise
-      raise self._worker_lost(e, checkpointer, where, monitor) from None
+      lost = self._worker_lost(e, checkpointer, where, monitor)
+    gc.collect()
+    raise lost
 
   def _worker_lost(self, error, checkpointer, where, monitor):
     lost = strategy_lib.lost_task(error, self.strategy)
@@ -187,10 +193,9 @@ class Lifecycle:
     Raises:
       WorkerLostError: under several workers, another worker was lost.
     """
-    with interrupts.stop_signals(self.stop_request), \
-        self._watch_peers(checkpointer, where, monitor):
+    with interrupts.stop_signals(self.stop_request):
       try:
-        body()
+        self._watch_peers(body, checkpointer, where, monitor)
       except KeyboardInterrupt as e:
         signal_name = e.args[0] if isinstance(e, interrupts.Interrupted) else 'SIGINT'
         origin = getattr(e, 'origin', None)
@@ -225,8 +230,8 @@ class Lifecycle:
 
     Returns the export folder ('' if none).
     """
-    with self._watch_peers(checkpointer, where, monitor):
-      checkpoint = checkpointer.save_unless_saved()
+    checkpoint = self._watch_peers(checkpointer.save_unless_saved, checkpointer, where,
+                                   monitor)
     curves = monitor.close()
     export_dir = export() if export and self.chief else ''
     if self.chief:

@@ -181,6 +181,10 @@ def lost_task(error, strategy):
     which = (job, int(i))
     if which != me and which in address.values():
       return f'{describe_task(*which)} ({spec[job][int(i)]})'
+  if 'CoordinationService/Heartbeat' in text and tasks[0] != me:
+    # This worker's heartbeats went unanswered: the coordination service's host (the
+    # chief, or worker 0), frozen or gone.
+    return f'{describe_task(*tasks[0])} ({spec[tasks[0][0]][tasks[0][1]]})'
   return None
 
 
