@@ -45,7 +45,14 @@ heartbeats. `train` and `finish` turn those errors (`strategy.peer_failure`)
 into `interrupts.WorkerLostError`: nothing is saved (the collectives are broken
 for the rest of the process: "Restart your program to reset"), the message
 names the lost task when the error text does, the last checkpoint and the
-command that resumes it on every worker.
+command that resumes it on every worker. The coordination service that
+MultiWorkerMirroredStrategy starts (TF 2.21, its default heartbeat timeout) covers
+every way of losing a worker measured on two loopback workers: SIGKILL of either
+(the survivor's exit 6-10 s later), SIGSTOP of a worker (12 s) or of the chief,
+which hosts the service (30 s: the heartbeat RPC times out), and a worker's own
+exit in the middle of the run, e.g. a second Ctrl-C (25 s); so no collective
+timeout (`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`)
+is set, which would also have to outlast the chief's extra work between steps.
 """
 
 import dataclasses
