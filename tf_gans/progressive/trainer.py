@@ -273,9 +273,10 @@ class ProgressiveTrainer(tf.Module):
   def _update_gs(self):
     """Gs <- G + (Gs - G) * beta for trainables; lod copied (beta 0). Reference section 4."""
     beta = self.G_smoothing
-    for gs, g in zip(self.Gs.trainable_variables, self.G.trainable_variables):
-      gs.assign(g + (gs - g) * beta)
-    self.Gs.lod.assign(self.G.lod)
+    with tf.name_scope('GsUpdate'):   # named for `benchmark --pggan_profile`
+      for gs, g in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+        gs.assign(g + (gs - g) * beta)
+      self.Gs.lod.assign(self.G.lod)
 
   def _check_minibatch(self, minibatch):
     count = self.strategy.num_replicas_in_sync
