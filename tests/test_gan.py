@@ -9,7 +9,7 @@ import tensorflow as tf
 from tf_gans import latents
 from tf_gans.gan import GAN
 from tf_gans.training import strategy as strategy_lib
-from tf_gans.training.loop import _replica_order
+from tf_gans.training.loop import replica_rows
 
 M, LATENT, SHAPE = 8, 4, (2, 2, 1)
 
@@ -120,8 +120,9 @@ def test_mirrored_strategy_step_equals_single_device_step(loss):
   assert strategy.num_replicas_in_sync == 2
   with strategy.scope():
     mirrored = make_gan(d_steps=k, loss=loss)
-  reorder = _replica_order(single.real_batches_per_step, 2)
-  ds = tf.data.Dataset.from_tensor_slices(batches).map(reorder)
+  chunks = single.real_batches_per_step
+  order = [row for r in range(2) for row in replica_rows(chunks, M, 2, r)]
+  ds = tf.data.Dataset.from_tensor_slices(batches).map(lambda b: tf.gather(b, order))
   mirrored.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
   assert int(mirrored.step.numpy()) == steps
   for a, b in zip(single.generator.weights + single.discriminator.weights,

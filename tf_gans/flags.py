@@ -78,7 +78,7 @@ def define_train_flags(require_logdir=True):
                        'Train steps per compiled call (Keras steps_per_execution; a divisor of '
                        '--log_every). 0: sized so one call takes about a second. Same weights '
                        'for every value; the progress line, signal stops and the divergence '
-                       'check act every this many steps. Multi-worker: 0 means 1.')
+                       'check act every this many steps. With several replicas (--strategy) it is 1.')
   flags.DEFINE_string('mixed_precision', d('mixed_precision'),
                       'Compute precision of G and D (variables stay float32): mixed_float16 (GPUs; '
                       'with loss scaling: a Keras LossScaleOptimizer per D and G, PGGAN the '

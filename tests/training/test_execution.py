@@ -109,3 +109,12 @@ def test_a_stop_request_ends_at_an_execution_boundary_and_resumes_to_the_same_we
 
 def test_steps_per_execution_may_change_on_resume():
   assert 'steps_per_execution' in RunConfig.RESUME_OVERRIDABLE
+
+
+def test_several_steps_per_call_are_refused_with_several_replicas(tmp_path):
+  with pytest.raises(ValueError, match=r'--steps_per_execution=5 needs one replica; '
+                                       r'--strategy=mirrored has 2'):
+    loop.train(small_config(tmp_path, strategy='mirrored', steps_per_execution=5), log=quiet)
+  execution.check_strategy(1, 2, 'mirrored')
+  execution.check_strategy(0, 2, 'mirrored')
+  execution.check_strategy(5, 1, 'default')

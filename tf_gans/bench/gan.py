@@ -33,7 +33,7 @@ class Variant:
     # call here; --loop_bench times the loop itself.
     self.gan.steps_per_execution = cfg.steps_per_execution or 1
     self._dataset = lambda: loop.make_train_dataset(cfg, source, self.gan, nets.value_range,
-                                                    strat.num_replicas_in_sync)
+                                                    strat)
     self.first_step_seconds = self.run(1)
     self.run(warmup_steps)
     self.rates = []
@@ -109,7 +109,7 @@ class BareStep:
     from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
     keras.utils.set_random_seed(cfg.seed)
     self.gan, nets = loop.build_gan(cfg, source)
-    ds = loop.make_train_dataset(cfg, source, self.gan, nets.value_range, 1)
+    ds = loop.make_train_dataset(cfg, source, self.gan, nets.value_range)
     self.batch = next(iter(ds))
     self.step = tf.function(self.gan.train_step)
     self.run(2)

@@ -74,7 +74,7 @@ def independent_indices(batch_index, batch_size, minibatch_size, num_examples, s
 
 
 def make_dataset(source, batch_size, seed, start_batch=0,
-                 value_range=(0.0, 1.0), sampling='epochs', minibatch_size=None):
+                 value_range=(0.0, 1.0), sampling='epochs', minibatch_size=None, rows=None):
   """Builds an infinite stream of shuffled float32 image batches.
 
   Args:
@@ -88,9 +88,14 @@ def make_dataset(source, batch_size, seed, start_batch=0,
       drawn on its own; see the module docstring).
     minibatch_size: with 'independent', the size of one minibatch; must
       divide batch_size and be <= N (default: batch_size).
+    rows: optional offsets within each batch (ints in [0, batch_size)): the
+      stream then yields only those rows of every batch, in this order, and
+      gathers only their images (one worker's share under multi-worker
+      training; the positions, hence the shuffle, are the whole stream's).
 
   Returns:
-    A `tf.data.Dataset` of float32 tensors [batch_size, H, W, C].
+    A `tf.data.Dataset` of float32 tensors [batch_size, H, W, C] (with rows:
+    [len(rows), H, W, C]).
   """
   _check_args(batch_size, start_batch, value_range)
   batch_size = int(batch_size)
@@ -101,6 +106,11 @@ def make_dataset(source, batch_size, seed, start_batch=0,
   if sampling == 'independent' and (batch_size % minibatch_size or minibatch_size > num_examples):
     raise ValueError(f'independent sampling needs minibatch_size ({minibatch_size}) to divide '
                      f'batch_size ({batch_size}) and not exceed the {num_examples} examples.')
+  if rows is not None:
+    rows = [int(r) for r in rows]
+    if not rows or min(rows) < 0 or max(rows) >= batch_size:
+      raise ValueError(f'rows must be offsets in [0, {batch_size}) of a batch, got {rows}.')
+    rows = tf.constant(rows, tf.int64)
   images = tf.constant(source.images)
   low, high = float(value_range[0]), float(value_range[1])
   factor = tf.constant(source.scale * (high - low), tf.float32)
@@ -112,6 +122,8 @@ def make_dataset(source, batch_size, seed, start_batch=0,
                                     int(seed))
     else:
       indices = example_indices(batch_index, batch_size, num_examples, int(seed))
+    if rows is not None:
+      indices = tf.gather(indices, rows)
     batch = tf.cast(tf.gather(images, indices), tf.float32)
     return batch * factor + offset
 

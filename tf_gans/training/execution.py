@@ -19,9 +19,12 @@ of `--log_every` whose execution takes at most about `TARGET_SECONDS`. It is
 chosen once per process: a change of K retraces the train function (seconds
 for the MLPs), and re-choosing on a loaded 2-core machine made K flap and
 cost more than it saved (measured with `benchmark --loop_bench`).
-Under MultiWorkerMirroredStrategy every worker must run the same K (each
-execution ends with a cross-worker reduction of the logs), and measured times
-differ per worker, so there auto means K = 1 and a fixed value must be given.
+Under a strategy with several replicas K is 1: Keras 3.15's multi-step loop
+(a `tf.while_loop` over `get_next_as_optional` with a `tf.cond` inside) does
+not run under MirroredStrategy in TF 2.21 ("You must feed a value for
+placeholder tensor 'while/cond/Placeholder'", with either input path), and
+multi-worker runs would also need every worker to pick the same K (measured
+times differ per worker). `--steps_per_execution` > 1 is refused there.
 """
 
 import math
@@ -44,6 +47,14 @@ def choose(step_seconds, log_every, target_seconds=TARGET_SECONDS):
   return max(fitting) if fitting else 1
 
 
+def check_strategy(requested, replicas, strategy_name):
+  """Refuses K > 1 with several replicas (see the module docstring)."""
+  if requested > 1 and replicas > 1:
+    raise ValueError(f'--steps_per_execution={requested} needs one replica; '
+                     f'--strategy={strategy_name} has {replicas} (Keras\' multi-step loop '
+                     f'fails under tf.distribute in TF 2.21). Leave it at 0 (auto: 1 here) or 1.')
+
+
 class ExecutionSize(keras.callbacks.Callback):
   """Chooses K per logging interval and times the executions it ran.
 
@@ -54,7 +65,7 @@ class ExecutionSize(keras.callbacks.Callback):
     requested: --steps_per_execution; 0 sizes K from measured times.
     log_every: the logging interval K must divide.
     fixed_when_auto: K when `requested` is 0 but K may not be measured
-      (multi-worker: every worker must agree), or None to measure.
+      (several replicas: 1), or None to measure.
   """
 
   def __init__(self, requested, log_every, fixed_when_auto=None,

@@ -104,26 +104,43 @@ def build_gan(cfg, source):
   return gan, nets
 
 
-def _replica_order(chunks, replicas):
-  """Reorders a [chunks*m] batch so each replica's contiguous share holds its
-  slice of every minibatch: then R replicas see exactly one device's minibatches."""
-  def reorder(batch):
-    shape = tf.shape(batch)
-    per = shape[0] // (chunks * replicas)
-    x = tf.reshape(batch, tf.concat([[chunks, replicas, per], shape[1:]], 0))
-    x = tf.transpose(x, tf.concat([[1, 0, 2], tf.range(3, tf.rank(x))], 0))
-    return tf.reshape(x, shape)
-  return reorder
+def replica_rows(chunks, minibatch, replicas, replica):
+  """Offsets, within one step's batch of `chunks` minibatches, of the rows replica
+  `replica` of `replicas` trains on: its contiguous slice of every minibatch
+  (`GAN.train_step` splits its share into `chunks` minibatches), so R replicas
+  see exactly one device's minibatches."""
+  per = minibatch // replicas
+  return [c * minibatch + replica * per + j for c in range(chunks) for j in range(per)]
 
 
-def make_train_dataset(cfg, source, gan, value_range, replicas):
+def worker_dataset(cfg, source, gan, value_range, ctx):
+  """This worker's stream (`ctx`: its `tf.distribute.InputContext`): one element per
+  local replica and step, in replica order (tf.distribute hands a worker's consecutive
+  elements to its consecutive replicas), gathering only those rows' images."""
   chunks = gan.real_batches_per_step
-  ds = data_lib.make_dataset(source, cfg.batch_size * chunks, cfg.seed,
+  local = ctx.num_replicas_in_sync // ctx.num_input_pipelines
+  first = ctx.input_pipeline_id * local
+  rows = [row for r in range(first, first + local)
+          for row in replica_rows(chunks, cfg.batch_size, ctx.num_replicas_in_sync, r)]
+  ds = data_lib.make_dataset(source, cfg.batch_size * chunks, cfg.seed, rows=rows,
                              start_batch=int(gan.step.numpy()), value_range=value_range,
                              sampling=cfg.sampling, minibatch_size=cfg.batch_size)
-  if replicas > 1:
-    ds = ds.map(_replica_order(chunks, replicas))
-  return ds
+  return ds.unbatch().batch(len(rows) // local, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def make_train_dataset(cfg, source, gan, value_range, strategy=None):
+  """The run's stream from the current step on: one device's batches, or, under a
+  strategy with several replicas, a distributed dataset in which each worker
+  gathers only the rows of its own replicas (`tf.distribute.InputContext`: worker
+  `input_pipeline_id` hosts replicas w*L ... w*L+L-1, each taking its
+  `replica_rows`); the positions and the shuffle are the one-device stream's."""
+  if strategy is None or strategy.num_replicas_in_sync == 1:
+    return data_lib.make_dataset(
+        source, cfg.batch_size * gan.real_batches_per_step, cfg.seed,
+        start_batch=int(gan.step.numpy()), value_range=value_range, sampling=cfg.sampling,
+        minibatch_size=cfg.batch_size)
+  return strategy.distribute_datasets_from_function(
+      lambda ctx: worker_dataset(cfg, source, gan, value_range, ctx))
 
 
 def train(cfg, resume=False, explicit=None, log=print):
@@ -142,6 +159,7 @@ def train(cfg, resume=False, explicit=None, log=print):
   cfg, strategy = run.cfg, run.strategy
   check_names(cfg)
   source = load_data(cfg)
+  execution.check_strategy(cfg.steps_per_execution, run.replicas, cfg.strategy)
   if cfg.batch_size % run.replicas:
     raise ValueError(f'--batch_size={cfg.batch_size} must divide evenly over the '
                      f'{run.replicas} replicas of --strategy={cfg.strategy}.')
@@ -163,9 +181,8 @@ def train(cfg, resume=False, explicit=None, log=print):
   grids = cb.SampleGrids(nets.generator, run.out_dir, monitor, fixed, nets.value_range,
                          cfg.sample_every)
   snaps = snapshots_lib.Snapshots(run.out_dir, cfg.FAMILY, {'G': nets.generator})
-  multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
   sizer = execution.ExecutionSize(cfg.steps_per_execution, cfg.log_every,
-                                  fixed_when_auto=1 if multi_worker else None)
+                                  fixed_when_auto=1 if run.replicas > 1 else None)
   callbacks = [sizer, cb.DivergenceGuard(), cb.StopAtSignal(run.check_stop),
                cb.MonitorCallback(monitor), grids, cb.CheckpointSaver(state, cfg.checkpoint_every),
                cb.SnapshotSaver(snaps, cfg.snapshot_every)]
@@ -179,7 +196,7 @@ def train(cfg, resume=False, explicit=None, log=print):
     while state.step < cfg.steps:
       n = min(cfg.log_every - state.step % cfg.log_every, cfg.steps - state.step)
       sizer.apply(gan, n)
-      ds = make_train_dataset(cfg, source, gan, nets.value_range, run.replicas)
+      ds = make_train_dataset(cfg, source, gan, nets.value_range, strategy)
       gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
 
   where = lambda: f'step {state.step}'

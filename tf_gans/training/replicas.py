@@ -13,7 +13,7 @@ Two rules for "this replica's rows", one per stack, side by side:
               (`contiguous_rows`): the GAN/RGAN step (`tf_gans.gan`), whose
               input pipeline hands each replica the matching contiguous
               share of every real minibatch (`tf_gans.training.loop`
-              `_replica_order`). As the reference PGGAN `train.py` splits its
+              `replica_rows`; each worker gathers only its replicas' rows). As the reference PGGAN `train.py` splits its
               minibatch over GPUs (`tf.split`).
   strided     replica r holds rows r, r + R, r + 2R, ... (`strided_rows`,
               `Shard`): PGGAN (`tf_gans.progressive.trainer`). The minibatch
