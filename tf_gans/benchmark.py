@@ -14,7 +14,8 @@ so a change in background load hits every variant alike.
 
 `--pggan_forward=128,1024` instead times the PGGAN Gs forward pass, ours vs
 the official_ports TF1 graph, and `--pggan_train=4,...,1024` the PGGAN train
-step per phase (`tf_gans.bench.pggan`), with `--compare_strategies=mirrored
+step per phase (`tf_gans.bench.pggan`; `--pggan_profile=256,1024` where its time
+goes, per op type, both sides), with `--compare_strategies=mirrored
 --logical_cpus=2` / `--compare_mixed_precision=...` beside it, or with
 `--multi_worker_bench` one process vs two workers per phase; `--metrics_bench` the metrics'
 feature-extraction overhead and SWD time (`tf_gans.bench.metrics`). The

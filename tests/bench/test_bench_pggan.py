@@ -70,6 +70,14 @@ def test_op_stage_and_type_names():
   assert stage('gradient_tape/GradientPenalty/D/Conv0/x') == 'gp_backward'
   assert stage('GradientPenalty/D/Conv0/x') == 'gp_forward'
   assert stage('gradients_1/G/cond/x') == 'backward' and stage('D/Conv0/x') == 'forward'
+  # Inside a TF1 cond's gradient function (its own 'gradients' scope):
+  assert stage('gradients/GradientPenalty/D/cond_grad/StatelessIf/then/_7/gradients/a/b') == (
+      'gp_backward')
+  assert stage('GradientPenalty/gradients/GradientPenalty/D/cond_grad/StatelessIf/then/_2/'
+               'gradients/c') == 'gp_backward'
+  assert stage('gradients/GradientPenalty/gradients/GradientPenalty/D/cond_grad/StatelessIf_grad/'
+               'StatelessIf/then/_3/gradients/d') == 'gp_double_backprop'
+  assert stage('gradients/D_1/cond_grad/StatelessIf/then/_7/gradients/cond_grad/x') == 'backward'
   assert stage('Adam/update_D/x/ResourceApplyAdam') == 'optimizer'
   assert stage('cond/then/_1/adam/Sub') == 'optimizer' and stage('GsUpdate/mul_3') == 'gs_ema'
 

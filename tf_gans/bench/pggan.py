@@ -11,6 +11,12 @@ Session (NCHW between ops, as the reference). Both are warmed up, then timed
 in interleaved rounds (median rate), so background load hits both alike.
 The JSON also holds the max abs difference of the two outputs. This is a dev
 tool: it imports `official_ports` (installed with the package).
+
+`--pggan_train` times the whole train step per phase the same way
+(`run_train`), and `--pggan_profile=256,1024` says where its time goes
+(`profile_train`): op self-time by op type, kind and stage (forward, backward,
+the gradient penalty's forward / backward / double backprop, optimizer, Gs
+moving average), ours and the oracle's, from TensorFlow's host profiler.
 """
 
 import re
@@ -324,13 +330,19 @@ def op_stage(name):
   D(mixed) get the same prefix): penalty ops with one gradient marker are
   'gp_backward' (its input gradient, and the weight gradient of D(mixed)),
   with two 'gp_double_backprop' (the backprop through the input gradient).
+  A TF1 cond's gradient function names its body '.../cond_grad/.../gradients/...':
+  markers after a '*_grad' token are that body's, not another order of gradient.
   """
   if _OPTIMIZER.search(name):
     return 'optimizer'
   tokens = name.split('/')
   if any(t.startswith('GsUpdate') for t in tokens):
     return 'gs_ema'
-  markers = sum(1 for t in tokens if _GRAD_MARKER.match(t))
+  markers = 0
+  for t in tokens:
+    if t.endswith('_grad'):
+      break
+    markers += bool(_GRAD_MARKER.match(t))
   if not any(t.startswith('GradientPenalty') for t in tokens):
     return 'backward' if markers else 'forward'
   return ('gp_forward', 'gp_backward', 'gp_double_backprop')[min(markers, 2)]
