@@ -190,6 +190,7 @@ def loop_vs_bare(cfg, source, bench_steps, rounds, scratch, log=print):
       loop_base_steps=base, variants=results,
       loop_over_bare_step=ratio('loop', 'steps_per_sec'),
       loop_over_bare_step_per_round=per_round('loop'),
+      loop_over_bare_step_per_round_median=float(np.median(per_round('loop'))),
       loop_over_bare_step_cpu=ratio('loop', 'steps_per_cpu_sec'))
   if 'loop_steps_per_execution_1' in results:
     report['loop_steps_per_execution_1_over_bare_step'] = ratio(

@@ -193,11 +193,19 @@ def train(cfg, resume=False, explicit=None, log=print):
     grids.write(0)
 
   def body():
+    # One Keras epoch per logging interval. Once K is settled and the step is on an
+    # interval boundary, the whole intervals run in ONE fit() over one stream (no
+    # per-interval dataset, iterator and fit set-up); a partial interval (after a stop,
+    # or the run's last) and auto-sizing's measured first interval run alone.
     while state.step < cfg.steps:
       n = min(cfg.log_every - state.step % cfg.log_every, cfg.steps - state.step)
+      epochs = 1
+      if not sizer.auto and n == cfg.log_every:
+        epochs = (cfg.steps - state.step) // cfg.log_every
       sizer.apply(gan, n)
       ds = make_train_dataset(cfg, source, gan, nets.value_range, strategy)
-      gan.fit(ds, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
+      gan.fit(ds, steps_per_epoch=n, epochs=epochs, verbose=0, shuffle=False,
+              callbacks=callbacks)
 
   where = lambda: f'step {state.step}'
   if run.train(body, state, where, monitor):
