@@ -49,6 +49,9 @@ def define_train_flags(require_logdir=True):
                       'or tanh (RGAN --Tanh_GD; default: the model\'s).')
   flags.DEFINE_integer('pac', None, 'Model option: DCGAN PacGAN packing, D sees pac samples '
                        'stacked on the channel axis (RGAN 256x256 runs: 2; default: the model\'s).')
+  flags.DEFINE_float('width', None, 'Model option: standard_cnn_32 channel multiplier, every conv '
+                     'and Linear channel count scaled together, rounded, >= 1 (1.0: the paper\'s '
+                     'net; default: the model\'s).')
   flags.DEFINE_string('loss', d('loss'), 'Loss name in tf_gans.losses (e.g. nonsaturating, gan2014).')
   flags.DEFINE_float('gradient_penalty', None,
                      'WGAN-GP lambda added to the D loss of any loss (default: the loss\'s, 10 for wgan-gp).')

@@ -215,7 +215,7 @@ def test_bad_sizes_and_options_are_refused():
   with pytest.raises(ValueError, match='supports only 32x32'):
     standard_cnn.build((28, 28, 1))
   with pytest.raises(ValueError, match=r"'standard_cnn_32' does not take option\(s\) g_h_size; "
-                     'its options: activation, batch_norm_d, batch_norm_g, spectral_norm'):
+                     'its options: activation, batch_norm_d, batch_norm_g, spectral_norm, width'):
     standard_cnn.build((32, 32, 3), g_h_size=64)
   with pytest.raises(ValueError, match="activation must be one of relu, tanh, got 'elu'"):
     standard_cnn.build((32, 32, 3), activation='elu', spectral_norm=False)
@@ -244,3 +244,59 @@ def test_tanh_activation_replaces_every_hidden_activation_as_tanh_gd():
   out = keras.Model(tanh.discriminator.input, tanh.discriminator.get_layer('tanh_lrelu1').output)
   np.testing.assert_allclose(out(x), np.tanh(np.asarray(h)), atol=1e-5)
   assert standard_cnn.build((32, 32, 3), activation='relu', spectral_norm=False)  # the default, by name
+
+
+def _channel_signature(model):
+  """Per conv / dense layer: its kernel shape (rows of `_signature` without the rest)."""
+  return [row[1] for row in _signature(model) if row[0] in ('Conv2D', 'Conv2DTranspose', 'Dense')]
+
+
+@pytest.mark.parametrize('options', [{}, {'spectral_norm': False}])
+def test_width_one_is_the_paper_net_exactly(options):
+  default = _build(seed=5, **options)
+  one = _build(seed=5, width=1.0, **options)
+  for a, b in ((default.generator, one.generator), (default.discriminator, one.discriminator)):
+    assert _signature(b) == _signature(a)
+    assert [tuple(w.shape) for w in b.weights] == [tuple(w.shape) for w in a.weights]
+    assert _n(a) == _n(b)
+
+
+def test_width_scales_every_conv_and_linear_channel_count():
+  paper = _build(seed=6)
+  quarter = _build(seed=6, width=0.25)
+  scale = lambda c: c // 4
+  # G: Linear 128 -> 4*4*128, convTs 128 -> 64 -> 32 -> 16, output conv 16 -> 3 (C kept).
+  assert _channel_signature(quarter.generator) == [
+      (128, 4 * 4 * scale(512)), (4, 4, scale(256), scale(512)), (4, 4, scale(128), scale(256)),
+      (4, 4, scale(64), scale(128)), (3, 3, scale(64), 3)]
+  assert quarter.generator.get_layer('reshape').target_shape == (4, 4, 128)
+  # D: every conv's channels / 4; the Linear has 4*4*128 inputs and one logit.
+  d_paper = _channel_signature(paper.discriminator)
+  d_quarter = _channel_signature(quarter.discriminator)
+  assert [k[-1] for k in d_quarter[:-1]] == [scale(k[-1]) for k in d_paper[:-1]] == [
+      16, 16, 32, 32, 64, 64, 128]
+  assert d_quarter[0][2] == 3 and d_quarter[-1] == (4 * 4 * 128, 1)
+  # Otherwise the same net: kernels, strides, padding, layer kinds.
+  strip = lambda rows: [(r[0],) + r[2:] if r[0].startswith('Conv') else r[:1] for r in rows]
+  for a, b in ((paper.generator, quarter.generator), (paper.discriminator, quarter.discriminator)):
+    assert strip(_signature(b)) == strip(_signature(a))
+  out = quarter.discriminator(quarter.generator(np.zeros((2, 128), np.float32)))
+  assert tuple(out.shape) == (2, 1)
+
+
+def test_width_rounds_to_at_least_one_channel():
+  tiny = _build(seed=7, width=0.001)
+  assert [k[-1] for k in _channel_signature(tiny.discriminator)[:-1]] == [1] * 7
+  assert standard_cnn.scaled(64, 0.3) == 19 and standard_cnn.scaled(512, 1.5) == 768
+
+
+@pytest.mark.parametrize('width', [0, -0.5, float('nan'), 'wide'])
+def test_bad_width_is_refused_naming_the_flag(width):
+  with pytest.raises(ValueError, match=r'--width must be a number > 0'):
+    standard_cnn.build((32, 32, 3), width=width)
+
+
+def test_width_is_refused_by_models_without_it():
+  from tf_gans import models  # pylint: disable=import-outside-toplevel
+  with pytest.raises(ValueError, match=r"'mlp2014' does not take option\(s\) width"):
+    models.build('mlp2014', (8, 8, 1), width=0.5)

@@ -42,6 +42,14 @@ Linear are unchanged. The reference reads `Tanh_GD` only in its non-spectral D
 branch (its spectral D always uses LeakyReLU), so 'tanh' needs
 `spectral_norm=False` here and is refused with spectral norm rather than
 silently half-applied.
+
+Option `width` (float, default 1.0: the net above exactly): every channel count
+is multiplied by it and rounded to an int >= 1, all together: G's Linear output
+(4x4x512 -> 4x4xround(512 w)), its 3 transposed convs (256, 128, 64) and D's 7
+convs (64 ... 512), so D's final Linear has 4 * 4 * round(512 w) inputs. G's
+output conv keeps C channels and D's Linear one logit. The reference has no such
+option (its `--G_h_size` / `--D_h_size` scale only its DCGAN arch 0); it is a
+capacity knob for studies of the RGAN paper's losses at smaller / larger nets.
 """
 
 import math
@@ -63,7 +71,21 @@ CONV_STD = 0.02
 BN_GAMMA_STD = 0.02
 ACTIVATIONS = ('relu', 'tanh')   # relu: ReLU in G, LeakyReLU(0.1) in D; tanh: Tanh in both.
 OPTIONS = {'spectral_norm': True, 'batch_norm_d': True, 'batch_norm_g': True,
-           'activation': 'relu'}
+           'activation': 'relu', 'width': 1.0}
+
+
+def scaled(channels, width):
+  """`channels` times `width`, rounded, at least 1."""
+  return max(1, int(round(channels * width)))
+
+
+def check_width(width):
+  """Returns `width` as a float; refuses anything but a finite number > 0, naming --width."""
+  if isinstance(width, bool) or not isinstance(width, (int, float)) or not math.isfinite(width) \
+      or width <= 0:
+    raise ValueError(f"Model 'standard_cnn_32': --width must be a number > 0 (1.0: the "
+                     f"paper's net; 0.5: half the channels), got {width!r}.")
+  return float(width)
 
 
 def torch_default_uniform(fan_in):
@@ -89,14 +111,16 @@ def hidden_activation(activation, default, name):
   return default(name)
 
 
-def build_generator(channels, batch_norm_g=True, activation='relu'):
+def build_generator(channels, batch_norm_g=True, activation='relu', width=1.0):
+  start = G_START[:2] + (scaled(G_START[2], width),)
   z = keras.Input((Z_SIZE,), name='latents')
   h = keras.layers.Dense(
-      math.prod(G_START), kernel_initializer=torch_default_uniform(Z_SIZE),
+      math.prod(start), kernel_initializer=torch_default_uniform(Z_SIZE),
       bias_initializer=torch_default_uniform(Z_SIZE), name='linear')(z)
-  h = keras.layers.Reshape(G_START, name='reshape')(h)
-  in_channels = G_START[-1]
+  h = keras.layers.Reshape(start, name='reshape')(h)
+  in_channels = start[-1]
   for i, out_channels in enumerate(G_CONVT_CHANNELS, start=1):
+    out_channels = scaled(out_channels, width)
     h = keras.layers.Conv2DTranspose(
         out_channels, 4, strides=2, padding='same',
         kernel_initializer=conv_kernel_init(),
@@ -114,7 +138,8 @@ def build_generator(channels, batch_norm_g=True, activation='relu'):
   return keras.Model(z, images, name='G_standard_cnn_32')
 
 
-def build_discriminator(channels, spectral_norm=True, batch_norm_d=True, activation='relu'):
+def build_discriminator(channels, spectral_norm=True, batch_norm_d=True, activation='relu',
+                        width=1.0):
   use_bn = batch_norm_d and not spectral_norm
   if activation == 'tanh' and spectral_norm:
     raise ValueError("Model 'standard_cnn_32': activation='tanh' needs spectral_norm=False "
@@ -123,6 +148,7 @@ def build_discriminator(channels, spectral_norm=True, batch_norm_d=True, activat
   x = keras.Input((IMAGE_SIZE, IMAGE_SIZE, channels), name='images')
   h, in_channels = x, channels
   for i, (out_channels, kernel, stride) in enumerate(D_CONVS, start=1):
+    out_channels = scaled(out_channels, width)
     conv = keras.layers.Conv2D(
         out_channels, kernel, strides=stride, padding='same',
         kernel_initializer=conv_kernel_init(),
@@ -152,7 +178,8 @@ def build(image_shape, pixel_mean=None, **options):
   batch_norm_d (True: BN after D's convs 1-6, only without SN),
   batch_norm_g (True: BN after G's 3 transposed convs),
   activation ('relu': ReLU in G, LeakyReLU(0.1) in D; 'tanh': Tanh for every
-  one of them, the reference's --Tanh_GD; needs spectral_norm=False).
+  one of them, the reference's --Tanh_GD; needs spectral_norm=False),
+  width (1.0: the paper's channel counts; each is scaled by it, rounded, >= 1).
   """
   del pixel_mean  # Not used by this net.
   check_options('standard_cnn_32', options, OPTIONS)
@@ -160,12 +187,13 @@ def build(image_shape, pixel_mean=None, **options):
   if opts['activation'] not in ACTIVATIONS:
     raise ValueError(f"Model 'standard_cnn_32': activation must be one of "
                      f"{', '.join(ACTIVATIONS)}, got {opts['activation']!r}.")
-  height, width, channels = tuple(image_shape)
-  if (height, width) != (IMAGE_SIZE, IMAGE_SIZE) or channels < 1:
+  width = check_width(opts['width'])
+  height, image_width, channels = tuple(image_shape)
+  if (height, image_width) != (IMAGE_SIZE, IMAGE_SIZE) or channels < 1:
     raise ValueError(f"Model 'standard_cnn_32' supports only 32x32 images "
                      f'(any channel count), got {tuple(image_shape)}.')
   return GanNets(
-      generator=build_generator(channels, opts['batch_norm_g'], opts['activation']),
+      generator=build_generator(channels, opts['batch_norm_g'], opts['activation'], width),
       discriminator=build_discriminator(channels, opts['spectral_norm'],
-                                        opts['batch_norm_d'], opts['activation']),
+                                        opts['batch_norm_d'], opts['activation'], width),
       latent_dim=Z_SIZE, latent_distribution='normal', value_range=(-1.0, 1.0))

@@ -23,7 +23,8 @@ class RunConfig(RunFileMixin):
   """A GAN / RGAN training run. Field names match the `tf_gans.train` flags."""
   FAMILY = 'gan'
   RESUME_OVERRIDABLE = RESUME_OVERRIDABLE
-  ARCHITECTURE = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size')
+  ARCHITECTURE = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size',
+                  'width')
   logdir: str
   dataset: str = 'digits'
   split: str = 'train'
@@ -39,6 +40,7 @@ class RunConfig(RunFileMixin):
   d_h_size: Optional[int] = None
   activation: Optional[str] = None   # standard_cnn_32: relu | tanh (RGAN --Tanh_GD)
   pac: Optional[int] = None          # dcgan_*: PacGAN packing of D's input (RGAN *_PAC.py: 2)
+  width: Optional[float] = None      # standard_cnn_32: channel-count multiplier (1.0: the paper's)
   loss: str = 'nonsaturating'
   gradient_penalty: Optional[float] = None
   d_steps: int = 1
@@ -112,5 +114,5 @@ class RunConfig(RunFileMixin):
   def model_options(self):
     """The model options the user set (None means the model's default)."""
     names = ('spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size',
-             'activation', 'pac')
+             'activation', 'pac', 'width')
     return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
