@@ -1,0 +1,243 @@
+"""The study runner: cells x seeds trained, evaluated, tabulated; resumable after a kill."""
+
+import csv
+import json
+import math
+import os
+import pathlib
+
+import pytest
+
+from tf_gans import study as study_lib
+from tf_gans.studies import report
+from tf_gans.studies import spec
+from tf_gans.training import lifecycle
+from tf_gans.training import loop
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+TINY = ('dataset=digits;model=mlp2014;batch_size=20;steps=20;log_every=5;sample_every=10;'
+        'checkpoint_every=10;snapshot_every=10;steps_per_execution=5;num_samples=16;'
+        'export=false;progress=false')
+PARZEN = 'split=test;num_samples=100;sigma=0.3;progress=false'
+
+
+def quiet(*_, **__):
+  pass
+
+
+def make(study_dir, seeds=(0, 1), **kwargs):
+  args = dict(study_dir=str(study_dir), base_flagfile=None,
+              cells=['gan:loss=nonsaturating', 'rsgan:loss=rsgan'], seeds=[str(s) for s in seeds],
+              metric='parzen', metric_key='', set_flags=TINY, eval_options=PARZEN)
+  args.update(kwargs)
+  return spec.make_study(**args)
+
+
+# ------------------------------------------------------------------ the study file
+
+
+def test_cells_set_and_eval_parse_into_run_configs(tmp_path):
+  s = make(tmp_path, cells=['plain:', 'sn:spectral_norm;nobatch_norm_g;d_steps=2;learning_rate=1e-3'])
+  assert s.column == 'parzen/mean'   # parzen's default key
+  assert [c.name for c in s.cells] == ['plain', 'sn']
+  cfg = s.config(s.cells[1], 1)
+  assert (cfg.spectral_norm, cfg.batch_norm_g, cfg.d_steps, cfg.learning_rate) == (True, False, 2, 1e-3)
+  assert (cfg.seed, cfg.steps, cfg.export) == (1, 20, False)
+  assert cfg.logdir == os.path.join(str(tmp_path), 'sn', 'seed1')
+  assert s.config(s.cells[0], 0).d_steps == 1
+  assert s.eval_options.extra == {'sigma': 0.3, 'centres': 'model'}
+  assert (s.eval_options.num_samples, s.eval_options.split, s.eval_given) == (
+      100, 'test', ('split', 'num_samples', 'progress'))
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'cells': ['a:seed=3']}, r'--cell=a: --seed is set by the study'),
+    ({'cells': ['a:los=rsgan']}, r'--cell=a: --los is not a GAN / RGAN training flag'),
+    ({'cells': ['a:steps=many']}, r'--cell=a: --steps: expected int'),
+    ({'cells': ['a:', 'a:loss=rsgan']}, r'names must be unique, repeated: a'),
+    ({'cells': ['a/b:loss=rsgan']}, r'must be a folder name'),
+    ({'cells': ['a:log_every=7']}, r'--cell=a \(with --base_flagfile and --set\): '
+     r'--steps_per_execution=5 must divide --log_every=7'),
+    ({'seeds': ['0', '0']}, r'--seeds: expected distinct integers'),
+    ({'metric': 'nope'}, r'nope'),
+    ({'metric': 'ms_ssim_x'}, r'ms_ssim_x'),
+    ({'eval_options': 'sigmaa=1'}, r"--eval: unknown metric option 'sigmaa'"),
+    ({'base_flagfile': '/no/such.cfg'}, r'--base_flagfile=/no/such.cfg does not exist'),
+])
+def test_bad_study_files_are_refused_naming_the_flag(tmp_path, kwargs, message):
+  with pytest.raises((ValueError, FileNotFoundError, KeyError), match=message):
+    make(tmp_path, **kwargs)
+
+
+def test_the_tiny_study_file_parses(monkeypatch):
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  lines = flags.FlagValues().read_flags_from_files(
+      [f'--flagfile={REPO / "configs" / "studies" / "tiny.study"}'], force_gnu=True)
+  values, cells = {}, []
+  for line in lines:
+    name, value = line[2:].split('=', 1)
+    if name == 'cell':
+      cells.append(value)
+    else:
+      values[name] = value
+  monkeypatch.chdir(REPO)   # its --base_flagfile is relative to the checkout
+  s = spec.make_study(values['study_dir'], values['base_flagfile'], cells,
+                      values['seeds'].split(','), values['metric'], values['metric_key'],
+                      values['set'], values['eval'])
+  assert [c.name for c in s.cells] == ['gan', 'rsgan'] and s.seeds == [0, 1]
+  cfg = s.config(s.cells[1], 1)
+  assert (cfg.dataset, cfg.model, cfg.loss, cfg.steps, cfg.snapshot_every) == (
+      'digits', 'mlp2014', 'rsgan', 40, 20)
+
+
+# ------------------------------------------------------------------ the table
+
+
+def _write_rows(logdir, rows):
+  os.makedirs(logdir, exist_ok=True)
+  with open(os.path.join(logdir, report.METRICS_FILE), 'w') as f:
+    for row in rows:
+      f.write(json.dumps(row) + '\n')
+
+
+def test_table_from_known_metric_values(tmp_path):
+  s = make(tmp_path, seeds=(0, 1, 2))
+  gan, rsgan = s.cells
+  known = {0: {10: 1.0, 20: 4.0}, 1: {10: 3.0, 20: 6.0}, 2: {10: 5.0, 20: 11.0}}
+  for seed, values in known.items():
+    rows = [{'step': step, 'metrics': ['parzen'], 'parzen/mean': v} for step, v in values.items()]
+    if seed == 0:   # ignored: an error row, and a reals row; a re-evaluated step keeps its last row
+      rows.insert(0, {'step': 20, 'metrics': ['parzen'], 'parzen/mean': 99.0})
+      rows.append({'step': 10, 'metrics': ['parzen'], 'parzen/mean': 50.0,
+                   'errors': {'parzen': 'boom'}})
+      rows.append({'title': 'Reals2', 'parzen/mean': 77.0})
+    _write_rows(s.logdir(gan, seed), rows)
+  # rsgan: one seed at step 10 only, another to 20; the third never evaluated.
+  _write_rows(s.logdir(rsgan, 0), [{'step': 10, 'metrics': ['parzen'], 'parzen/mean': 2.0}])
+  _write_rows(s.logdir(rsgan, 1), [{'step': 10, 'metrics': ['parzen'], 'parzen/mean': 4.0},
+                                   {'step': 20, 'metrics': ['parzen'], 'parzen/mean': 8.0}])
+  results = report.write_report(s, log=quiet)
+  g, r = results
+  assert g.at(10) == (3.0, 2.0, 3)                       # mean of 1, 3, 5; sample std 2
+  mean, std, n = g.at(20)
+  assert (mean, n) == (7.0, 3) and std == pytest.approx(math.sqrt(13.0))  # 4, 6, 11
+  assert g.last == (7.0, pytest.approx(math.sqrt(13.0)), 3, 20)
+  assert r.at(10) == (3.0, pytest.approx(math.sqrt(2.0)), 2)
+  assert r.at(20)[0] == 8.0 and math.isnan(r.at(20)[1]) and r.at(20)[2] == 1
+  # last: each seed's own last step: 2.0 (step 10) and 8.0 (step 20).
+  assert r.last[:3] == (5.0, pytest.approx(math.sqrt(18.0)), 2) and r.last[3] == 20
+  with open(tmp_path / report.RESULTS_CSV) as f:
+    table = list(csv.DictReader(f))
+  assert [row['cell'] for row in table] == ['gan', 'rsgan']
+  assert table[0] == {'cell': 'gan', 'flags': 'loss=nonsaturating', 'seeds': '3', 'diverged': '0',
+                      'last_step': '20', 'last_mean': '7', 'last_std': '3.60555',
+                      'mean@10': '3', 'std@10': '2', 'mean@20': '7', 'std@20': '3.60555'}
+  assert table[1]['std@20'] == '' and table[1]['seeds'] == '2'
+  md = (tmp_path / report.RESULTS_MD).read_text()
+  assert '| gan | loss=nonsaturating | 3 | 0 | 20 | 7 ± 3.6 | 3 ± 2 | 7 ± 3.6 |' in md
+  assert '| rsgan | loss=rsgan | 2 | 0 | 20 | 5 ± 4.2 | 3 ± 1.4 | 8 |' in md
+
+
+# ------------------------------------------------------------------ running, killed, resumed
+
+
+@pytest.fixture(scope='module')
+def killed_and_resumed(tmp_path_factory):
+  """The tiny study, killed (KeyboardInterrupt) in the middle of its 3rd run, then rerun."""
+  study_dir = tmp_path_factory.mktemp('study')
+  s = make(study_dir)
+  calls, interrupt = [], {'armed': False}
+  original = lifecycle.Lifecycle.check_stop
+
+  def check_stop(self):
+    if interrupt['armed'] and len(calls) == 3:   # after the 3rd run's first 5 steps
+      interrupt['armed'] = False
+      raise KeyboardInterrupt()
+    return original(self)
+
+  def train(cfg, resume, explicit, log):
+    calls.append((os.path.relpath(cfg.logdir, study_dir), resume))
+    return loop.train(cfg, resume=resume, explicit=explicit, log=log)
+
+  mp = pytest.MonkeyPatch()
+  mp.setattr(lifecycle.Lifecycle, 'check_stop', check_stop)
+  first_log, second_log = [], []
+  try:
+    interrupt['armed'] = True
+    with pytest.raises(KeyboardInterrupt, match='stopped at step 5'):
+      study_lib.run_study(s, train_fn=train, log=first_log.append)
+    first_calls = list(calls)
+    first = {run: _checkpoint_mtimes(study_dir / run) for run in ('gan/seed0', 'gan/seed1')}
+    results = study_lib.run_study(s, train_fn=train, log=second_log.append)
+  finally:
+    mp.undo()
+  return dict(study=s, dir=study_dir, first_calls=first_calls, calls=calls[len(first_calls):],
+              first_mtimes=first, results=results, first_log=first_log, second_log=second_log)
+
+
+def _checkpoint_mtimes(logdir):
+  folder = logdir / 'checkpoints'
+  return {f: os.stat(folder / f).st_mtime_ns for f in sorted(os.listdir(folder))}
+
+
+def test_a_killed_study_resumes_without_retraining_finished_runs(killed_and_resumed):
+  k = killed_and_resumed
+  assert k['first_calls'] == [('gan/seed0', False), ('gan/seed1', False), ('rsgan/seed0', False)]
+  # The rerun trains only the interrupted run (resumed) and the one never started.
+  assert k['calls'] == [('rsgan/seed0', True), ('rsgan/seed1', False)]
+  for run, mtimes in k['first_mtimes'].items():
+    assert _checkpoint_mtimes(k['dir'] / run) == mtimes
+  log = '\n'.join(k['second_log'])
+  assert '[1/4] cell gan (1/2) seed 0 (1/2): skipped, finished (step 20' in log
+  assert '[2/4] cell gan (1/2) seed 1 (2/2): skipped, finished' in log
+  assert '[3/4] cell rsgan (2/2) seed 0 (1/2): resuming' in log and 'from step 5 of 20' in log
+  assert 'Resumed' in log and 'at step 5 of 20' in log
+  assert '[4/4] cell rsgan (2/2) seed 1 (2/2): training' in log
+  for cell in ('gan', 'rsgan'):
+    for seed in (0, 1):
+      logdir = str(k['dir'] / cell / f'seed{seed}')
+      assert study_lib.trained_step(logdir) == 20
+      assert study_lib.evaluated_steps(logdir, 'parzen') == {10, 20}
+      rows = report.read_rows(os.path.join(logdir, report.METRICS_FILE))
+      assert len(rows) == 2   # each snapshot evaluated once
+  # A third call does nothing but write the report.
+  calls = []
+  study_lib.run_study(k['study'], train_fn=lambda *a, **kw: calls.append(a),
+                      evaluate_fn=lambda *a: calls.append(a), log=quiet)
+  assert calls == []
+
+
+def test_a_trained_run_missing_its_evaluation_is_only_evaluated(killed_and_resumed):
+  k = killed_and_resumed
+  logdir = k['dir'] / 'gan' / 'seed1'
+  rows = (logdir / report.METRICS_FILE).read_text().splitlines()
+  (logdir / report.METRICS_FILE).write_text(rows[0] + '\n')   # step 20's row lost
+  trained, evaluated, log = [], [], []
+  study_lib.run_study(
+      k['study'], train_fn=lambda *a, **kw: trained.append(a),
+      evaluate_fn=lambda logdir, *a: evaluated.append(os.path.relpath(logdir, k['dir'])) or
+      study_lib.default_evaluate(logdir, *a), log=log.append)
+  assert trained == [] and evaluated == [os.path.join('gan', 'seed1')]
+  assert '[2/4] cell gan (1/2) seed 1 (2/2): trained (step 20); evaluating' in '\n'.join(log)
+  assert study_lib.evaluated_steps(str(logdir), 'parzen') == {10, 20}
+
+
+def test_the_study_writes_its_tables_curves_and_samples(killed_and_resumed):
+  k = killed_and_resumed
+  d = k['dir']
+  for name in (report.RESULTS_CSV, report.RESULTS_MD, report.CURVES_PNG):
+    assert (d / name).stat().st_size > 0
+  for cell in ('gan', 'rsgan'):
+    assert (d / cell / report.CELL_CURVE).stat().st_size > 0
+    assert (d / cell / report.CELL_SAMPLES).read_bytes() == (
+        d / cell / 'seed0' / 'samples' / 'step_0000020.png').read_bytes()
+  with open(d / report.RESULTS_CSV) as f:
+    table = list(csv.DictReader(f))
+  assert [row['cell'] for row in table] == ['gan', 'rsgan']
+  assert all(row['seeds'] == '2' and row['last_step'] == '20' for row in table)
+  assert all(math.isfinite(float(row['last_mean'])) for row in table)
+  assert {'mean@10', 'std@10', 'mean@20', 'std@20'} <= set(table[0])
+  md = (d / report.RESULTS_MD).read_text()
+  assert sum(line.startswith('| gan |') or line.startswith('| rsgan |')
+             for line in md.splitlines()) == 2
+  assert [r.name for r in k['results']] == ['gan', 'rsgan']

@@ -1,0 +1,248 @@
+"""What a study is: a base training flag file, a grid of cells x seeds, one metric.
+
+A study is written as an absl flag file of `tf_gans.study`, configs/studies/<name>.study
+(not .cfg: tests/test_configs.py reads every configs/**/*.cfg as a training flag file):
+
+  --study_dir=runs/studies/tiny              where the runs and the results go
+  --base_flagfile=configs/quickstart.cfg     a `tf_gans.train` flag file (GAN / RGAN)
+  --set=steps=40;snapshot_every=20           overrides of the base file, for every cell
+  --cell=gan:loss=nonsaturating              one line per cell: NAME:flag=value;flag=value
+  --cell=rsgan:loss=rsgan;spectral_norm      (a bare flag is true, noflag false)
+  --seeds=0,1                                each cell runs once per seed (--seed)
+  --metric=parzen                            evaluated on every snapshot of every run
+  --metric_key=mean                          the value of its result that is tabulated
+  --eval=num_samples=200;sigma=0.3           the metric's options (`protocols.Options`
+                                             fields; the rest: valid_split, sigma,
+                                             centres, reference_split)
+
+The flags a cell or --set may name are the `RunConfig` fields (= the
+`tf_gans.train` flags) except `logdir` and `seed`, which the study sets: run
+<study_dir>/<cell>/seed<k>/ trains with --seed=k. The base file's own
+--logdir / --seed, if any, are replaced the same way. A cell is, e.g., one of the
+RGAN paper's losses (section 4: SGAN, RSGAN, RaSGAN, LSGAN, RaLSGAN, HingeGAN,
+RaHingeGAN; github.com/AlexiaJM/RelativisticGAN `code/GAN_losses_iter.py`
+`--loss_D`) under one of its setups (section 6: n_D, learning rates, Adam betas,
+`--set` or per-cell flags).
+"""
+
+import dataclasses
+import os
+import re
+import typing
+from typing import Dict, List, Sequence, Tuple
+
+from tf_gans.training.config import RunConfig
+
+# The result key tabulated when --metric_key is not given.
+DEFAULT_KEYS = {'parzen': 'mean', 'fid': 'fid', 'fid-rgan': 'fid', 'kid': 'mean', 'is': 'is_mean',
+                'swd': 'SWDx1e3_avg', 'ms_ssim': 'ms_ssim', 'digit_confidence': 'fraction_confident'}
+# Metric options that are not `protocols.Options` fields (they travel in `Options.extra`).
+EXTRA_OPTIONS = ('valid_split', 'sigma', 'centres', 'reference_split')
+STUDY_SET = ('logdir', 'seed')   # fields the study itself sets per run
+_CELL_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$')
+_TRUE, _FALSE = ('true', 't', '1', 'yes'), ('false', 'f', '0', 'no')
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+  """One point of the grid: its name (a folder name) and its RunConfig overrides."""
+  name: str
+  overrides: Tuple[Tuple[str, object], ...] = ()
+  text: str = ''    # the overrides as written in the study file
+
+  def describe(self):
+    return self.text or '(base)'
+
+
+@dataclasses.dataclass
+class Study:
+  """A parsed study; `config(cell, seed)` is the RunConfig of one of its runs."""
+  study_dir: str
+  base: Dict[str, object]        # RunConfig fields of the base flag file and --set
+  cells: List[Cell]
+  seeds: List[int]
+  metric: str
+  metric_key: str
+  eval_options: object           # tf_gans.metrics.protocols.Options
+  eval_given: Tuple[str, ...] = ()  # Options fields the study set (data / split / pad_to)
+
+  @property
+  def column(self):
+    """The metrics.jsonl column tabulated, e.g. 'parzen/mean'."""
+    return f'{self.metric}/{self.metric_key}'
+
+  def logdir(self, cell, seed):
+    return os.path.join(self.study_dir, cell.name, f'seed{seed}')
+
+  def config(self, cell, seed):
+    values = {**self.base, **dict(cell.overrides)}
+    return RunConfig(logdir=self.logdir(cell, seed), seed=seed, **values).validate()
+
+  def runs(self):
+    """(cell, seed) in the order they run: cell by cell, each over all seeds."""
+    return [(cell, seed) for cell in self.cells for seed in self.seeds]
+
+
+def _field_types():
+  types = {}
+  for field in dataclasses.fields(RunConfig):
+    kind = field.type
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    types[field.name] = args[0] if args else kind
+  return types
+
+
+def convert(kind, text, flag):
+  """`text` as a value of type `kind` (bool, int, float or str); ValueError naming `flag`."""
+  if kind is bool:
+    low = text.lower()
+    if low in _TRUE or low in _FALSE:
+      return low in _TRUE
+    raise ValueError(f'{flag}: expected true or false, got {text!r}.')
+  try:
+    return kind(text)
+  except (TypeError, ValueError):
+    raise ValueError(f'{flag}: expected {kind.__name__}, got {text!r}.') from None
+
+
+def run_config_value(name, value, where):
+  """(field, value) of one `name=value` (value None: a bare flag) for RunConfig."""
+  from tf_gans import flags as flags_lib  # pylint: disable=import-outside-toplevel
+  types = _field_types()
+  if name == 'dtype':   # --dtype is --mixed_precision, as in tf_gans.train
+    name = 'mixed_precision'
+    value = flags_lib._POLICY_OF.get(value, value)  # pylint: disable=protected-access
+  if name not in types and name.startswith('no') and types.get(name[2:]) is bool and value is None:
+    return name[2:], False
+  if name not in types:
+    raise ValueError(f'{where}: --{name} is not a GAN / RGAN training flag (RunConfig field); '
+                     f'the study runs tf_gans.training.loop.train.')
+  kind = types[name]
+  if value is None:
+    if kind is not bool:
+      raise ValueError(f'{where}: --{name} needs a value (--{name}=...).')
+    return name, True
+  return name, convert(kind, value, f'{where}: --{name}')
+
+
+def split_assignment(item):
+  """'name=value' -> (name, value); 'name' -> (name, None); leading dashes dropped."""
+  item = item.strip().lstrip('-')
+  if '=' in item:
+    name, value = item.split('=', 1)
+    return name.strip(), value.strip()
+  return item, None
+
+
+def parse_assignments(text, where, allow_study_set=False):
+  """'flag=value;flag;noflag' -> [(RunConfig field, value)], in order."""
+  out = []
+  for item in (text or '').split(';'):
+    if not item.strip():
+      continue
+    name, value = run_config_value(*split_assignment(item), where)
+    if name in STUDY_SET and not allow_study_set:
+      raise ValueError(f'{where}: --{name} is set by the study (run <study_dir>/<cell>/seed<k> '
+                       f'trains with --seed=k); remove it.')
+    out.append((name, value))
+  return out
+
+
+def read_base_flagfile(path):
+  """RunConfig fields of a `tf_gans.train` flag file (nested --flagfile lines followed);
+  its --logdir / --seed are dropped (the study sets them)."""
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f'--base_flagfile={path} does not exist (paths are relative to the '
+                            f'directory the study runs from).')
+  lines = flags.FlagValues().read_flags_from_files([f'--flagfile={path}'], force_gnu=True)
+  values = {}
+  for line in lines:
+    if not line.startswith('--'):
+      raise ValueError(f'--base_flagfile={path}: expected --flag=value lines, got {line!r}.')
+    name, value = run_config_value(*split_assignment(line), f'--base_flagfile={path}')
+    if name not in STUDY_SET:
+      values[name] = value
+  return values
+
+
+def parse_cell(text):
+  """'name:flag=value;flag' -> Cell."""
+  name, _, body = text.partition(':')
+  name = name.strip()
+  if not _CELL_NAME.match(name):
+    raise ValueError(f'--cell={text!r}: the cell name (before the colon) must be a folder name '
+                     f'of letters, digits, _ . + -, got {name!r}.')
+  where = f'--cell={name}'
+  return Cell(name, tuple(parse_assignments(body, where)), body.strip())
+
+
+def parse_eval_options(text, metric):
+  """'field=value;...' -> (protocols.Options, the fields given)."""
+  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
+  fields = {f.name: f for f in dataclasses.fields(protocols.Options) if f.name != 'extra'}
+  values, extra, given = {}, {}, []
+  for item in (text or '').split(';'):
+    if not item.strip():
+      continue
+    name, value = split_assignment(item)
+    where = f'--eval {name}'
+    if name in fields:
+      default = fields[name].default
+      values[name] = convert(type(default), value if value is not None else 'true', where)
+      given.append(name)
+    elif name in EXTRA_OPTIONS:
+      if value is None:
+        raise ValueError(f'{where}: needs a value.')
+      try:
+        extra[name] = float(value) if name == 'sigma' else value
+      except ValueError:
+        raise ValueError(f'{where}: expected a number, got {value!r}.') from None
+    else:
+      raise ValueError(f'--eval: unknown metric option {name!r}; options: '
+                       f'{", ".join(sorted(list(fields) + list(EXTRA_OPTIONS)))}.')
+  if metric == 'parzen':
+    extra.setdefault('centres', 'model')
+  return protocols.Options(**values, extra=extra), tuple(given)
+
+
+def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', set_flags='',
+               eval_options=''):
+  """A Study from the runner's flag values (strings / lists as absl gives them)."""
+  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
+  if not study_dir:
+    raise ValueError('--study_dir is required: the folder of the study\'s runs and results.')
+  if not cells:
+    raise ValueError('--cell: a study needs at least one cell (--cell=NAME:flag=value;...).')
+  parsed = [parse_cell(c) for c in cells]
+  names = [c.name for c in parsed]
+  dupes = sorted({n for n in names if names.count(n) > 1})
+  if dupes:
+    raise ValueError(f'--cell: names must be unique, repeated: {", ".join(dupes)}.')
+  seeds = [int(s) for s in seeds]
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise ValueError(f'--seeds: expected distinct integers, e.g. 0,1,2; got {seeds}.')
+  if not metric:
+    raise ValueError('--metric is required (e.g. fid-rgan, parzen).')
+  protocols.check_names([metric])
+  if not metric_key:
+    if metric not in DEFAULT_KEYS:
+      raise ValueError(f'--metric_key: which value of {metric} to tabulate? (no default for it)')
+    metric_key = DEFAULT_KEYS[metric]
+  base = read_base_flagfile(base_flagfile) if base_flagfile else {}
+  base.update(parse_assignments(set_flags, '--set'))
+  options, given = parse_eval_options(eval_options, metric)
+  study = Study(study_dir, base, parsed, seeds, metric, metric_key, options, given)
+  for cell in parsed:  # every cell's config is valid before anything runs
+    try:
+      study.config(cell, seeds[0])
+    except (TypeError, ValueError) as e:
+      raise ValueError(f'--cell={cell.name} (with --base_flagfile and --set): {e}') from None
+  return study
+
+
+def describe(study) -> Sequence[str]:
+  """Lines that summarise the study (printed at its start, written into results.md)."""
+  return [f'study {study.study_dir}: {len(study.cells)} cell(s) x {len(study.seeds)} seed(s) '
+          f'({", ".join(map(str, study.seeds))}) = {len(study.runs())} run(s); metric '
+          f'{study.column}'] + [f'  cell {c.name}: {c.describe()}' for c in study.cells]

@@ -1,0 +1,192 @@
+"""Run a study: cells x seeds of GAN / RGAN training, each evaluated, then tabulated.
+
+  python -m tf_gans.study --flagfile=configs/studies/tiny.study
+
+The study file (an absl flag file of this CLI; format in `tf_gans.studies.spec`)
+names a base `tf_gans.train` flag file, the cells (flag overrides), the seeds
+and a metric. The RGAN paper's comparisons are such grids: its losses (section
+4) x setups (section 6, Tables 1-3 from github.com/AlexiaJM/RelativisticGAN
+`code/stable.sh` / `code/unstable.sh`), each run evaluated with FID.
+
+The runs go one after another, in this process (`tf_gans.training.loop.train`),
+each into <study_dir>/<cell>/seed<k>/. After each run its snapshots
+(--snapshot_every and the last step) are evaluated with the study's metric
+(`tf_gans.metrics.run_eval.evaluate_run`, as `python -m tf_gans.evaluate --run`);
+at the end results.csv / results.md, the curves and the sample grids are written
+(`tf_gans.studies.report`).
+
+Resumable: run the same command again after a kill or Ctrl-C. A run whose
+latest checkpoint is its last step and whose snapshots all have a metric row
+without error is skipped; a trained run missing evaluations is only evaluated;
+a run folder with a run file but fewer steps resumes (`train(resume=True)`,
+the saved run being authoritative as with `tf_gans.train --resume`); others
+start. A run that diverges (`DivergenceError`) is marked
+(<run>/study_diverged.txt), not retried, and counted in the tables' `diverged`.
+Ctrl-C stops the study after the current run saved its checkpoint (exit 130).
+"""
+
+import dataclasses
+import os
+import re
+import sys
+
+from absl import app
+from absl import flags
+
+from tf_gans import cli  # first: quiets TensorFlow's native logs before it loads
+from tf_gans.studies import report
+from tf_gans.studies import spec
+
+flags.DEFINE_string('study_dir', None, 'Folder of the study: <study_dir>/<cell>/seed<k>/ runs and '
+                    'the results (results.csv, results.md, curves.png).')
+flags.DEFINE_string('base_flagfile', None, 'A tf_gans.train flag file every run starts from '
+                    '(GAN / RGAN; relative to the current directory).')
+flags.DEFINE_string('set', '', 'Overrides of the base flag file for every cell: flag=value;flag=value '
+                    '(a bare flag is true, noflag false).')
+flags.DEFINE_multi_string('cell', [], 'A cell, repeated once per cell: NAME:flag=value;flag=value, '
+                          'e.g. rsgan:loss=rsgan (NAME is its folder).')
+flags.DEFINE_list('seeds', ['0'], 'Seeds: each cell trains once per seed (--seed=k, folder seed<k>).')
+flags.DEFINE_string('metric', None, 'Metric evaluated on every snapshot of every run '
+                    '(tf_gans.evaluate --metrics name, e.g. fid-rgan, fid, parzen).')
+flags.DEFINE_string('metric_key', '', 'Value of the metric\'s result that is tabulated (default: '
+                    'fid for fid / fid-rgan, mean for parzen / kid, is_mean for is, ...).')
+flags.DEFINE_string('eval', '', 'Metric options: field=value;... of tf_gans.evaluate\'s options, e.g. '
+                    'inception=weights.h5;num_samples=50000 or num_samples=200;sigma=0.3.')
+flags.DEFINE_bool('tf_log', False, 'Show TensorFlow\'s and absl\'s INFO / warning logs (hidden '
+                  'by default), as tf_gans.train --tf_log.')
+flags.DEFINE_bool('report_only', False, 'Write the tables and pictures from what the runs hold now; '
+                  'train and evaluate nothing.')
+FLAGS = flags.FLAGS
+
+_CKPT = re.compile(r'ckpt-(\d+)$')
+
+
+class StudyInterrupted(KeyboardInterrupt):
+  """A run of the study stopped on a signal (its checkpoint saved); rerun to continue."""
+
+
+def trained_step(logdir):
+  """The step of the run's latest checkpoint, or None."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  path = tf.train.latest_checkpoint(os.path.join(logdir, 'checkpoints'))
+  match = _CKPT.search(path or '')
+  return int(match.group(1)) if match else None
+
+
+def evaluated_steps(logdir, metric):
+  """Steps with a metrics.jsonl row of exactly [metric] and no error (what evaluate_run skips)."""
+  rows = report.read_rows(os.path.join(logdir, report.METRICS_FILE))
+  return {int(r['step']) for r in rows
+          if 'step' in r and r.get('metrics') == [metric] and not r.get('errors')}
+
+
+def snapshot_steps(logdir):
+  from tf_gans.training import snapshots  # pylint: disable=import-outside-toplevel
+  return [int(p) for p, _ in snapshots.list_snapshots(logdir)]
+
+
+def run_state(cfg, metric):
+  """'new', 'partial' (a run file, not at its last step), 'diverged', 'trained' (at
+  its last step, evaluations missing) or 'done'; and the latest checkpoint step."""
+  from tf_gans.training import runfile  # pylint: disable=import-outside-toplevel
+  if os.path.exists(os.path.join(cfg.logdir, report.DIVERGED_FILE)):
+    return 'diverged', trained_step(cfg.logdir)
+  if runfile.locate(cfg.logdir)[0] is None:
+    return 'new', None
+  step = trained_step(cfg.logdir)
+  if step != cfg.steps:
+    return 'partial', step
+  missing = set(snapshot_steps(cfg.logdir)) - evaluated_steps(cfg.logdir, metric)
+  return ('trained' if missing or not snapshot_steps(cfg.logdir) else 'done'), step
+
+
+def default_evaluate(logdir, metric, options, given, log):
+  from tf_gans.metrics import run_eval  # pylint: disable=import-outside-toplevel
+  return run_eval.evaluate_run(logdir, [metric], options, 'all', given=given, log=log)
+
+
+def run_study(study, train_fn=None, evaluate_fn=None, log=print):
+  """Trains and evaluates every run of `study` not done yet, then writes the report.
+
+  Args:
+    study: a `spec.Study`.
+    train_fn: `train(cfg, resume, explicit, log) -> RunResult` (default
+      `tf_gans.training.loop.train`).
+    evaluate_fn: `(logdir, metric, options, given, log) -> rows` (default
+      `run_eval.evaluate_run` of the study's metric on every snapshot).
+
+  Returns:
+    The `report.CellResult`s.
+
+  Raises:
+    StudyInterrupted: a run stopped on SIGINT / SIGTERM (its checkpoint saved).
+  """
+  from tf_gans.training import checkpoint  # pylint: disable=import-outside-toplevel
+  from tf_gans.training.config import RunConfig  # pylint: disable=import-outside-toplevel
+  if train_fn is None:
+    from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+    train_fn = loop.train
+  evaluate_fn = evaluate_fn or default_evaluate
+  description = spec.describe(study)
+  for line in description:
+    log(line)
+  runs = study.runs()
+  explicit = tuple(f.name for f in dataclasses.fields(RunConfig))  # the study gives every field
+  for i, (cell, seed) in enumerate(runs, start=1):
+    cfg = study.config(cell, seed)
+    where = (f'[{i}/{len(runs)}] cell {cell.name} ({study.cells.index(cell) + 1}/'
+             f'{len(study.cells)}) seed {seed} ({study.seeds.index(seed) + 1}/{len(study.seeds)})')
+    state, step = run_state(cfg, study.metric)
+    if state == 'done':
+      log(f'{where}: skipped, finished (step {step}, every snapshot evaluated): {cfg.logdir}')
+      continue
+    if state == 'diverged':
+      log(f'{where}: skipped, it diverged before (see {report.DIVERGED_FILE}): {cfg.logdir}')
+      continue
+    if state in ('new', 'partial'):
+      if state == 'partial':
+        log(f'{where}: resuming {cfg.logdir} from '
+            + (f'step {step}' if step is not None else 'its start (no checkpoint yet)')
+            + f' of {cfg.steps}')
+      else:
+        log(f'{where}: training {cfg.logdir} ({cell.describe()}, {cfg.steps} steps)')
+      try:
+        result = train_fn(cfg, resume=state == 'partial', explicit=explicit, log=log)
+      except checkpoint.DivergenceError as e:
+        with open(os.path.join(cfg.logdir, report.DIVERGED_FILE), 'w') as f:
+          f.write(f'{e}\n')
+        log(f'{where}: diverged ({e}); marked, not retried; its snapshots are not evaluated.')
+        continue
+      if getattr(result, 'interrupted', False):
+        raise StudyInterrupted(f'{where}: stopped at step {result.step} (checkpoint saved); run '
+                               f'the same study command again to continue.')
+    else:
+      log(f'{where}: trained (step {step}); evaluating its snapshots')
+    evaluate_fn(cfg.logdir, study.metric, study.eval_options, study.eval_given, log)
+  return report.write_report(study, description, log=log)
+
+
+def study_from_flags():
+  return spec.make_study(FLAGS.study_dir, FLAGS.base_flagfile, FLAGS.cell, FLAGS.seeds,
+                         FLAGS.metric, FLAGS.metric_key, FLAGS.set, FLAGS.eval)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  cli.quiet_logs(FLAGS.tf_log)
+  try:
+    study = study_from_flags()
+    if FLAGS.report_only:
+      report.write_report(study, spec.describe(study), log=lambda t: print(t, flush=True))
+    else:
+      run_study(study, log=lambda t: print(t, flush=True))
+  except StudyInterrupted as e:
+    sys.stderr.write(f'{e}\n')
+    sys.exit(cli.INTERRUPTED_EXIT_STATUS)
+  except cli.USER_ERRORS as e:
+    cli.fail(e)
+
+
+if __name__ == '__main__':
+  app.run(main)
