@@ -241,3 +241,18 @@ def test_the_study_writes_its_tables_curves_and_samples(killed_and_resumed):
   assert sum(line.startswith('| gan |') or line.startswith('| rsgan |')
              for line in md.splitlines()) == 2
   assert [r.name for r in k['results']] == ['gan', 'rsgan']
+
+
+def test_a_metric_that_cannot_run_is_refused_before_anything_trains(tmp_path):
+  """fid-rgan with a missing Inception weights file: refused up front, naming the file, and
+  no run starts (the check is `tf_gans.metrics.constraints`, as `evaluate --run`'s)."""
+  from tf_gans.metrics import constraints  # pylint: disable=import-outside-toplevel
+  s = make(tmp_path, metric='fid-rgan',
+           eval_options=f'num_samples=2100;inception={tmp_path / "missing.h5"};progress=false')
+
+  def train(*_, **__):
+    raise AssertionError('trained before the metric was checked')
+  with pytest.raises(constraints.ConstraintError) as refused:
+    study_lib.run_study(s, train_fn=train, log=quiet)
+  assert 'fid-rgan: --inception=' in str(refused.value) and 'missing.h5' in str(refused.value)
+  assert not any((tmp_path / cell).exists() for cell in ('gan', 'rsgan'))

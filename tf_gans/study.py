@@ -105,6 +105,36 @@ def default_evaluate(logdir, metric, options, given, log):
   return run_eval.evaluate_run(logdir, [metric], options, 'all', given=given, log=log)
 
 
+class _ImageShape:
+  """Stands for a generator export in `constraints.request_for`: only its image shape."""
+
+  def __init__(self, shape):
+    self.image_shape = tuple(int(d) for d in shape)
+
+
+def check_metric(study):
+  """Refuses, before anything trains, a study whose metric cannot run on its runs'
+  snapshots (`tf_gans.metrics.constraints`: image sizes, counts, weights files): else
+  hours of training would end in the first evaluation's error. The evaluation data
+  defaults to each cell's training data, as `evaluate --run` does, and the generator
+  draws images of that data's shape."""
+  # pylint: disable=import-outside-toplevel
+  from tf_gans.metrics import constraints
+  from tf_gans.metrics import protocols
+  seen = set()
+  for cell in study.cells:
+    cfg = study.config(cell, study.seeds[0])
+    defaults = (('data', cfg.dataset), ('split', cfg.split), ('pad_to', cfg.pad_to))
+    options = dataclasses.replace(
+        study.eval_options, **{k: v for k, v in defaults if k not in study.eval_given})
+    if (options.data, options.split, options.pad_to) in seen:
+      continue
+    seen.add((options.data, options.split, options.pad_to))
+    evaluation = protocols.Evaluation(None, options)
+    shape = evaluation.source().image_shape
+    constraints.require([study.metric], evaluation, _ImageShape(shape))
+
+
 def run_study(study, train_fn=None, evaluate_fn=None, log=print):
   """Trains and evaluates every run of `study` not done yet, then writes the report.
 
@@ -120,13 +150,17 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
 
   Raises:
     StudyInterrupted: a run stopped on SIGINT / SIGTERM (its checkpoint saved).
+    tf_gans.metrics.constraints.ConstraintError: the metric cannot run on these runs
+      (checked before any training, with the default evaluator).
   """
   from tf_gans.training import checkpoint  # pylint: disable=import-outside-toplevel
   from tf_gans.training.config import RunConfig  # pylint: disable=import-outside-toplevel
   if train_fn is None:
     from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
     train_fn = loop.train
-  evaluate_fn = evaluate_fn or default_evaluate
+  if evaluate_fn is None:
+    check_metric(study)
+    evaluate_fn = default_evaluate
   description = spec.describe(study)
   for line in description:
     log(line)
