@@ -86,10 +86,8 @@ class RunConfig(RunFileMixin):
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')
-    if self.steps_per_execution < 0 or (self.steps_per_execution
-                                        and self.log_every % self.steps_per_execution):
-      raise ValueError(f'--steps_per_execution={self.steps_per_execution} must divide '
-                       f'--log_every={self.log_every} (0: sized automatically).')
+    from tf_gans.training import execution  # pylint: disable=import-outside-toplevel
+    execution.check_requested(self.steps_per_execution, self.log_every)
     if self.snapshot_every < 0:
       raise ValueError(f'--snapshot_every must be >= 0 (0: the last step only), got '
                        f'{self.snapshot_every}.')

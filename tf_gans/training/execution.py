@@ -47,6 +47,13 @@ def choose(step_seconds, log_every, target_seconds=TARGET_SECONDS):
   return max(fitting) if fitting else 1
 
 
+def check_requested(requested, log_every):
+  """Refuses a --steps_per_execution that is negative or does not divide --log_every."""
+  if requested < 0 or (requested and log_every % requested):
+    raise ValueError(f'--steps_per_execution={requested} must divide --log_every={log_every} '
+                     f'(0: sized automatically).')
+
+
 def check_strategy(requested, replicas, strategy_name):
   """Refuses K > 1 with several replicas (see the module docstring)."""
   if requested > 1 and replicas > 1:
@@ -71,9 +78,7 @@ class ExecutionSize(keras.callbacks.Callback):
   def __init__(self, requested, log_every, fixed_when_auto=None,
                target_seconds=TARGET_SECONDS):
     super().__init__()
-    if requested < 0 or (requested and log_every % requested):
-      raise ValueError(f'--steps_per_execution={requested} must divide --log_every={log_every} '
-                       f'(0: sized automatically).')
+    check_requested(requested, log_every)
     self.auto = requested == 0 and fixed_when_auto is None
     self.k = requested or fixed_when_auto or 1
     self.log_every = log_every

@@ -113,6 +113,13 @@ def replica_rows(chunks, minibatch, replicas, replica):
   return [c * minibatch + replica * per + j for c in range(chunks) for j in range(per)]
 
 
+def _stream(cfg, source, gan, value_range, rows=None):
+  """The run's batches (all rows, or `rows` of each) from the current step on."""
+  return data_lib.make_dataset(source, cfg.batch_size * gan.real_batches_per_step, cfg.seed,
+                               start_batch=int(gan.step.numpy()), value_range=value_range,
+                               sampling=cfg.sampling, minibatch_size=cfg.batch_size, rows=rows)
+
+
 def worker_dataset(cfg, source, gan, value_range, ctx):
   """This worker's stream (`ctx`: its `tf.distribute.InputContext`): one element per
   local replica and step, in replica order (tf.distribute hands a worker's consecutive
@@ -122,9 +129,7 @@ def worker_dataset(cfg, source, gan, value_range, ctx):
   first = ctx.input_pipeline_id * local
   rows = [row for r in range(first, first + local)
           for row in replica_rows(chunks, cfg.batch_size, ctx.num_replicas_in_sync, r)]
-  ds = data_lib.make_dataset(source, cfg.batch_size * chunks, cfg.seed, rows=rows,
-                             start_batch=int(gan.step.numpy()), value_range=value_range,
-                             sampling=cfg.sampling, minibatch_size=cfg.batch_size)
+  ds = _stream(cfg, source, gan, value_range, rows=rows)
   return ds.unbatch().batch(len(rows) // local, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -135,10 +140,7 @@ def make_train_dataset(cfg, source, gan, value_range, strategy=None):
   `input_pipeline_id` hosts replicas w*L ... w*L+L-1, each taking its
   `replica_rows`); the positions and the shuffle are the one-device stream's."""
   if strategy is None or strategy.num_replicas_in_sync == 1:
-    return data_lib.make_dataset(
-        source, cfg.batch_size * gan.real_batches_per_step, cfg.seed,
-        start_batch=int(gan.step.numpy()), value_range=value_range, sampling=cfg.sampling,
-        minibatch_size=cfg.batch_size)
+    return _stream(cfg, source, gan, value_range)
   return strategy.distribute_datasets_from_function(
       lambda ctx: worker_dataset(cfg, source, gan, value_range, ctx))
 
