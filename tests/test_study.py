@@ -48,6 +48,14 @@ def test_cells_set_and_eval_parse_into_run_configs(tmp_path):
   assert s.eval_options.extra == {'sigma': 0.3, 'centres': 'model'}
   assert (s.eval_options.num_samples, s.eval_options.split, s.eval_given) == (
       100, 'test', ('split', 'num_samples', 'progress'))
+  # A typed num_samples is also the presets' / fid-rgan's count, as evaluate's --num_samples.
+  assert s.eval_options.num_images == 100
+  rgan, _ = spec.parse_eval_options('num_samples=450', 'fid-rgan')
+  from tf_gans.metrics import constraints, protocols  # pylint: disable=import-outside-toplevel
+  assert protocols.rgan_fid_num_samples(rgan) == 450
+  req = constraints.Request(rgan, (32, 32, 1), 1000, True)
+  assert any('got --num_samples=450' in v for v in constraints.violations(['fid-rgan'], req))
+  assert spec.parse_eval_options('split=test', 'fid-rgan')[0].num_images == 0   # 50000
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -69,21 +77,44 @@ def test_bad_study_files_are_refused_naming_the_flag(tmp_path, kwargs, message):
     make(tmp_path, **kwargs)
 
 
-def test_the_tiny_study_file_parses(monkeypatch):
+def _study_file(monkeypatch, name):
   from absl import flags  # pylint: disable=import-outside-toplevel
   lines = flags.FlagValues().read_flags_from_files(
-      [f'--flagfile={REPO / "configs" / "studies" / "tiny.study"}'], force_gnu=True)
+      [f'--flagfile={REPO / "configs" / "studies" / name}'], force_gnu=True)
   values, cells = {}, []
   for line in lines:
-    name, value = line[2:].split('=', 1)
-    if name == 'cell':
+    key, value = line[2:].split('=', 1)
+    if key == 'cell':
       cells.append(value)
     else:
-      values[name] = value
+      values[key] = value
   monkeypatch.chdir(REPO)   # its --base_flagfile is relative to the checkout
-  s = spec.make_study(values['study_dir'], values['base_flagfile'], cells,
-                      values['seeds'].split(','), values['metric'], values['metric_key'],
-                      values['set'], values['eval'])
+  return spec.make_study(values['study_dir'], values['base_flagfile'], cells,
+                         values['seeds'].split(','), values['metric'], values['metric_key'],
+                         values['set'], values['eval'])
+
+
+def test_the_rgan_fashion_study_runs_the_papers_setups(monkeypatch):
+  s = _study_file(monkeypatch, 'rgan_fashion.study')
+  assert s.seeds == [1, 2, 3] and len(s.cells) == 15 and s.column == 'fid/fid'
+  assert (s.eval_options.num_samples, s.eval_options.num_reals,
+          s.eval_options.fid_small_sample, s.eval_options.split) == (1000, 10000, True, 'train')
+  keys = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'activation', 'optimizer',
+          'learning_rate', 'beta1', 'beta2', 'd_steps', 'batch_size', 'sampling', 'loss')
+  paper = {'s1': 'table1_stable/{}_s1.cfg', 'lr1e-3': 'table2_unstable/{}_lr1e-3.cfg',
+           'betas09': 'table2_unstable/{}_betas09.cfg'}
+  for cell in s.cells:
+    setup, loss = cell.name.rsplit('-', 1)
+    loss = {'rasgan': 'rasgan-paper', 'ralsgan': 'ralsgan-paper'}.get(loss, loss)
+    ours = s.config(cell, 1)
+    theirs = spec.read_base_flagfile(str(REPO / 'configs' / 'rgan' / paper[setup].format(loss)))
+    theirs = spec.RunConfig(logdir='unused', **theirs)
+    assert [getattr(ours, k) for k in keys] == [getattr(theirs, k) for k in keys], cell.name
+    assert (ours.width, ours.steps, ours.pad_to, ours.split) == (0.25, 1500, 32, 'train')
+
+
+def test_the_tiny_study_file_parses(monkeypatch):
+  s = _study_file(monkeypatch, 'tiny.study')
   assert [c.name for c in s.cells] == ['gan', 'rsgan'] and s.seeds == [0, 1]
   cfg = s.config(s.cells[1], 1)
   assert (cfg.dataset, cfg.model, cfg.loss, cfg.steps, cfg.snapshot_every) == (

@@ -51,6 +51,10 @@ flags.DEFINE_integer('num_samples', 10000, 'Generator samples (Parzen: the kerne
                      'Presets: images per pass, by default the preset\'s count (swd-16k: 16384).')
 flags.DEFINE_bool('mirror_augment', False, 'The evaluated run trained with mirror augment: flip '
                   'each real image along the width with p = 0.5, as the original evaluate_metrics.')
+flags.DEFINE_bool('fid_small_sample', False, 'fid: allow --num_samples <= 2048 generated images. '
+                  'Their 2048-d covariance is then rank-deficient: the FID stays finite (TTUR\'s '
+                  'sqrtm, with its 1e-6 offset when needed) but is biased upward, so compare only '
+                  'FIDs of the same --num_samples. The real side must still be full-rank.')
 flags.DEFINE_integer('num_reals', 0, 'Real images of --data/--split used by fid/kid/swd/ms_ssim/nn '
                      '(0: --num_samples; SWD needs them equal).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
@@ -108,6 +112,7 @@ def options_from_flags():
       inception=FLAGS.inception or '', fid_stats=FLAGS.fid_stats or '',
       classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
       nn_k=FLAGS.nn_k, progress=FLAGS.progress, mirror_augment=FLAGS.mirror_augment,
+      fid_small_sample=FLAGS.fid_small_sample,
       num_images=FLAGS.num_samples if FLAGS['num_samples'].present else 0,
       extra={'valid_split': FLAGS.valid_split, 'sigma': FLAGS.sigma, 'centres': FLAGS.centres,
              'reference_split': FLAGS.reference_split})

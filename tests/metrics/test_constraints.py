@@ -114,9 +114,37 @@ def test_labels_counts_and_presets_are_checked():
       'msssim-20k: --num_samples=7: MS-SSIM pairs images, so it needs an even image count >= 2.']
   small = constraints.Request(_options(num_samples=100, num_reals=3000), (16, 16, 1), 1000, True)
   found = constraints.violations(['fid', 'kid'], small)
-  assert 'need at least 129 (raise --num_samples)' in found[0]
+  assert 'need at least 129 (raise --num_samples or pass --fid_small_sample)' in found[0]
   assert 'holds 1000 images; the metrics need --num_reals=3000' in found[1]
   assert found[2].startswith('kid: ') and len(found) == 3
+
+
+def test_fid_small_sample_lifts_only_the_generated_rank_check():
+  # 100 generated classifier features of d = 128 (digits classifier): rank-deficient.
+  few = dict(num_samples=100, fid_small_sample=True)
+  assert constraints.violations(['fid'], constraints.Request(
+      _options(**few, num_reals=500), (16, 16, 1), 1000, True)) == []
+  found = constraints.violations(['fid'], constraints.Request(
+      _options(**few, num_reals=100), (16, 16, 1), 1000, True))
+  assert len(found) == 1 and '--num_reals=100 images' in found[0], found
+  assert 'fid_small_sample' not in found[0]          # the reals have no such way out
+
+
+def test_fid_of_a_rank_deficient_generated_covariance_is_finite_and_biased_up():
+  from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  d = 64
+  reals = rng.normal(size=(4000, d))
+  full = rng.normal(size=(4000, d))          # the same distribution
+  few = full[:40]                            # rank 39 < d
+  stats = [fid.statistics(x)
+           for x in (reals, full, few)]
+  at_full = fid.frechet_distance(*stats[0], *stats[1])
+  at_few = fid.frechet_distance(*stats[0], *stats[2])
+  assert np.isfinite(at_few) and at_few > 10 * at_full > 0, (at_few, at_full)
+  # The upward bias is the same at one sample count: a second draw of 40 lands close.
+  again = fid.frechet_distance(*stats[0], *fid.statistics(full[40:80]))
+  assert abs(again - at_few) < 0.2 * at_few, (again, at_few)
 
 
 def test_every_metric_and_preset_has_its_constraints():

@@ -208,7 +208,7 @@ def _full_rank(req: Request, flag: str, num: int, who: str) -> List[str]:
     return []
   return [f'FID needs more {who} images than feature dimensions for a full-rank covariance: '
           f'{flag}={num} images of {d}-d {req.options.features} features, need at least {d + 1} '
-          f'(raise {flag}).']
+          f'(raise {flag}{" or pass --fid_small_sample" if who == "generated" else ""}).']
 
 
 def _swd_size(req: Request) -> List[str]:
@@ -244,7 +244,10 @@ def _fid(req: Request) -> List[str]:
   out = _features(req)
   if out:
     return out
-  out = _full_rank(req, '--num_samples', req.num_samples, 'generated')
+  # --fid_small_sample: the study's CPU budget (README, Results) - a rank-deficient generated
+  # covariance gives a finite, upward-biased FID that compares only at one --num_samples.
+  out = ([] if req.options.fid_small_sample
+         else _full_rank(req, '--num_samples', req.num_samples, 'generated'))
   stats = req.options.fid_stats
   if stats and os.path.exists(stats):
     if not os.access(stats, os.R_OK):

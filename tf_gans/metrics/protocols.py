@@ -134,6 +134,7 @@ class Options:
   progress: bool = True
   batch_size: int = 50
   mirror_augment: bool = False         # the run trained with mirror augment: flip reals, p = 0.5
+  fid_small_sample: bool = False       # fid: allow --num_samples <= 2048 (rank-deficient S_g)
   num_images: int = 0                  # presets: images per pass (0: the preset's count)
   warmup: bool = True                  # presets: untimed noise minibatch first
   extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -282,10 +283,11 @@ def to_rgb(images) -> np.ndarray:
   return np.tile(images, [1, 1, 1, 3]) if images.shape[-1] == 1 else images
 
 
-def _statistics(name, features):
+def _statistics(name, features, small_sample: bool = False):
+  """(mu, sigma) of `features`; refuses n <= d unless `small_sample` (--fid_small_sample)."""
   from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
   n, d = features.shape
-  if n <= d:
+  if n <= d and not small_sample:
     raise ValueError(f'FID needs more {name} images than feature dimensions for a full-rank '
                      f'covariance: got {n} images of {d}-d features, need at least {d + 1} '
                      f'(the protocol uses 10000 or 50000; raise --num_samples / --num_reals).')
@@ -301,9 +303,10 @@ def fid_metric(ev: Evaluation) -> Dict[str, Any]:
   """FID = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2)), TTUR eq. 6."""
   from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
   (mu_r, sigma_r), reals_from = ev.real_statistics()
-  mu_g, sigma_g = _statistics('generated', ev.features('fakes'))
+  mu_g, sigma_g = _statistics('generated', ev.features('fakes'), ev.opt.fid_small_sample)
   return {'fid': fid.frechet_distance(mu_r, sigma_r, mu_g, sigma_g), 'reals': reals_from,
-          'num_samples': ev.opt.num_samples, **_common(ev)}
+          'num_samples': ev.opt.num_samples, 'small_sample': ev.opt.fid_small_sample,
+          **_common(ev)}
 
 
 @METRICS.register('kid')

@@ -203,6 +203,9 @@ def parse_eval_options(text, metric):
                        f'{", ".join(sorted(list(fields) + list(EXTRA_OPTIONS)))}.')
   if metric == 'parzen':
     extra.setdefault('centres', 'model')
+  if 'num_samples' in values and 'num_images' not in values:
+    # As evaluate does when --num_samples is typed: the presets and fid-rgan read it too.
+    values['num_images'] = values['num_samples']
   return protocols.Options(**values, extra=extra), tuple(given)
 
 
