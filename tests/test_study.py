@@ -81,22 +81,25 @@ def _study_file(monkeypatch, name):
   from absl import flags  # pylint: disable=import-outside-toplevel
   lines = flags.FlagValues().read_flags_from_files(
       [f'--flagfile={REPO / "configs" / "studies" / name}'], force_gnu=True)
-  values, cells = {}, []
+  values, cells, pairs = {}, [], []
   for line in lines:
     key, value = line[2:].split('=', 1)
     if key == 'cell':
       cells.append(value)
+    elif key == 'pair':
+      pairs.append(value)
     else:
       values[key] = value
   monkeypatch.chdir(REPO)   # its --base_flagfile is relative to the checkout
   return spec.make_study(values['study_dir'], values['base_flagfile'], cells,
                          values['seeds'].split(','), values['metric'], values['metric_key'],
-                         values['set'], values['eval'])
+                         values['set'], values['eval'], pairs)
 
 
 def test_the_rgan_fashion_study_runs_the_papers_setups(monkeypatch):
   s = _study_file(monkeypatch, 'rgan_fashion.study')
   assert s.seeds == [1, 2, 3] and len(s.cells) == 15 and s.column == 'fid/fid'
+  assert len(s.pairs) == 9 and ('lr1e-3-lsgan', 'lr1e-3-ralsgan') in s.pairs
   assert (s.eval_options.num_samples, s.eval_options.num_reals,
           s.eval_options.fid_small_sample, s.eval_options.split) == (1000, 10000, True, 'train')
   keys = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'activation', 'optimizer',
@@ -167,6 +170,38 @@ def test_table_from_known_metric_values(tmp_path):
   md = (tmp_path / report.RESULTS_MD).read_text()
   assert '| gan | loss=nonsaturating | 3 | 0 | 20 | 7 ± 3.6 | 3 ± 2 | 7 ± 3.6 |' in md
   assert '| rsgan | loss=rsgan | 2 | 0 | 20 | 5 ± 4.2 | 3 ± 1.4 | 8 |' in md
+
+
+def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
+  s = make(tmp_path, seeds=(0, 1, 2), cells=['a:loss=nonsaturating', 'b:loss=rsgan',
+                                             'c:loss=rasgan', 'd:loss=lsgan'],
+           pairs=['a,b', 'a,c', 'a,d'])
+  values = {'a': (10.0, 12.0, 14.0), 'b': (5.0, 6.0, 7.0), 'c': (8.0, 13.0, 15.0), 'd': (20.0,)}
+  for name, per_seed in values.items():
+    cell = next(c for c in s.cells if c.name == name)
+    for seed, v in enumerate(per_seed):
+      _write_rows(s.logdir(cell, seed), [{'step': 30, 'metrics': ['parzen'], 'parzen/mean': v}])
+  report.write_report(s, log=quiet)
+  with open(tmp_path / report.PAIRS_CSV) as f:
+    rows = {(r['baseline'], r['other']): r for r in csv.DictReader(f)}
+  ab, ac, ad = rows[('a', 'b')], rows[('a', 'c')], rows[('a', 'd')]
+  # a: 12 +- 2; b: 6 +- 1 -> -6, beyond max(2, 1); c: 12 +- 3.61 -> 0, within.
+  assert (ab['difference'], ab['relative'], ab['spread'], ab['verdict']) == (
+      '-6', '-0.5', '2', 'beyond the spread')
+  assert (ac['difference'], ac['verdict']) == ('0', 'within the spread')
+  assert ad['verdict'] == 'too few seeds' and ad['difference'] == '8'
+  md = (tmp_path / report.RESULTS_MD).read_text()
+  assert '| a | b | 12 ± 2 | 6 ± 1 | -6 | -50% | 2 | beyond the spread |' in md
+
+
+@pytest.mark.parametrize('pair, message', [
+    ('gan', r"--pair='gan': expected two different cell names"),
+    ('gan,gan', r'expected two different cell names'),
+    ('gan,nope', r'--pair=gan,nope: no cell named nope \(cells: gan, rsgan\)'),
+])
+def test_bad_pairs_are_refused(tmp_path, pair, message):
+  with pytest.raises(ValueError, match=message):
+    make(tmp_path, pairs=[pair])
 
 
 # ------------------------------------------------------------------ running, killed, resumed

@@ -45,6 +45,9 @@ flags.DEFINE_string('set', '', 'Overrides of the base flag file for every cell: 
                     '(a bare flag is true, noflag false).')
 flags.DEFINE_multi_string('cell', [], 'A cell, repeated once per cell: NAME:flag=value;flag=value, '
                           'e.g. rsgan:loss=rsgan (NAME is its folder).')
+flags.DEFINE_multi_string('pair', [], 'BASELINE,OTHER: two cells compared at the last step in '
+                          'results.md and pairs.csv (difference of the seed means against the '
+                          'seeds\' spread); repeated once per pair.')
 flags.DEFINE_list('seeds', ['0'], 'Seeds: each cell trains once per seed (--seed=k, folder seed<k>).')
 flags.DEFINE_string('metric', None, 'Metric evaluated on every snapshot of every run '
                     '(tf_gans.evaluate --metrics name, e.g. fid-rgan, fid, parzen).')
@@ -202,7 +205,7 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
 
 def study_from_flags():
   return spec.make_study(FLAGS.study_dir, FLAGS.base_flagfile, FLAGS.cell, FLAGS.seeds,
-                         FLAGS.metric, FLAGS.metric_key, FLAGS.set, FLAGS.eval)
+                         FLAGS.metric, FLAGS.metric_key, FLAGS.set, FLAGS.eval, FLAGS.pair)
 
 
 def main(argv):

@@ -17,6 +17,11 @@ training; its figures the FID along training). Written to <study_dir>/:
   <cell>/curve.png     the cell alone: each seed thin, the mean bold, the spread shaded
   <cell>/samples.png   a copy of the last sample grid (samples/step_*.png) of the
                        cell's first seed
+  pairs.csv            with --pair: per (baseline, other) pair of cells, the last-step
+                       means and stds, other - baseline, and the verdict: a difference
+                       no larger than the larger of the two seed stds is "within the
+                       spread" (no difference), a larger one "beyond the spread";
+                       also a section of results.md
 """
 
 import csv
@@ -33,6 +38,7 @@ RESULTS_MD = 'results.md'
 CURVES_PNG = 'curves.png'
 CELL_CURVE = 'curve.png'
 CELL_SAMPLES = 'samples.png'
+PAIRS_CSV = 'pairs.csv'
 METRICS_FILE = 'metrics.jsonl'      # tf_gans.metrics.run_eval.METRICS_FILE
 DIVERGED_FILE = 'study_diverged.txt'  # written by tf_gans.study for a run that diverged
 
@@ -130,6 +136,71 @@ def write_csv(results, path):
   return path
 
 
+@dataclasses.dataclass
+class Pair:
+  """Two cells at their last step: `other` - `baseline`, against the seeds' spread."""
+  baseline: str
+  other: str
+  baseline_last: tuple        # CellResult.last: (mean, std, n, step)
+  other_last: tuple
+
+  @property
+  def difference(self):
+    return self.other_last[0] - self.baseline_last[0]
+
+  @property
+  def relative(self):
+    return self.difference / self.baseline_last[0] if self.baseline_last[0] else math.nan
+
+  @property
+  def spread(self):
+    """The larger of the two sample stds (nan below 2 seeds on either side)."""
+    stds = (self.baseline_last[1], self.other_last[1])
+    return math.nan if any(math.isnan(x) for x in stds) else max(stds)
+
+  @property
+  def verdict(self):
+    if math.isnan(self.difference):
+      return 'no values'
+    if math.isnan(self.spread):
+      return 'too few seeds'
+    return 'beyond the spread' if abs(self.difference) > self.spread else 'within the spread'
+
+
+def compare(study, results) -> List[Pair]:
+  by_name = {r.name: r for r in results}
+  return [Pair(a, b, by_name[a].last, by_name[b].last) for a, b in study.pairs]
+
+
+def write_pairs_csv(pairs, path):
+  with open(path, 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['baseline', 'other', 'baseline_mean', 'baseline_std', 'other_mean',
+                     'other_std', 'difference', 'relative', 'spread', 'verdict'])
+    for p in pairs:
+      writer.writerow([p.baseline, p.other, _fmt(p.baseline_last[0]), _fmt(p.baseline_last[1]),
+                       _fmt(p.other_last[0]), _fmt(p.other_last[1]), _fmt(p.difference),
+                       _fmt(p.relative), _fmt(p.spread), p.verdict])
+  return path
+
+
+def _pairs_markdown(study, pairs):
+  if not pairs:
+    return []
+  lines = ['## Pairs', '',
+           f'{study.column} at the last step, other - baseline; "spread" is the larger of the two '
+           f'sample stds: a difference within it is no difference.', '',
+           '| baseline | other | baseline | other | other - baseline | relative | spread | '
+           'verdict |', '|' + '---|' * 8]
+  for p in pairs:
+    rel = '-' if math.isnan(p.relative) else f'{100 * p.relative:+.0f}%'
+    diff = '-' if math.isnan(p.difference) else f'{p.difference:+.4g}'
+    spread = '-' if math.isnan(p.spread) else f'{p.spread:.2g}'
+    lines.append(f'| {p.baseline} | {p.other} | {_pm(*p.baseline_last[:2])} | '
+                 f'{_pm(*p.other_last[:2])} | {diff} | {rel} | {spread} | {p.verdict} |')
+  return lines + ['']
+
+
 def _pm(mean, std):
   if math.isnan(mean):
     return '-'
@@ -153,6 +224,7 @@ def write_markdown(study, results, path, description=()):
     lines.append('| ' + ' | '.join(cells) + ' |')
   lines += ['', f'Curves: {CURVES_PNG} (all cells), <cell>/{CELL_CURVE}; samples: '
             f'<cell>/{CELL_SAMPLES} (the last grid of the cell\'s first seed).', '']
+  lines += _pairs_markdown(study, compare(study, results))
   with open(path, 'w') as f:
     f.write('\n'.join(lines))
   return path
@@ -224,6 +296,8 @@ def write_report(study, description=(), log=print):
   write_csv(results, os.path.join(study.study_dir, RESULTS_CSV))
   write_markdown(study, results, os.path.join(study.study_dir, RESULTS_MD), description)
   plot_cells(study, results, os.path.join(study.study_dir, CURVES_PNG))
+  if study.pairs:
+    write_pairs_csv(compare(study, results), os.path.join(study.study_dir, PAIRS_CSV))
   for cell, result in zip(study.cells, results):
     cell_dir = os.path.join(study.study_dir, cell.name)
     os.makedirs(cell_dir, exist_ok=True)

@@ -65,6 +65,7 @@ class Study:
   metric_key: str
   eval_options: object           # tf_gans.metrics.protocols.Options
   eval_given: Tuple[str, ...] = ()  # Options fields the study set (data / split / pad_to)
+  pairs: Tuple[Tuple[str, str], ...] = ()   # (baseline cell, compared cell), --pair
 
   @property
   def column(self):
@@ -209,8 +210,23 @@ def parse_eval_options(text, metric):
   return protocols.Options(**values, extra=extra), tuple(given)
 
 
+def parse_pairs(pairs, names):
+  """['BASE,OTHER', ...] -> ((BASE, OTHER), ...), both existing cell names."""
+  out = []
+  for text in pairs or ():
+    parts = [p.strip() for p in text.split(',')]
+    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+      raise ValueError(f'--pair={text!r}: expected two different cell names, BASELINE,OTHER.')
+    unknown = [p for p in parts if p not in names]
+    if unknown:
+      raise ValueError(f'--pair={text}: no cell named {", ".join(unknown)} (cells: '
+                       f'{", ".join(names)}).')
+    out.append(tuple(parts))
+  return tuple(out)
+
+
 def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', set_flags='',
-               eval_options=''):
+               eval_options='', pairs=()):
   """A Study from the runner's flag values (strings / lists as absl gives them)."""
   from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
   if not study_dir:
@@ -235,7 +251,8 @@ def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', se
   base = read_base_flagfile(base_flagfile) if base_flagfile else {}
   base.update(parse_assignments(set_flags, '--set'))
   options, given = parse_eval_options(eval_options, metric)
-  study = Study(study_dir, base, parsed, seeds, metric, metric_key, options, given)
+  study = Study(study_dir, base, parsed, seeds, metric, metric_key, options, given,
+                parse_pairs(pairs, names))
   for cell in parsed:  # every cell's config is valid before anything runs
     try:
       study.config(cell, seeds[0])
