@@ -81,25 +81,26 @@ def _study_file(monkeypatch, name):
   from absl import flags  # pylint: disable=import-outside-toplevel
   lines = flags.FlagValues().read_flags_from_files(
       [f'--flagfile={REPO / "configs" / "studies" / name}'], force_gnu=True)
-  values, cells, pairs = {}, [], []
+  values, cells, pairs, panels = {}, [], [], []
   for line in lines:
     key, value = line[2:].split('=', 1)
     if key == 'cell':
       cells.append(value)
-    elif key == 'pair':
-      pairs.append(value)
+    elif key in ('pair', 'panel'):
+      (pairs if key == 'pair' else panels).append(value)
     else:
       values[key] = value
   monkeypatch.chdir(REPO)   # its --base_flagfile is relative to the checkout
   return spec.make_study(values['study_dir'], values['base_flagfile'], cells,
                          values['seeds'].split(','), values['metric'], values['metric_key'],
-                         values['set'], values['eval'], pairs)
+                         values['set'], values['eval'], pairs, panels)
 
 
 def test_the_rgan_fashion_study_runs_the_papers_setups(monkeypatch):
   s = _study_file(monkeypatch, 'rgan_fashion.study')
   assert s.seeds == [1, 2, 3] and len(s.cells) == 15 and s.column == 'fid/fid'
   assert len(s.pairs) == 9 and ('lr1e-3-lsgan', 'lr1e-3-ralsgan') in s.pairs
+  assert [len(cells) for _, cells in s.panels] == [5, 5, 5]
   assert (s.eval_options.num_samples, s.eval_options.num_reals,
           s.eval_options.fid_small_sample, s.eval_options.split) == (1000, 10000, True, 'train')
   keys = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'activation', 'optimizer',
@@ -175,7 +176,7 @@ def test_table_from_known_metric_values(tmp_path):
 def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
   s = make(tmp_path, seeds=(0, 1, 2), cells=['a:loss=nonsaturating', 'b:loss=rsgan',
                                              'c:loss=rasgan', 'd:loss=lsgan'],
-           pairs=['a,b', 'a,c', 'a,d'])
+           pairs=['a,b', 'a,c', 'a,d'], panels=['first:a,b', 'second:c,d,a'])
   values = {'a': (10.0, 12.0, 14.0), 'b': (5.0, 6.0, 7.0), 'c': (8.0, 13.0, 15.0), 'd': (20.0,)}
   for name, per_seed in values.items():
     cell = next(c for c in s.cells if c.name == name)
@@ -190,6 +191,7 @@ def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
       '-6', '-0.5', '2', 'beyond the spread')
   assert (ac['difference'], ac['verdict']) == ('0', 'within the spread')
   assert ad['verdict'] == 'too few seeds' and ad['difference'] == '8'
+  assert (tmp_path / report.CURVES_PNG).stat().st_size > 0   # two panels drawn
   md = (tmp_path / report.RESULTS_MD).read_text()
   assert '| a | b | 12 ± 2 | 6 ± 1 | -6 | -50% | 2 | beyond the spread |' in md
 
@@ -202,6 +204,16 @@ def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
 def test_bad_pairs_are_refused(tmp_path, pair, message):
   with pytest.raises(ValueError, match=message):
     make(tmp_path, pairs=[pair])
+
+
+@pytest.mark.parametrize('panel, message', [
+    ('gan,rsgan', r"--panel='gan,rsgan': expected TITLE:cell,cell"),
+    ('t:', r'expected TITLE:cell,cell'),
+    ('t:gan,nope', r'--panel=t:gan,nope: no cell named nope'),
+])
+def test_bad_panels_are_refused(tmp_path, panel, message):
+  with pytest.raises(ValueError, match=message):
+    make(tmp_path, panels=[panel])
 
 
 # ------------------------------------------------------------------ running, killed, resumed

@@ -48,6 +48,8 @@ flags.DEFINE_multi_string('cell', [], 'A cell, repeated once per cell: NAME:flag
 flags.DEFINE_multi_string('pair', [], 'BASELINE,OTHER: two cells compared at the last step in '
                           'results.md and pairs.csv (difference of the seed means against the '
                           'seeds\' spread); repeated once per pair.')
+flags.DEFINE_multi_string('panel', [], 'TITLE:cell,cell,...: curves.png gets one panel per '
+                          '--panel (same y scale) instead of one plot of every cell.')
 flags.DEFINE_list('seeds', ['0'], 'Seeds: each cell trains once per seed (--seed=k, folder seed<k>).')
 flags.DEFINE_string('metric', None, 'Metric evaluated on every snapshot of every run '
                     '(tf_gans.evaluate --metrics name, e.g. fid-rgan, fid, parzen).')
@@ -205,7 +207,8 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
 
 def study_from_flags():
   return spec.make_study(FLAGS.study_dir, FLAGS.base_flagfile, FLAGS.cell, FLAGS.seeds,
-                         FLAGS.metric, FLAGS.metric_key, FLAGS.set, FLAGS.eval, FLAGS.pair)
+                         FLAGS.metric, FLAGS.metric_key, FLAGS.set, FLAGS.eval, FLAGS.pair,
+                         FLAGS.panel)
 
 
 def main(argv):

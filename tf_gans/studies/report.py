@@ -13,7 +13,7 @@ training; its figures the FID along training). Written to <study_dir>/:
   results.md           the same as a Markdown table (mean +- std), with the
                        study's description and the pictures' paths
   curves.png           every cell's mean metric against step, shaded over the
-                       seeds' min..max
+                       seeds' min..max (one panel per --panel when given)
   <cell>/curve.png     the cell alone: each seed thin, the mean bold, the spread shaded
   <cell>/samples.png   a copy of the last sample grid (samples/step_*.png) of the
                        cell's first seed
@@ -263,17 +263,25 @@ def plot_cells(study, results, path):
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  fig, ax = plt.subplots(figsize=(7, 4.5))
-  for i, result in enumerate(results):
-    if not result.per_seed:
-      continue
-    steps, mean, low, high = _spread(result)
-    ax.fill_between(steps, low, high, alpha=0.15, color=f'C{i % 10}')
-    ax.plot(steps, mean, color=f'C{i % 10}', marker='o',
-            label=f'{result.name} ({len(result.per_seed)} seeds)')
-  ax.set(xlabel='step', ylabel=study.column, title='mean over seeds (shaded: min..max)')
-  if ax.get_legend_handles_labels()[0]:
-    ax.legend(fontsize='small')
+  by_name = {r.name: r for r in results}
+  panels = study.panels or (('mean over seeds (shaded: min..max)', tuple(by_name)),)
+  fig, axes = plt.subplots(1, len(panels), figsize=(7 if len(panels) == 1 else 4.2 * len(panels),
+                                                    4.5), sharey=True, squeeze=False)
+  for ax, (title, names) in zip(axes[0], panels):
+    for i, name in enumerate(names):
+      result = by_name[name]
+      if not result.per_seed:
+        continue
+      steps, mean, low, high = _spread(result)
+      ax.fill_between(steps, low, high, alpha=0.15, color=f'C{i % 10}')
+      ax.plot(steps, mean, color=f'C{i % 10}', marker='o',
+              label=f'{result.name} ({len(result.per_seed)} seeds)')
+    ax.set(xlabel='step', title=title)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize='small')
+  axes[0][0].set_ylabel(study.column)
+  if study.panels:
+    fig.suptitle('mean over seeds (shaded: min..max)', fontsize='medium')
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)

@@ -66,6 +66,7 @@ class Study:
   eval_options: object           # tf_gans.metrics.protocols.Options
   eval_given: Tuple[str, ...] = ()  # Options fields the study set (data / split / pad_to)
   pairs: Tuple[Tuple[str, str], ...] = ()   # (baseline cell, compared cell), --pair
+  panels: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()   # (title, cells) of curves.png, --panel
 
   @property
   def column(self):
@@ -225,8 +226,24 @@ def parse_pairs(pairs, names):
   return tuple(out)
 
 
+def parse_panels(panels, names):
+  """['TITLE:cell,cell', ...] -> ((TITLE, (cell, ...)), ...), existing cell names."""
+  out = []
+  for text in panels or ():
+    title, sep, body = text.partition(':')
+    members = tuple(m.strip() for m in body.split(',') if m.strip())
+    if not sep or not title.strip() or not members:
+      raise ValueError(f'--panel={text!r}: expected TITLE:cell,cell,...')
+    unknown = [m for m in members if m not in names]
+    if unknown:
+      raise ValueError(f'--panel={text}: no cell named {", ".join(unknown)} (cells: '
+                       f'{", ".join(names)}).')
+    out.append((title.strip(), members))
+  return tuple(out)
+
+
 def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', set_flags='',
-               eval_options='', pairs=()):
+               eval_options='', pairs=(), panels=()):
   """A Study from the runner's flag values (strings / lists as absl gives them)."""
   from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
   if not study_dir:
@@ -252,7 +269,7 @@ def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', se
   base.update(parse_assignments(set_flags, '--set'))
   options, given = parse_eval_options(eval_options, metric)
   study = Study(study_dir, base, parsed, seeds, metric, metric_key, options, given,
-                parse_pairs(pairs, names))
+                parse_pairs(pairs, names), parse_panels(panels, names))
   for cell in parsed:  # every cell's config is valid before anything runs
     try:
       study.config(cell, seeds[0])
