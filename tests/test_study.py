@@ -192,6 +192,7 @@ def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
   assert (ac['difference'], ac['verdict']) == ('0', 'within the spread')
   assert ad['verdict'] == 'too few seeds' and ad['difference'] == '8'
   assert (tmp_path / report.CURVES_PNG).stat().st_size > 0   # two panels drawn
+  assert (tmp_path / report.SAMPLES_PNG).stat().st_size > 0  # no grids yet: empty axes
   md = (tmp_path / report.RESULTS_MD).read_text()
   assert '| a | b | 12 ± 2 | 6 ± 1 | -6 | -50% | 2 | beyond the spread |' in md
 

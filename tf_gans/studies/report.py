@@ -17,6 +17,8 @@ training; its figures the FID along training). Written to <study_dir>/:
   <cell>/curve.png     the cell alone: each seed thin, the mean bold, the spread shaded
   <cell>/samples.png   a copy of the last sample grid (samples/step_*.png) of the
                        cell's first seed
+  samples.png          with --panel: the cells' sample grids side by side, one row
+                       per panel
   pairs.csv            with --pair: per (baseline, other) pair of cells, the last-step
                        means and stds, other - baseline, and the verdict: a difference
                        no larger than the larger of the two seed stds is "within the
@@ -39,6 +41,7 @@ CURVES_PNG = 'curves.png'
 CELL_CURVE = 'curve.png'
 CELL_SAMPLES = 'samples.png'
 PAIRS_CSV = 'pairs.csv'
+SAMPLES_PNG = 'samples.png'
 METRICS_FILE = 'metrics.jsonl'      # tf_gans.metrics.run_eval.METRICS_FILE
 DIVERGED_FILE = 'study_diverged.txt'  # written by tf_gans.study for a run that diverged
 
@@ -288,6 +291,28 @@ def plot_cells(study, results, path):
   return path
 
 
+def plot_samples(study, path):
+  """One row per --panel, one column per cell: each cell's <cell>/samples.png."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  cols = max(len(names) for _, names in study.panels)
+  fig, axes = plt.subplots(len(study.panels), cols, figsize=(2.6 * cols, 2.8 * len(study.panels)),
+                           squeeze=False)
+  for row, (title, names) in zip(axes, study.panels):
+    for ax in row:
+      ax.axis('off')
+    for ax, name in zip(row, names):
+      grid = os.path.join(study.study_dir, name, CELL_SAMPLES)
+      if os.path.exists(grid):
+        ax.imshow(plt.imread(grid), cmap='gray')
+      ax.set_title(f'{title}\n{name}', fontsize='small')
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
 def last_samples(logdir):
   """The path of the run's last sample grid (samples/step_*.png), or None."""
   folder = os.path.join(logdir, 'samples')
@@ -316,6 +341,9 @@ def write_report(study, description=(), log=print):
     mean, std, n, step = result.last
     log(f'{cell.name:<16} {study.column} at the last step ({step}): {_pm(mean, std)} '
         f'over {n} seed(s)' + (f', {len(result.diverged)} diverged' if result.diverged else ''))
+  if study.panels:
+    plot_samples(study, os.path.join(study.study_dir, SAMPLES_PNG))
+  extra = ([SAMPLES_PNG] if study.panels else []) + ([PAIRS_CSV] if study.pairs else [])
   log(f'Wrote {os.path.join(study.study_dir, RESULTS_CSV)}, {RESULTS_MD}, {CURVES_PNG}, '
-      f'<cell>/{CELL_CURVE}, <cell>/{CELL_SAMPLES}.')
+      + ''.join(f'{name}, ' for name in extra) + f'<cell>/{CELL_CURVE}, <cell>/{CELL_SAMPLES}.')
   return results
