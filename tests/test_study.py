@@ -264,6 +264,8 @@ def test_a_killed_study_resumes_without_retraining_finished_runs(killed_and_resu
   assert k['first_calls'] == [('gan/seed0', False), ('gan/seed1', False), ('rsgan/seed0', False)]
   # The rerun trains only the interrupted run (resumed) and the one never started.
   assert k['calls'] == [('rsgan/seed0', True), ('rsgan/seed1', False)]
+  stopped = [line for line in k['first_log'] if line.startswith('Stopped by')]
+  assert len(stopped) == 1 and stopped[0].endswith(f'Continue with: {study_lib.STUDY_RESUME}')
   for run, mtimes in k['first_mtimes'].items():
     assert _checkpoint_mtimes(k['dir'] / run) == mtimes
   log = '\n'.join(k['second_log'])

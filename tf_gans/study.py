@@ -64,6 +64,7 @@ flags.DEFINE_bool('report_only', False, 'Write the tables and pictures from what
 FLAGS = flags.FLAGS
 
 _CKPT = re.compile(r'ckpt-(\d+)$')
+STUDY_RESUME = 'the same python -m tf_gans.study command (it resumes this run)'
 
 
 class StudyInterrupted(KeyboardInterrupt):
@@ -190,7 +191,8 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
       else:
         log(f'{where}: training {cfg.logdir} ({cell.describe()}, {cfg.steps} steps)')
       try:
-        result = train_fn(cfg, resume=state == 'partial', explicit=explicit, log=log)
+        result = train_fn(cfg, resume=state == 'partial', explicit=explicit,
+                          log=_run_log(log, cfg.logdir))
       except checkpoint.DivergenceError as e:
         with open(os.path.join(cfg.logdir, report.DIVERGED_FILE), 'w') as f:
           f.write(f'{e}\n')
@@ -203,6 +205,13 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
       log(f'{where}: trained (step {step}); evaluating its snapshots')
     evaluate_fn(cfg.logdir, study.metric, study.eval_options, study.eval_given, log)
   return report.write_report(study, description, log=log)
+
+
+def _run_log(log, logdir):
+  """`log` for one run: its stop message points at the study command, not `train --resume`."""
+  from tf_gans.training import runfile  # pylint: disable=import-outside-toplevel
+  alone = runfile.resume_command(logdir)
+  return lambda text: log(text.replace(alone, STUDY_RESUME))
 
 
 def study_from_flags():
