@@ -341,3 +341,13 @@ def test_rgan_fid_is_the_frechet_distance_of_those_samples_against_the_whole_tra
   mu_g, sigma_g = fid.statistics(protocols._features(ev, fakes))  # pylint: disable=protected-access
   assert result['fid'] == pytest.approx(fid.frechet_distance(mu_r, sigma_r, mu_g, sigma_g), rel=1e-6)
   assert result['reals'] == f'digits train (all {len(reals)})'
+
+
+def test_rgan_fid_shows_progress_of_both_passes(capsys):
+  opts = protocols.Options(data='digits', split='test', num_images=200, seed=1,
+                           features='classifier', classifier_epochs=1, progress=True)
+  protocols.METRICS.get('fid-rgan')(protocols.Evaluation(_RecordingSample(), opts))
+  err = capsys.readouterr().err
+  num_train = protocols.Evaluation(None, opts).source('train').num_examples
+  assert f'real statistics (train): {num_train}/{num_train}' in err
+  assert 'generated features: 100/200' in err and 'generated features: 200/200' in err

@@ -1000,11 +1000,13 @@ def _rgan_real_statistics(ev: Evaluation):
   if path and os.path.exists(path):
     return fid.load_statistics(path), f'{path} (cached)'
   source = ev.source(RGAN_FID_REAL_SPLIT)
-  acc, d = fid.StatisticsAccumulator(), 0
+  acc, d, start = fid.StatisticsAccumulator(), 0, time.perf_counter()
   for first in range(0, source.num_examples, 1000):
     features = _features(ev, to_uint8(source, source.images[first:first + 1000]))
     d = features.shape[1]
     acc.update(features)
+    _progress(f'real statistics ({RGAN_FID_REAL_SPLIT})', acc.count, source.num_examples, start,
+              ev.opt.progress)
   if acc.count <= d:
     raise ValueError(f'FID needs more real images than feature dimensions: {acc.count} <= {d}.')
   stats = acc.result()
@@ -1023,11 +1025,12 @@ def rgan_fid_metric(ev: Evaluation) -> Dict[str, Any]:
   from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
   (mu_r, sigma_r), reals_from = _rgan_real_statistics(ev)
   num = rgan_fid_num_samples(ev.opt)
-  acc, d = fid.StatisticsAccumulator(), 0
+  acc, d, start = fid.StatisticsAccumulator(), 0, time.perf_counter()
   for images in rgan_fake_batches(ev.module, num, ev.opt.seed):
     features = _features(ev, images)
     d = features.shape[1]
     acc.update(features)
+    _progress('generated features', acc.count, num, start, ev.opt.progress)
   if acc.count <= d:
     raise ValueError(f'FID needs more generated images than feature dimensions: {acc.count} <= '
                      f'{d} (raise --num_samples).')
