@@ -55,6 +55,10 @@ flags.DEFINE_bool('fid_small_sample', False, 'fid: allow --num_samples <= 2048 g
                   'Their 2048-d covariance is then rank-deficient: the FID stays finite (TTUR\'s '
                   'sqrtm, with its 1e-6 offset when needed) but is biased upward, so compare only '
                   'FIDs of the same --num_samples. The real side must still be full-rank.')
+flags.DEFINE_enum('fid_method', 'sqrtm', ['sqrtm', 'eigh'],
+                  'fid: Tr (S_r S_g)^(1/2) by scipy sqrtm, as TTUR (default), or by two symmetric '
+                  'eigendecompositions (tf_gans.metrics.fid: the same trace to ~1e-6 relative, '
+                  '2-3x faster at d = 2048).')
 flags.DEFINE_integer('num_reals', 0, 'Real images of --data/--split used by fid/kid/swd/ms_ssim/nn '
                      '(0: --num_samples; SWD needs them equal).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
@@ -112,7 +116,7 @@ def options_from_flags():
       inception=FLAGS.inception or '', fid_stats=FLAGS.fid_stats or '',
       classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
       nn_k=FLAGS.nn_k, progress=FLAGS.progress, mirror_augment=FLAGS.mirror_augment,
-      fid_small_sample=FLAGS.fid_small_sample,
+      fid_small_sample=FLAGS.fid_small_sample, fid_method=FLAGS.fid_method,
       num_images=FLAGS.num_samples if FLAGS['num_samples'].present else 0,
       extra={'valid_split': FLAGS.valid_split, 'sigma': FLAGS.sigma, 'centres': FLAGS.centres,
              'reference_split': FLAGS.reference_split})

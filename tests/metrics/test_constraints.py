@@ -128,6 +128,9 @@ def test_fid_small_sample_lifts_only_the_generated_rank_check():
       _options(**few, num_reals=100), (16, 16, 1), 1000, True))
   assert len(found) == 1 and '--num_reals=100 images' in found[0], found
   assert 'fid_small_sample' not in found[0]          # the reals have no such way out
+  odd = constraints.Request(_options(num_reals=500, fid_method='svd'), (16, 16, 1), 1000, True)
+  assert constraints.violations(['fid'], odd)[-1] == (
+      'fid: --fid_method=svd: expected one of sqrtm, eigh.')
 
 
 def test_fid_of_a_rank_deficient_generated_covariance_is_finite_and_biased_up():
@@ -142,6 +145,8 @@ def test_fid_of_a_rank_deficient_generated_covariance_is_finite_and_biased_up():
   at_full = fid.frechet_distance(*stats[0], *stats[1])
   at_few = fid.frechet_distance(*stats[0], *stats[2])
   assert np.isfinite(at_few) and at_few > 10 * at_full > 0, (at_few, at_full)
+  # --fid_method=eigh: the same trace without sqrtm, also for the rank-deficient side.
+  assert fid.frechet_distance(*stats[0], *stats[2], method='eigh') == pytest.approx(at_few, rel=1e-6)
   # The upward bias is the same at one sample count: a second draw of 40 lands close.
   again = fid.frechet_distance(*stats[0], *fid.statistics(full[40:80]))
   assert abs(again - at_few) < 0.2 * at_few, (again, at_few)

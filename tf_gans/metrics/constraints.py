@@ -202,6 +202,9 @@ def feature_size(req: Request) -> int:
   return inception.NUM_FEATURES
 
 
+FID_METHODS = ('sqrtm', 'eigh')   # tf_gans.metrics.fid.frechet_distance(method=...)
+
+
 def _full_rank(req: Request, flag: str, num: int, who: str) -> List[str]:
   d = feature_size(req)
   if num > d:
@@ -248,6 +251,8 @@ def _fid(req: Request) -> List[str]:
   # covariance gives a finite, upward-biased FID that compares only at one --num_samples.
   out = ([] if req.options.fid_small_sample
          else _full_rank(req, '--num_samples', req.num_samples, 'generated'))
+  if req.options.fid_method not in FID_METHODS:
+    out.append(f'--fid_method={req.options.fid_method}: expected one of {", ".join(FID_METHODS)}.')
   stats = req.options.fid_stats
   if stats and os.path.exists(stats):
     if not os.access(stats, os.R_OK):

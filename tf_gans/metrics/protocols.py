@@ -135,6 +135,7 @@ class Options:
   batch_size: int = 50
   mirror_augment: bool = False         # the run trained with mirror augment: flip reals, p = 0.5
   fid_small_sample: bool = False       # fid: allow --num_samples <= 2048 (rank-deficient S_g)
+  fid_method: str = 'sqrtm'            # fid: 'sqrtm' (TTUR) or 'eigh' (same trace, faster)
   num_images: int = 0                  # presets: images per pass (0: the preset's count)
   warmup: bool = True                  # presets: untimed noise minibatch first
   extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -304,9 +305,9 @@ def fid_metric(ev: Evaluation) -> Dict[str, Any]:
   from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
   (mu_r, sigma_r), reals_from = ev.real_statistics()
   mu_g, sigma_g = _statistics('generated', ev.features('fakes'), ev.opt.fid_small_sample)
-  return {'fid': fid.frechet_distance(mu_r, sigma_r, mu_g, sigma_g), 'reals': reals_from,
-          'num_samples': ev.opt.num_samples, 'small_sample': ev.opt.fid_small_sample,
-          **_common(ev)}
+  return {'fid': fid.frechet_distance(mu_r, sigma_r, mu_g, sigma_g, method=ev.opt.fid_method),
+          'reals': reals_from, 'num_samples': ev.opt.num_samples,
+          'small_sample': ev.opt.fid_small_sample, **_common(ev)}
 
 
 @METRICS.register('kid')
