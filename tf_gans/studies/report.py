@@ -210,7 +210,7 @@ def _pm(mean, std):
   return f'{mean:.4g}' + ('' if math.isnan(std) else f' ± {std:.2g}')
 
 
-def write_markdown(study, results, path, description=()):
+def write_markdown(study, results, path, description=(), pairs=()):
   steps = all_steps(results)
   lines = [f'# Study {os.path.basename(os.path.normpath(study.study_dir))}', '']
   lines += [f'    {line}' for line in description] + ['']
@@ -227,7 +227,7 @@ def write_markdown(study, results, path, description=()):
     lines.append('| ' + ' | '.join(cells) + ' |')
   lines += ['', f'Curves: {CURVES_PNG} (all cells), <cell>/{CELL_CURVE}; samples: '
             f'<cell>/{CELL_SAMPLES} (the last grid of the cell\'s first seed).', '']
-  lines += _pairs_markdown(study, compare(study, results))
+  lines += _pairs_markdown(study, pairs)
   with open(path, 'w') as f:
     f.write('\n'.join(lines))
   return path
@@ -327,10 +327,11 @@ def write_report(study, description=(), log=print):
   results = collect(study)
   os.makedirs(study.study_dir, exist_ok=True)
   write_csv(results, os.path.join(study.study_dir, RESULTS_CSV))
-  write_markdown(study, results, os.path.join(study.study_dir, RESULTS_MD), description)
+  pairs = compare(study, results)
+  write_markdown(study, results, os.path.join(study.study_dir, RESULTS_MD), description, pairs)
   plot_cells(study, results, os.path.join(study.study_dir, CURVES_PNG))
-  if study.pairs:
-    write_pairs_csv(compare(study, results), os.path.join(study.study_dir, PAIRS_CSV))
+  if pairs:
+    write_pairs_csv(pairs, os.path.join(study.study_dir, PAIRS_CSV))
   for cell, result in zip(study.cells, results):
     cell_dir = os.path.join(study.study_dir, cell.name)
     os.makedirs(cell_dir, exist_ok=True)

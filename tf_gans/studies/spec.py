@@ -211,6 +211,12 @@ def parse_eval_options(text, metric):
   return protocols.Options(**values, extra=extra), tuple(given)
 
 
+def _check_cells(where, members, names):
+  unknown = [m for m in members if m not in names]
+  if unknown:
+    raise ValueError(f'{where}: no cell named {", ".join(unknown)} (cells: {", ".join(names)}).')
+
+
 def parse_pairs(pairs, names):
   """['BASE,OTHER', ...] -> ((BASE, OTHER), ...), both existing cell names."""
   out = []
@@ -218,10 +224,7 @@ def parse_pairs(pairs, names):
     parts = [p.strip() for p in text.split(',')]
     if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
       raise ValueError(f'--pair={text!r}: expected two different cell names, BASELINE,OTHER.')
-    unknown = [p for p in parts if p not in names]
-    if unknown:
-      raise ValueError(f'--pair={text}: no cell named {", ".join(unknown)} (cells: '
-                       f'{", ".join(names)}).')
+    _check_cells(f'--pair={text}', parts, names)
     out.append(tuple(parts))
   return tuple(out)
 
@@ -234,10 +237,7 @@ def parse_panels(panels, names):
     members = tuple(m.strip() for m in body.split(',') if m.strip())
     if not sep or not title.strip() or not members:
       raise ValueError(f'--panel={text!r}: expected TITLE:cell,cell,...')
-    unknown = [m for m in members if m not in names]
-    if unknown:
-      raise ValueError(f'--panel={text}: no cell named {", ".join(unknown)} (cells: '
-                       f'{", ".join(names)}).')
+    _check_cells(f'--panel={text}', members, names)
     out.append((title.strip(), members))
   return tuple(out)
 
