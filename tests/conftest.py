@@ -29,8 +29,8 @@ def mnist_dir():
 @pytest.fixture(scope='session')
 def trained_run(tmp_path_factory):
   """A short digits run with an exported generator, shared by export / CLI tests."""
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
-  from tf_gans.training.config import RunConfig  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan.config import RunConfig  # pylint: disable=import-outside-toplevel
   logdir = tmp_path_factory.mktemp('run')
   cfg = RunConfig(logdir=str(logdir), batch_size=20, steps=20, log_every=10, sample_every=10,
                   checkpoint_every=10, num_samples=16, progress=False, seed=1)

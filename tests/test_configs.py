@@ -7,7 +7,7 @@ import pytest
 
 from tf_gans import losses, models
 from tf_gans.progressive.config import ProgressiveConfig
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 CONFIGS = sorted((pathlib.Path(__file__).resolve().parents[1] / 'configs').rglob('*.cfg'))
 GAN_CONFIGS = [p for p in CONFIGS if '--model=pggan' not in p.read_text()]

@@ -12,7 +12,7 @@ from tf_gans import study as study_lib
 from tf_gans.studies import report
 from tf_gans.studies import spec
 from tf_gans.training import lifecycle
-from tf_gans.training import loop
+from tf_gans.gan import loop
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TINY = ('dataset=digits;model=mlp2014;batch_size=20;steps=20;log_every=5;sample_every=10;'

@@ -48,7 +48,7 @@ flags.DEFINE_bool('multi_worker_bench', False,
                   'Instead: steps/s of one training process vs two MultiWorkerMirroredStrategy '
                   'workers on loopback, same flags (tf_gans.bench.distribute).')
 flags.DEFINE_bool('loop_bench', False,
-                  'Instead: the whole training loop (tf_gans.training.loop.train: data, callbacks, '
+                  'Instead: the whole training loop (tf_gans.gan.loop.train: data, callbacks, '
                   'samples, checkpoints) vs its bare train step called once per step on a fixed '
                   'batch, and vs the loop at --steps_per_execution=1 (tf_gans.bench.gan).')
 flags.DEFINE_string('out', None, 'Write the JSON here (it is printed too).')
@@ -143,7 +143,7 @@ def pggan_forward_main():
 def loop_bench_main():
   import tempfile  # pylint: disable=import-outside-toplevel
   from tf_gans.bench import gan as bench_gan  # pylint: disable=import-outside-toplevel
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
   cli.quiet_logs(FLAGS.tf_log)
   cfg, _ = tf_gans_flags.run_config_from_flags()
   try:
@@ -211,7 +211,7 @@ def main(argv):
     cli.print_json(report, FLAGS.out)
     return
   import dataclasses  # pylint: disable=import-outside-toplevel
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
   split_cpu()
   cfg, _ = tf_gans_flags.run_config_from_flags()
   cfg = dataclasses.replace(cfg, logdir=cfg.logdir or '(benchmark)')

@@ -20,7 +20,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  from tf_gans.training import restore  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan import restore  # pylint: disable=import-outside-toplevel
   try:
     path, step = restore.export_run(FLAGS.logdir, FLAGS.out, checkpoint=FLAGS.checkpoint,
                                     overwrite=FLAGS.overwrite)

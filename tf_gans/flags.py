@@ -14,7 +14,7 @@ import dataclasses
 
 from absl import flags
 
-from tf_gans.training.config import MIXED_PRECISION_POLICIES, RunConfig
+from tf_gans.gan.config import MIXED_PRECISION_POLICIES, RunConfig
 
 FLAGS = flags.FLAGS
 _D = RunConfig  # defaults live in one place: the dataclass

@@ -8,7 +8,7 @@ and a metric. The RGAN paper's comparisons are such grids: its losses (section
 4) x setups (section 6, Tables 1-3 from github.com/AlexiaJM/RelativisticGAN
 `code/stable.sh` / `code/unstable.sh`), each run evaluated with FID.
 
-The runs go one after another, in this process (`tf_gans.training.loop.train`),
+The runs go one after another, in this process (`tf_gans.gan.loop.train`),
 each into <study_dir>/<cell>/seed<k>/. After each run its snapshots
 (--snapshot_every and the last step) are evaluated with the study's metric
 (`tf_gans.metrics.run_eval.evaluate_run`, as `python -m tf_gans.evaluate --run`);
@@ -147,7 +147,7 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
   Args:
     study: a `spec.Study`.
     train_fn: `train(cfg, resume, explicit, log) -> RunResult` (default
-      `tf_gans.training.loop.train`).
+      `tf_gans.gan.loop.train`).
     evaluate_fn: `(logdir, metric, options, given, log) -> rows` (default
       `run_eval.evaluate_run` of the study's metric on every snapshot).
 
@@ -160,9 +160,9 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
       (checked before any training, with the default evaluator).
   """
   from tf_gans.training import checkpoint  # pylint: disable=import-outside-toplevel
-  from tf_gans.training.config import RunConfig  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan.config import RunConfig  # pylint: disable=import-outside-toplevel
   if train_fn is None:
-    from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+    from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
     train_fn = loop.train
   if evaluate_fn is None:
     check_metric(study)

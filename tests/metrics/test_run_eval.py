@@ -11,9 +11,9 @@ from tf_gans.metrics import protocols
 from tf_gans.metrics import run_eval
 from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import loop as progressive_loop
-from tf_gans.training import loop
+from tf_gans.gan import loop
 from tf_gans.training import snapshots
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 
 def quiet(*_, **__):

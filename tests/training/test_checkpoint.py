@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.training import loop
+from tf_gans.gan import loop
 from tf_gans.training.checkpoint import DivergenceError, TrainState
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 # Saves the quickstart-sized model (~2M weights + Adam slots) as fast as it can,
 # printing each step number once its save has returned.
 SAVER = '''
 import sys
-from tf_gans.training import loop
+from tf_gans.gan import loop
 from tf_gans.training.checkpoint import TrainState
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 cfg = RunConfig(logdir=sys.argv[1])
 gan, _ = loop.build_gan(cfg, loop.load_data(cfg))
 state = TrainState(gan, cfg.logdir, max_to_keep=2)

@@ -20,9 +20,9 @@ import tensorflow as tf
 from conftest import (REPO, check_coordinated_stop, check_lost_worker_message,
                       signal_a_worker_after_a_checkpoint)
 from tf_gans.training import interrupts
-from tf_gans.training import loop
+from tf_gans.gan import loop
 from tf_gans.training import strategy
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 
 STEPS = 60

@@ -7,7 +7,7 @@ import pytest
 
 from tf_gans.progressive.config import ProgressiveConfig
 from tf_gans.training import runfile
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 
 def test_every_run_file_name_and_form_written_so_far_resumes(tmp_path):

@@ -23,7 +23,7 @@ class Variant:
 
   def __init__(self, cfg, source, warmup_steps):
     import keras  # pylint: disable=import-outside-toplevel
-    from tf_gans.training import loop, strategy  # pylint: disable=import-outside-toplevel
+    from tf_gans.gan import loop, strategy  # pylint: disable=import-outside-toplevel
     self.cfg = cfg
     keras.utils.set_random_seed(cfg.seed)
     strat = strategy.get(cfg.strategy)
@@ -106,7 +106,7 @@ class BareStep:
   def __init__(self, cfg, source):
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+    from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
     keras.utils.set_random_seed(cfg.seed)
     self.gan, nets = loop.build_gan(cfg, source)
     ds = loop.make_train_dataset(cfg, source, self.gan, nets.value_range)
@@ -121,7 +121,7 @@ class BareStep:
 
 
 class WholeLoop:
-  """`tf_gans.training.loop.train` end to end (data, callbacks, samples, checkpoints,
+  """`tf_gans.gan.loop.train` end to end (data, callbacks, samples, checkpoints,
   snapshots, export) in fresh run folders. A run of `base` steps and one of base + n
   are timed; their difference is the cost of n steps of training, start-up and the
   end of the run (tracing, export) cancelled."""
@@ -134,7 +134,7 @@ class WholeLoop:
     import keras  # pylint: disable=import-outside-toplevel
     import os  # pylint: disable=import-outside-toplevel
     import tempfile  # pylint: disable=import-outside-toplevel
-    from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+    from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
     logdir = os.path.join(tempfile.mkdtemp(dir=self.scratch), 'run')
     keras.backend.clear_session()
     cfg = dataclasses.replace(self.cfg, logdir=logdir, steps=steps, progress=False)

@@ -50,7 +50,7 @@ class RunGenerator:
 
 def _gan_generator(cfg):
   from tf_gans import models  # pylint: disable=import-outside-toplevel
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
   source = loop.load_data(cfg)
   nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
                       **cfg.model_options())

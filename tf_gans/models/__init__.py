@@ -56,7 +56,7 @@ def names():
 
 def family(name):
   """The training stack a registered model trains with: 'gan' (GAN 2014 / RGAN nets,
-  `tf_gans.training.loop`) unless its builder says otherwise (`builder.family`, e.g.
+  `tf_gans.gan.loop`) unless its builder says otherwise (`builder.family`, e.g.
   'pggan' for progressive growing, `tf_gans.progressive.loop`)."""
   _import_all()
   return getattr(MODELS.get(name), 'family', 'gan')

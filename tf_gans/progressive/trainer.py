@@ -11,7 +11,7 @@ where the reference nearest-upsamples reals and G's output to full size and
 D box-pools them back: the two are the same function (tested), so a
 low-resolution phase costs what that resolution costs. The gradient-penalty
 norm is rescaled by 2**-floor(lod) to equal the reference's full-size norm
-(see `tf_gans.progressive.loss`). Each resolution traces its step functions
+(see `tf_gans.losses.pggan`). Each resolution traces its step functions
 once; `lod`, the learning rates and the optimizer resets are variables and
 never retrace.
 
@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_gans.layers import pggan as pgl
-from tf_gans.progressive import loss as loss_lib
+from tf_gans.losses import pggan as loss_lib
 from tf_gans.training import loss_scale as loss_scale_lib
 from tf_gans.training import replicas
 

@@ -31,7 +31,7 @@ import re
 import typing
 from typing import Dict, List, Sequence, Tuple
 
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 # The result key tabulated when --metric_key is not given.
 DEFAULT_KEYS = {'parzen': 'mean', 'fid': 'fid', 'fid-rgan': 'fid', 'kid': 'mean', 'is': 'is_mean',
@@ -118,7 +118,7 @@ def run_config_value(name, value, where):
     return name[2:], False
   if name not in types:
     raise ValueError(f'{where}: --{name} is not a GAN / RGAN training flag (RunConfig field); '
-                     f'the study runs tf_gans.training.loop.train.')
+                     f'the study runs tf_gans.gan.loop.train.')
   kind = types[name]
   if value is None:
     if kind is not bool:

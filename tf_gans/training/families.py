@@ -1,7 +1,7 @@
 """Training families: which stack trains a model, with which config.
 
   gan    GAN 2014 / RGAN nets (mlp2014, standard_cnn_32, dcgan_*): `RunConfig`,
-         `tf_gans.training.loop` (Keras `fit` over `tf_gans.gan.GAN.train_step`)
+         `tf_gans.gan.loop` (Keras `fit` over `tf_gans.gan.GAN.train_step`)
   pggan  progressive growing (pggan): `ProgressiveConfig`,
          `tf_gans.progressive.loop` (schedule rounds over `ProgressiveTrainer`)
 
@@ -22,7 +22,7 @@ from tf_gans.progressive import flags as progressive_flags
 from tf_gans.progressive.config import ProgressiveConfig
 from tf_gans.registry import Registry
 from tf_gans.training import runfile
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 FAMILIES = Registry('training family')
 
@@ -42,7 +42,7 @@ class Family:
 
 
 def _train_gan(cfg, resume, explicit, options, log):  # pylint: disable=unused-argument
-  from tf_gans.training import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
   return loop.train(cfg, resume=resume, explicit=explicit, log=log)
 
 

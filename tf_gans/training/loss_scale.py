@@ -65,7 +65,7 @@ class KerasLossScale(LossScale):
   A plain optimizer has no dynamic scale (`scale` is None) and its
   `scale_loss` applies its static `loss_scale_factor`, if any, which its
   `apply_gradients` divides out again. A `LossScaleOptimizer` must be built
-  before its scale is read (`tf_gans.training.loop.build_gan` builds it).
+  before its scale is read (`tf_gans.gan.loop.build_gan` builds it).
   """
 
   def __init__(self, optimizer):

@@ -12,7 +12,7 @@ Two rules for "this replica's rows", one per stack, side by side:
   contiguous  replica r holds rows [r*m, (r+1)*m) of the global draw
               (`contiguous_rows`): the GAN/RGAN step (`tf_gans.gan`), whose
               input pipeline hands each replica the matching contiguous
-              share of every real minibatch (`tf_gans.training.loop`
+              share of every real minibatch (`tf_gans.gan.loop`
               `replica_rows`; each worker gathers only its replicas' rows). As the reference PGGAN `train.py` splits its
               minibatch over GPUs (`tf.split`).
   strided     replica r holds rows r, r + R, r + 2R, ... (`strided_rows`,
@@ -34,7 +34,7 @@ Seeds: both stacks draw from (seed, step * slots_per_step + slot)
 minibatches and the G step; stream 1, folded in, is the penalty's
 interpolation weights), PGGAN 8 (`pggan_seed`).
 
-Also here: the global means (`global_batch_mean` of a batch, `global_mean`
+Also here: the global means (`global_mean`
 of per-replica means) and PGGAN's distribution plumbing (`run_once`,
 `replica_jit`, `apply_if_finite`).
 """
@@ -246,24 +246,6 @@ def pggan_seed(seed, step, slot):
 
 
 # --- Global means. ---
-
-
-def global_batch_mean(c):
-  """The mean of `c` over the global minibatch.
-
-  Outside `tf.distribute` (or with one replica) a plain mean. Under a strategy
-  each replica holds a slice of the minibatch; the relativistic average is
-  over the whole minibatch (RGAN eq. 6-8 with the paper's minibatch), so the
-  sum and the count are all-reduced across replicas. All-reduce is
-  differentiable (its gradient is the all-reduced upstream gradient), so
-  every sample's gradient through m is the one-device gradient.
-  """
-  ctx = tf.distribute.get_replica_context()
-  if ctx is None or ctx.num_replicas_in_sync == 1:
-    return tf.reduce_mean(c)
-  local = tf.stack([tf.reduce_sum(c), tf.cast(tf.size(c), c.dtype)])
-  total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, local)
-  return total[0] / total[1]
 
 
 def global_mean(terms):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans import losses
+from tf_gans.losses import gan as losses
+from tf_gans.losses import penalty
 
 
 def _sp(a):  # softplus in float64, stable
@@ -343,7 +344,7 @@ def test_penalty_of_a_linear_critic_and_its_double_backprop(u):
   weight = 10.0
   norm = np.linalg.norm(W)
   with tf.GradientTape() as outer:
-    gp = losses.gradient_penalty(critic, X_REAL, X_FAKE, u, weight)
+    gp = penalty.gradient_penalty(critic, X_REAL, X_FAKE, u, weight)
   assert gp.dtype == tf.float32 and gp.shape == ()
   np.testing.assert_allclose(gp.numpy(), weight * (norm - 1.0) ** 2, rtol=1e-5)
   grad_w, grad_b = outer.gradient(gp, [critic.w, critic.b], unconnected_gradients='zero')
@@ -358,7 +359,7 @@ def test_penalty_double_backprop_inside_tf_function():
   @tf.function
   def penalty_and_grad():
     with tf.GradientTape() as outer:
-      gp = losses.gradient_penalty(critic, X_REAL, X_FAKE, U, 2.0)
+      gp = penalty.gradient_penalty(critic, X_REAL, X_FAKE, U, 2.0)
     return gp, outer.gradient(gp, critic.w)
 
   gp, grad_w = penalty_and_grad()
@@ -380,10 +381,10 @@ def _square_critic_penalty_numpy(real, fake, u, weight):
 
 def test_penalty_of_a_nonlinear_critic_gives_u_to_the_real_batch():
   u = U.astype(np.float64)
-  gp = losses.gradient_penalty(_square_critic, X_REAL, X_FAKE, U, 10.0).numpy()
+  gp = penalty.gradient_penalty(_square_critic, X_REAL, X_FAKE, U, 10.0).numpy()
   np.testing.assert_allclose(gp, _square_critic_penalty_numpy(X_REAL, X_FAKE, u, 10.0),
                              rtol=1e-5)
-  swapped = losses.gradient_penalty(_square_critic, X_FAKE, X_REAL, U, 10.0).numpy()
+  swapped = penalty.gradient_penalty(_square_critic, X_FAKE, X_REAL, U, 10.0).numpy()
   np.testing.assert_allclose(swapped, _square_critic_penalty_numpy(X_FAKE, X_REAL, u, 10.0),
                              rtol=1e-5)
   # Same as giving the real batch 1 - u; and it differs from the unswapped value.
@@ -393,8 +394,8 @@ def test_penalty_of_a_nonlinear_critic_gives_u_to_the_real_batch():
 
 
 def test_penalty_with_bfloat16_inputs_is_float32():
-  gp32 = losses.gradient_penalty(_square_critic, X_REAL, X_FAKE, U, 10.0)
-  gp16 = losses.gradient_penalty(_square_critic, tf.constant(X_REAL, tf.bfloat16),
+  gp32 = penalty.gradient_penalty(_square_critic, X_REAL, X_FAKE, U, 10.0)
+  gp16 = penalty.gradient_penalty(_square_critic, tf.constant(X_REAL, tf.bfloat16),
                                  tf.constant(X_FAKE, tf.bfloat16), tf.constant(U, tf.bfloat16),
                                  10.0)
   assert gp16.dtype == tf.float32
@@ -408,7 +409,7 @@ def test_penalty_with_a_mixed_precision_keras_critic():
   critic(tf.constant(X_REAL))
   dense.kernel.assign(kernel.astype(np.float32))
   with tf.GradientTape() as outer:
-    gp = losses.gradient_penalty(critic, tf.constant(X_REAL, tf.bfloat16),
+    gp = penalty.gradient_penalty(critic, tf.constant(X_REAL, tf.bfloat16),
                                  tf.constant(X_FAKE, tf.bfloat16), U, 10.0)
   assert gp.dtype == tf.float32
   np.testing.assert_allclose(gp.numpy(), 40.0, rtol=2e-2)
@@ -423,20 +424,20 @@ def test_penalty_of_a_flat_critic_has_a_zero_not_nan_gradient():
   w = tf.Variable(np.ones(SHAPE[1:], np.float32))
   critic = lambda x, training=False: tf.reduce_sum(tf.nn.relu(w * x - 100.0), axis=[1, 2, 3])
   with tf.GradientTape() as outer:
-    gp = losses.gradient_penalty(critic, X_REAL, X_FAKE, U, 10.0)
+    gp = penalty.gradient_penalty(critic, X_REAL, X_FAKE, U, 10.0)
   np.testing.assert_allclose(gp.numpy(), 10.0)
   grad = outer.gradient(gp, w, unconnected_gradients='zero').numpy()
   assert np.all(grad == 0.0)
 
 
 def test_sample_interpolation_weights():
-  u = losses.sample_interpolation_weights(1000, tf.constant([3, 4], tf.int64))
+  u = penalty.sample_interpolation_weights(1000, tf.constant([3, 4], tf.int64))
   assert u.shape == (1000, 1, 1, 1) and u.dtype == tf.float32
   u = u.numpy()
   assert u.min() >= 0.0 and u.max() < 1.0 and 0.45 < u.mean() < 0.55
   np.testing.assert_array_equal(
-      u, losses.sample_interpolation_weights(1000, tf.constant([3, 4], tf.int64)).numpy())
-  other = losses.sample_interpolation_weights(1000, tf.constant([3, 5], tf.int64)).numpy()
+      u, penalty.sample_interpolation_weights(1000, tf.constant([3, 4], tf.int64)).numpy())
+  other = penalty.sample_interpolation_weights(1000, tf.constant([3, 5], tf.int64)).numpy()
   assert not np.array_equal(u, other)
-  np.testing.assert_array_equal(losses.sample_interpolation_weights(5, 7).numpy(),
-                                losses.sample_interpolation_weights(5, (7, 0)).numpy())
+  np.testing.assert_array_equal(penalty.sample_interpolation_weights(5, 7).numpy(),
+                                penalty.sample_interpolation_weights(5, (7, 0)).numpy())

@@ -86,7 +86,7 @@ class RunConfig(RunFileMixin):
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')
-    from tf_gans.training import execution  # pylint: disable=import-outside-toplevel
+    from tf_gans.gan import execution  # pylint: disable=import-outside-toplevel
     execution.check_requested(self.steps_per_execution, self.log_every)
     if self.snapshot_every < 0:
       raise ValueError(f'--snapshot_every must be >= 0 (0: the last step only), got '

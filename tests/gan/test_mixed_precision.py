@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.training import loop
-from tf_gans.training.config import RunConfig
+from tf_gans.gan import loop
+from tf_gans.gan.config import RunConfig
 
 CFG = RunConfig(logdir='unused', dataset='digits', model='mlp2014', loss='nonsaturating',
                 batch_size=50, optimizer='adam', learning_rate=2e-4, beta1=0.5, seed=0)

@@ -21,14 +21,14 @@ import tensorflow as tf
 
 from tf_gans import data as data_lib
 from tf_gans import models
-from tf_gans.gan import GAN
-from tf_gans.training import callbacks as cb
-from tf_gans.training import execution
+from tf_gans.gan.model import GAN
+from tf_gans.gan import callbacks as cb
+from tf_gans.gan import execution
 from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib
-from tf_gans.training import optimizers
+from tf_gans.gan import optimizers
 from tf_gans.training import snapshots as snapshots_lib
 from tf_gans.training import strategy as strategy_lib
 from tf_gans.training.checkpoint import TrainState

@@ -19,7 +19,7 @@ means used here.
 G (`G_wgan_acgan`): -E[D(G(z, labels))] + cond_weight * xent(labels), labels
 random rows of the dataset's label table.
 
-The penalty is `tf_gans.losses.penalty_from_mixed`, the one the GAN/RGAN
+The penalty is `tf_gans.losses.penalty.penalty_from_mixed`, the one the GAN/RGAN
 step uses, with target gamma = wgan_target. Where a sample's gradient is
 exactly zero its norm's gradient is zero there (the reference's plain sqrt
 gives NaN). `grad_scale` rescales the gradient norm for a D evaluated at
@@ -32,7 +32,7 @@ images is the low-resolution gradient spread over 4**k pixels each divided by
 
 import tensorflow as tf
 
-from tf_gans import losses
+from tf_gans.losses import penalty as penalty_lib
 
 
 def _xent(labels, logits):
@@ -63,7 +63,7 @@ def d_wgangp_acgan(D, reals, fakes, labels, alpha, resolution=None, wgan_lambda=
   mixed = tf.cast(reals, tf.float32) + (tf.cast(fakes, tf.float32)
                                         - tf.cast(reals, tf.float32)) * alpha
   with tf.name_scope('GradientPenalty'):   # the reference's scope (profiles split by it)
-    penalty = losses.penalty_from_mixed(lambda x: D(x, resolution=resolution)[0], mixed,
+    penalty = penalty_lib.penalty_from_mixed(lambda x: D(x, resolution=resolution)[0], mixed,
                                         wgan_lambda, target=wgan_target, norm_scale=grad_scale,
                                         loss_scale=loss_scale)
   terms = {

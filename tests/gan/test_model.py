@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 from tf_gans import latents
-from tf_gans.gan import GAN
+from tf_gans.gan.model import GAN
 from tf_gans.training import strategy as strategy_lib
-from tf_gans.training.loop import replica_rows
+from tf_gans.gan.loop import replica_rows
 
 M, LATENT, SHAPE = 8, 4, (2, 2, 1)
 

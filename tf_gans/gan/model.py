@@ -140,7 +140,7 @@ class GAN(keras.Model):
     u = replicas.contiguous_rows(lambda n: losses_lib.sample_interpolation_weights(n, seed),
                                  tf.shape(x)[0])
     # mixed_float16: D's loss scale also guards the penalty's inner gradient (build the
-    # optimizer before the first step: `tf_gans.training.loop.build_gan`).
+    # optimizer before the first step: `tf_gans.gan.loop.build_gan`).
     gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight,
                                      loss_scale=self.d_loss_scale.scale)
     # A scale that overflows float16 makes gp inf: the optimizer skips that step and

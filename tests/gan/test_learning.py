@@ -11,9 +11,9 @@ import tensorflow as tf
 
 from tf_gans import data
 from tf_gans.metrics import parzen
-from tf_gans.training import loop
-from tf_gans.training import restore
-from tf_gans.training.config import RunConfig
+from tf_gans.gan import loop
+from tf_gans.gan import restore
+from tf_gans.gan.config import RunConfig
 
 
 def parzen_ll(generator, num, valid, test):

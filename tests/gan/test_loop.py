@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.training import callbacks as cb
-from tf_gans.training import loop
-from tf_gans.training import restore
+from tf_gans.gan import callbacks as cb
+from tf_gans.gan import loop
+from tf_gans.gan import restore
 from tf_gans.training.checkpoint import DivergenceError, NoCheckpointError
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 
 def small_config(logdir, **kw):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from tf_gans.training import callbacks as cb
-from tf_gans.training import execution
-from tf_gans.training import loop
-from tf_gans.training.config import RunConfig
+from tf_gans.gan import callbacks as cb
+from tf_gans.gan import execution
+from tf_gans.gan import loop
+from tf_gans.gan.config import RunConfig
 
 from tests.training.test_loop import quiet, small_config, weights_of
 

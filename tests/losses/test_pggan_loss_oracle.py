@@ -17,7 +17,7 @@ from official_ports.pggan_tf1 import network as oracle_network
 from tf_gans.layers import pggan as pgl
 from tf_gans.models import pggan
 from tf_gans.models import pggan_convert
-from tf_gans.progressive import loss as loss_lib
+from tf_gans.losses import pggan as loss_lib
 from tf_gans.progressive import trainer as trainer_lib
 
 tf1 = tf.compat.v1

@@ -3,10 +3,10 @@
 import os
 
 from tf_gans.training import export as export_lib
-from tf_gans.training import loop
+from tf_gans.gan import loop
 from tf_gans.training import runfile
 from tf_gans.training.checkpoint import TrainState
-from tf_gans.training.config import RunConfig
+from tf_gans.gan.config import RunConfig
 
 
 def load_run(logdir, checkpoint=None):

@@ -28,8 +28,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans import losses
-from tf_gans.progressive import loss as pggan_loss
+from tf_gans.losses import gan as losses
+from tf_gans.losses import penalty
+from tf_gans.losses import pggan as pggan_loss
 
 RNG = np.random.default_rng(21)
 C_REAL = (1.5 * RNG.standard_normal(32) + 0.3).astype(np.float32)
@@ -149,14 +150,14 @@ def test_gradient_penalty_agrees_with_tfgan(tfgan, target):
   real, fake = _images(23), _images(24)
   theirs, mixed = _tfgan_penalty(tfgan, real, fake, target)
   weight = 10.0
-  ours_at_points = losses.penalty_from_mixed(_critic, mixed, weight, target=target)
+  ours_at_points = penalty.penalty_from_mixed(_critic, mixed, weight, target=target)
   np.testing.assert_allclose(ours_at_points, weight * theirs, rtol=1e-5)
   diff = fake - real
   alpha = (tf.reduce_sum((mixed - real) * diff, axis=[1, 2, 3], keepdims=True)
            / tf.reduce_sum(diff * diff, axis=[1, 2, 3], keepdims=True))
   assert np.all((alpha.numpy() > 0) & (alpha.numpy() < 1))
   if target == 1.0:
-    ours = losses.gradient_penalty(_critic, real, fake, 1.0 - alpha, weight)
+    ours = penalty.gradient_penalty(_critic, real, fake, 1.0 - alpha, weight)
     np.testing.assert_allclose(ours, weight * theirs, rtol=1e-4)
 
 

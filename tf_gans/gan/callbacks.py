@@ -1,6 +1,6 @@
 """Keras callbacks for a `tf_gans.GAN` run, keyed on the GAN's own step counter.
 
-The training loop (`tf_gans.training.loop`) calls `fit()` once per logging
+The training loop (`tf_gans.gan.loop`) calls `fit()` once per logging
 interval, so `on_epoch_end` fires every `log_every` steps with the interval's
 mean metrics; each callback decides from `gan.step` whether it is due.
 """

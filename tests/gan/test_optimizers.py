@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.training import optimizers
+from tf_gans.gan import optimizers
 
 
 def test_learning_rate_schedule_matches_the_2014_formula():

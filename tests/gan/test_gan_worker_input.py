@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.training import loop
+from tf_gans.gan import loop
 from tf_gans.training import strategy as strategy_lib
 
 from tests.training.test_loop import quiet, small_config, weights_of
