@@ -19,6 +19,7 @@ from tf_gans.models import pggan
 from tf_gans.models import pggan_convert
 from tf_gans.losses import pggan as loss_lib
 from tf_gans.progressive import trainer as trainer_lib
+from tf_gans.training import optimizers
 
 tf1 = tf.compat.v1
 KW = dict(resolution=32, num_channels=3, fmap_base=64, fmap_max=32)
@@ -104,7 +105,8 @@ def test_keras_adam_is_the_reference_adam():
   grads = [rng.standard_normal([5]).astype(np.float32) for _ in range(3)]
   init = rng.standard_normal([5]).astype(np.float32)
   var = tf.Variable(init)
-  opt = trainer_lib.adam(0.003)
+  opt = optimizers.build('pggan_adam', None, 'D')
+  opt.learning_rate.assign(0.003)
   for gr in grads:
     opt.apply_gradients([(tf.constant(gr), var)])
   graph = tf.Graph()

@@ -12,7 +12,6 @@ A run folder (`logdir`) holds:
   export/generator/   the generator SavedModel (replaced atomically at each end)
 """
 
-import dataclasses
 import os
 
 import keras
@@ -28,7 +27,7 @@ from tf_gans.training import export as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib
-from tf_gans.gan import optimizers
+from tf_gans.training import optimizers
 from tf_gans.training import snapshots as snapshots_lib
 from tf_gans.training import strategy as strategy_lib
 from tf_gans.training.checkpoint import TrainState
@@ -82,15 +81,9 @@ def build_gan(cfg, source):
     keras.config.set_dtype_policy(previous)
   gan = GAN(nets.generator, nets.discriminator, nets.latent_dim, nets.latent_distribution,
             d_steps=cfg.d_steps, simultaneous=cfg.simultaneous, seed=cfg.seed)
-  opt_cfg = optimizers.OptimizerConfig(
-      learning_rate=cfg.learning_rate, beta1=cfg.beta1, beta2=cfg.beta2,
-      lr_decay_factor=cfg.lr_decay_factor, lr_min=cfg.lr_min,
-      momentum_initial=cfg.momentum_initial, momentum_final=cfg.momentum_final,
-      momentum_saturate_epoch=cfg.momentum_saturate_epoch,
-      updates_per_epoch=cfg.updates_per_epoch or max(1, source.num_examples // cfg.batch_size))
-  d_opt_cfg = dataclasses.replace(opt_cfg, learning_rate=cfg.d_learning_rate or cfg.learning_rate)
-  d_opt, g_opt = optimizers.build(cfg.optimizer, d_opt_cfg, 'd'), optimizers.build(
-      cfg.optimizer, opt_cfg, 'g')
+  per_epoch = max(1, source.num_examples // cfg.batch_size)
+  d_opt = optimizers.build(cfg.optimizer, cfg, 'd', updates_per_epoch=per_epoch)
+  g_opt = optimizers.build(cfg.optimizer, cfg, 'g', updates_per_epoch=per_epoch)
   if cfg.mixed_precision == 'mixed_float16':
     d_opt = keras.optimizers.LossScaleOptimizer(d_opt, name='d_loss_scale')
     g_opt = keras.optimizers.LossScaleOptimizer(g_opt, name='g_loss_scale')

@@ -37,16 +37,11 @@ import tensorflow as tf
 from tf_gans.layers import pggan as pgl
 from tf_gans.losses import pggan as loss_lib
 from tf_gans.training import loss_scale as loss_scale_lib
+from tf_gans.training import optimizers
 from tf_gans.training import replicas
 
 # Stream slots of the stateless draws: (seed, step, slot) (`replicas.pggan_seed`).
 _Z_D, _ALPHA, _MIRROR, _Z_G, _LABELS_G = range(5)
-
-
-def adam(learning_rate=0.001):
-  """The reference optimizer: Adam(beta1 0, beta2 0.99, epsilon 1e-8), epsilon-hat form."""
-  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.0, beta_2=0.99,
-                               epsilon=1e-8)
 
 
 def process_reals(x, lod, flip=None):
@@ -115,7 +110,8 @@ class ProgressiveTrainer(tf.Module):
         raise ValueError(f'{net.name} was not built under the strategy\'s scope; build G, D and '
                          f'Gs inside `with strategy.scope():`.')
     with self.strategy.scope():
-      self.G_opt, self.D_opt = adam(), adam()
+      self.G_opt = optimizers.build('pggan_adam', None, 'G')
+      self.D_opt = optimizers.build('pggan_adam', None, 'D')
       self.G_opt.build(G.trainable_variables)
       self.D_opt.build(D.trainable_variables)
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')

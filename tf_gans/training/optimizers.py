@@ -1,4 +1,14 @@
-"""Optimizers by name, including the GAN 2014 SGD schedule.
+"""Optimizers by name, built in one place from a run's config: `build(name, cfg, net)`.
+
+  adam        GAN / RGAN: Adam(learning_rate, beta1, beta2) from the run config
+              (`--learning_rate`, `--d_learning_rate` for D, `--beta1`, `--beta2`)
+  sgd2014     GAN 2014: the Pylearn2 momentum SGD and its learning-rate decay
+  pggan_adam  PGGAN: the reference's Adam(beta1 0, beta2 0.99, epsilon 1e-8)
+              (original `config.py` `G_opt` / `D_opt`); its learning rate is set
+              every schedule round (`TrainingSchedule` G_lrate / D_lrate)
+
+Each entry reads the config fields it needs, so a flag reaches its optimizer
+in three hops: flag -> config field -> `build` -> the Keras optimizer.
 
 The 2014 MNIST run (goodfeli/adversarial mnist.yaml, Pylearn2 SGD) used
 classical momentum with
@@ -8,7 +18,6 @@ shared by D and G. Keras' SGD takes a constant momentum, so the schedule needs
 the small optimizer below (faithfulness demands it).
 """
 
-import dataclasses
 import math
 
 import keras
@@ -82,35 +91,47 @@ class ScheduledMomentumSGD(keras.optimizers.Optimizer):
             'momentum_saturate_epoch': self.momentum_saturate_epoch}
 
 
-@dataclasses.dataclass
-class OptimizerConfig:
-  """What the CLI knows about an optimizer; each registry entry reads what it needs."""
-  learning_rate: float
-  beta1: float = 0.5
-  beta2: float = 0.999
-  epsilon: float = 1e-8
-  lr_decay_factor: float = 1.000004
-  lr_min: float = 1e-6
-  momentum_initial: float = 0.5
-  momentum_final: float = 0.7
-  momentum_saturate_epoch: int = 250
-  updates_per_epoch: int = 500
+def learning_rate(cfg, net):
+  """The run's learning rate of `net` ('d' or 'g'): D's own when `--d_learning_rate` is set."""
+  if net == 'd' and getattr(cfg, 'd_learning_rate', None):
+    return cfg.d_learning_rate
+  return cfg.learning_rate
 
 
 @OPTIMIZERS.register('sgd2014')
-def sgd2014(cfg, name):
-  """The GAN 2014 MNIST SGD: decaying lr with a floor, per-epoch momentum ramp."""
-  lr = FlooredExponentialDecay(cfg.learning_rate, cfg.lr_decay_factor, cfg.lr_min)
-  return ScheduledMomentumSGD(lr, cfg.updates_per_epoch, cfg.momentum_initial,
-                              cfg.momentum_final, cfg.momentum_saturate_epoch, name=name)
+def sgd2014(cfg, net, updates_per_epoch=None):
+  """The GAN 2014 MNIST SGD: decaying lr with a floor, per-epoch momentum ramp.
+
+  `updates_per_epoch`: the momentum ramp's epoch length when the config's
+  `updates_per_epoch` is 0 (the run passes dataset size / batch).
+  """
+  lr = FlooredExponentialDecay(learning_rate(cfg, net), cfg.lr_decay_factor, cfg.lr_min)
+  return ScheduledMomentumSGD(lr, cfg.updates_per_epoch or updates_per_epoch or 1,
+                              cfg.momentum_initial, cfg.momentum_final,
+                              cfg.momentum_saturate_epoch, name=f'{net}_sgd2014')
 
 
 @OPTIMIZERS.register('adam')
-def adam(cfg, name):
-  return keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2,
-                               epsilon=cfg.epsilon, name=name)
+def adam(cfg, net, **unused):
+  """Adam with the run's learning rate and betas (epsilon 1e-8, Keras' is 1e-7)."""
+  return keras.optimizers.Adam(learning_rate(cfg, net), beta_1=cfg.beta1, beta_2=cfg.beta2,
+                               epsilon=1e-8, name=f'{net}_adam')
 
 
-def build(name, cfg, label):
-  """A fresh optimizer `name` configured by `cfg`; `label` is 'd' or 'g'."""
-  return OPTIMIZERS.get(name)(cfg, f'{label}_{name}')
+@OPTIMIZERS.register('pggan_adam')
+def pggan_adam(cfg=None, net='', **unused):
+  """The PGGAN reference's Adam: beta1 0, beta2 0.99, epsilon 1e-8 (original `config.py`
+  `G_opt = EasyDict(beta1=0.0, beta2=0.99, epsilon=1e-8)`), epsilon-hat form as
+  `tf.train.AdamOptimizer`; the initial rate is `--{net}_lrate_base`, and the loop
+  assigns the schedule's rate each round."""
+  rate = getattr(cfg, f'{net.upper()}_lrate_base', None)
+  if rate is None:  # a GAN run's config: its own rates
+    rate = learning_rate(cfg, net.lower()) if hasattr(cfg, 'learning_rate') else 0.001
+  return keras.optimizers.Adam(learning_rate=rate, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
+
+
+def build(name, cfg, net, **context):
+  """A fresh optimizer `name` for `net` ('d' / 'g'; PGGAN 'D' / 'G') configured by the
+  run config `cfg`; `context` carries what only the run knows (sgd2014's
+  `updates_per_epoch`)."""
+  return OPTIMIZERS.get(name)(cfg, net, **context)
