@@ -33,10 +33,10 @@ import inspect
 import json
 import math
 import os
-import shutil
 
 import numpy as np
 
+from tf_gans import atomic
 from tf_gans.models import pggan
 from tf_gans.models import pggan_pickle
 
@@ -260,29 +260,20 @@ def save_converted(nets, out_dir, overwrite=False, source=None):
   """Writes G/D/Gs Keras weights, `pggan.json` and the Gs SavedModel, atomically."""
   from tf_gans.training import export  # pylint: disable=import-outside-toplevel
   out_dir = os.path.abspath(out_dir)
-  if os.path.exists(out_dir) and not overwrite:
-    raise FileExistsError(f'Output folder {out_dir} exists already; pass --overwrite to replace it.')
-  tmp = f'{out_dir}.tmp-{os.getpid()}'
-  shutil.rmtree(tmp, ignore_errors=True)
-  os.makedirs(tmp)
-  meta = {'source': source, 'networks': {}}
-  for name, model in zip(NETWORK_NAMES, nets):
-    func = 'D_paper' if isinstance(model, pggan.DPaper) else 'G_paper'
-    meta['networks'][name] = {'build_func_name': func,
-                              'static_kwargs': {k: _plain(v) for k, v in model.static_kwargs.items()},
-                              'lod': float(model.lod.numpy())}
-    model.save_weights(os.path.join(tmp, f'{name}.weights.h5'))
-  with open(os.path.join(tmp, CONVERTED_FILE), 'w') as f:
-    json.dump(meta, f, indent=2)
-  gs = nets[NETWORK_NAMES.index('Gs')]
-  export.export_generator(gs, gs.latent_size, 'normal', (-1.0, 1.0),
-                          os.path.join(tmp, SAVEDMODEL_DIR),
-                          label_size=gs.static_kwargs['label_size'])
-  old = f'{out_dir}.old-{os.getpid()}'
-  if os.path.exists(out_dir):
-    os.rename(out_dir, old)
-  os.rename(tmp, out_dir)
-  shutil.rmtree(old, ignore_errors=True)
+  with atomic.AtomicFolder(out_dir, overwrite, label='Output folder') as tmp:
+    meta = {'source': source, 'networks': {}}
+    for name, model in zip(NETWORK_NAMES, nets):
+      func = 'D_paper' if isinstance(model, pggan.DPaper) else 'G_paper'
+      kwargs = {k: _plain(v) for k, v in model.static_kwargs.items()}
+      meta['networks'][name] = {'build_func_name': func, 'static_kwargs': kwargs,
+                                'lod': float(model.lod.numpy())}
+      model.save_weights(os.path.join(tmp, f'{name}.weights.h5'))
+    with open(os.path.join(tmp, CONVERTED_FILE), 'w') as f:
+      json.dump(meta, f, indent=2)
+    gs = nets[NETWORK_NAMES.index('Gs')]
+    export.export_generator(gs, gs.latent_size, 'normal', (-1.0, 1.0),
+                            os.path.join(tmp, SAVEDMODEL_DIR),
+                            label_size=gs.static_kwargs['label_size'])
   return out_dir
 
 

@@ -13,10 +13,10 @@ one-hot labels from the same seed.
 """
 
 import os
-import shutil
 
 import tensorflow as tf
 
+from tf_gans import atomic
 from tf_gans import latents as latents_lib
 
 GENERATE_STREAM = -1  # second seed word of the fixed-seed (grid / export) noise
@@ -77,28 +77,18 @@ def export_generator(generator, latent_dim, latent_distribution, value_range, ou
                      overwrite=False, label_size=0):
   """Writes the SavedModel to `out_dir` atomically.
 
-  The model is written beside `out_dir` first and renamed into place, so a
-  crash leaves either the old export or the new one, never half of one.
+  The model is written beside `out_dir` first and renamed into place
+  (`tf_gans.atomic.AtomicFolder`), so `out_dir` never holds half an export.
 
   Raises:
     FileExistsError: `out_dir` exists and `overwrite` is False.
   """
   out_dir = os.path.abspath(out_dir)
-  if os.path.exists(out_dir) and not overwrite:
-    raise FileExistsError(f'Export folder {out_dir} exists already; pass --overwrite to replace it.')
-  parent = os.path.dirname(out_dir)
-  os.makedirs(parent, exist_ok=True)
-  tmp = f'{out_dir}.tmp-{os.getpid()}'
-  shutil.rmtree(tmp, ignore_errors=True)
-  module = GeneratorModule(generator, latent_dim, latent_distribution, value_range, label_size)
-  tf.saved_model.save(module, tmp, signatures={'serving_default': module.serve,
-                                               'generate': module.generate,
-                                               'sample': module.sample})
-  old = f'{out_dir}.old-{os.getpid()}'
-  if os.path.exists(out_dir):
-    os.rename(out_dir, old)
-  os.rename(tmp, out_dir)
-  shutil.rmtree(old, ignore_errors=True)
+  with atomic.AtomicFolder(out_dir, overwrite, label='Export folder') as tmp:
+    module = GeneratorModule(generator, latent_dim, latent_distribution, value_range, label_size)
+    tf.saved_model.save(module, tmp, signatures={'serving_default': module.serve,
+                                                 'generate': module.generate,
+                                                 'sample': module.sample})
   return out_dir
 
 

@@ -9,12 +9,12 @@ from the *unquantised* float32 image of the level above, as the 2x2 mean
 
 import dataclasses
 import os
-import shutil
 import sys
 import time
 
 import numpy as np
 
+from tf_gans import atomic
 from tf_gans.data.tfrecords.format import FILE_RE
 from tf_gans.data.tfrecords.format import MIN_RESOLUTION_LOG2
 from tf_gans.data.tfrecords.format import check_image_shape
@@ -174,9 +174,10 @@ class MultiResWriter:
   """Writes a multi-resolution TFRecords dataset (original `dataset_tool.py`).
 
   Our `TFRecordExporter`. Files are written into `<tfrecord_dir>.tmp-<pid>`,
-  which `close` renames to `tfrecord_dir`, so a crash or an error never
-  leaves a folder that looks complete. Use it as a context manager: an
-  exception inside the `with` block removes the temporary folder.
+  which `close` renames to `tfrecord_dir` (`tf_gans.atomic.AtomicFolder`, with
+  `check_target` as its rule), so a crash or an error never leaves a folder
+  that looks complete. Use it as a context manager: an exception inside the
+  `with` block removes the temporary folder.
 
     with MultiResWriter('datasets/mnist', expected_images=n) as writer:
       for image in images:           # uint8 [H, W, C] or [H, W]
@@ -203,11 +204,8 @@ class MultiResWriter:
     self.expected_images = None if expected_images is None else int(expected_images)
     self.overwrite = overwrite
     self.summary = None
-    check_target(self.tfrecord_dir, overwrite)
-    self._tmp_dir = f'{self.tfrecord_dir}.tmp-{os.getpid()}'
-    if os.path.exists(self._tmp_dir):
-      shutil.rmtree(self._tmp_dir)  # Left by a killed process with our pid.
-    os.makedirs(self._tmp_dir)
+    self._folder = atomic.AtomicFolder(self.tfrecord_dir, overwrite, check=check_target)
+    self._tmp_dir = self._folder.begin()
     self._writers = []
     self._first = None  # ((H, W, C), name) of the first image.
     self.resolution_log2 = None
@@ -291,7 +289,7 @@ class MultiResWriter:
         with open(os.path.join(self._tmp_dir, files[-1]), 'wb') as f:
           np.save(f, self._labels)  # Through a handle: np.save would add '.npy'.
       self._progress.finish(self.cur_images)
-      self._move_into_place()
+      self._folder.commit()
     except BaseException:
       self.abort()
       raise
@@ -313,23 +311,9 @@ class MultiResWriter:
           f'{self.tfrecord_dir}: {self._labels.shape[0]} label rows for '
           f'{self.cur_images} images.')
 
-  def _move_into_place(self):
-    """Renames the temporary folder to `tfrecord_dir`, replacing an old one."""
-    check_target(self.tfrecord_dir, self.overwrite)
-    old = None
-    if os.path.isdir(self.tfrecord_dir):
-      if os.listdir(self.tfrecord_dir):
-        old = f'{self.tfrecord_dir}.old-{os.getpid()}'
-        os.rename(self.tfrecord_dir, old)
-      else:
-        os.rmdir(self.tfrecord_dir)
-    os.rename(self._tmp_dir, self.tfrecord_dir)
-    if old is not None:
-      shutil.rmtree(old)
-
   def abort(self):
     """Closes the files and removes the temporary folder; writes nothing."""
     for writer in self._writers:
       writer.close()
     self._writers = []
-    shutil.rmtree(self._tmp_dir, ignore_errors=True)
+    self._folder.abort()
