@@ -22,9 +22,9 @@ losses take logits). With `spectral_norm` every D conv, first and last
 included, is wrapped in `SpectralNorm` (torch's spectral_norm semantics; see
 tf_gans/layers/normalization.py), and D has no BN.
 
-Init (reference `weights_init`): every kernel ~ N(0, 0.02); BN gamma ~
-N(1, 0.02), beta 0. BatchNorm is `BatchStatsNormalization` (always batch
-statistics, eps 1e-5, torch momentum 0.1).
+Init (reference `weights_init`, `tf_gans.models.init`): every kernel ~ N(0,
+0.02); BN gamma ~ N(1, 0.02), beta 0. BatchNorm is `BatchStatsNormalization`
+(always batch statistics, eps 1e-5, torch momentum 0.1).
 
 PacGAN (option `pac`, default 1 = off): the 256x256 CAT runs use
 `code/GAN_losses_iter_PAC.py`, a copy of the reference where D sees two samples
@@ -47,16 +47,15 @@ mixes the images before packing (one u per image).
 
 import keras
 
-from tf_gans.layers.normalization import BatchStatsNormalization, SpectralNorm
+from tf_gans.layers.normalization import SpectralNorm
 from tf_gans.models import GanNets, MODELS, check_options
+from tf_gans.models.init import batch_norm, conv_kernel_init
 
 Z_SIZE = 128
 SIZES = (64, 128, 256)
 DEFAULT_H_SIZE = {64: 64, 128: 64, 256: 32}   # G_h_size = D_h_size in the scripts.
 START_SIZE = 4
 LEAK = 0.2
-CONV_STD = 0.02
-BN_GAMMA_STD = 0.02
 OPTIONS = ('g_h_size', 'd_h_size', 'spectral_norm', 'batch_norm_d', 'pac')
 
 
@@ -86,16 +85,6 @@ class PackSamples(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), 'pac': self.pac}
-
-
-def conv_kernel_init():
-  return keras.initializers.RandomNormal(0.0, CONV_STD)
-
-
-def batch_norm(name):
-  return BatchStatsNormalization(
-      gamma_initializer=keras.initializers.RandomNormal(1.0, BN_GAMMA_STD),
-      beta_initializer='zeros', name=name)
 
 
 def build_generator(image_size, channels, g_h_size):

@@ -23,13 +23,14 @@ their 8192 rows, which matters only when converting weights between them. The
 same holds for G's Linear 128 -> 8192, whose output the reference views as
 512x4x4 (C, H, W) and we reshape to 4x4x512 (H, W, C).
 
-Init (reference `weights_init`): conv / transposed-conv kernels ~ N(0, 0.02);
-conv biases keep PyTorch's default U(+-1/sqrt(in_channels * k * k)); BN gamma ~
-N(1, 0.02), beta 0; both Linear layers keep PyTorch's default, W and b ~
-U(+-1/sqrt(fan_in)) (+-0.0884 for G's, +-0.0110 for D's). PyTorch >= 1.0 writes
-that default as kaiming_uniform_(a=sqrt(5)): gain = sqrt(2 / (1 + a^2)) =
-sqrt(1/3), bound = sqrt(3) * gain / sqrt(fan_in) = 1 / sqrt(fan_in), the same
-U(+-1/sqrt(fan_in)) as PyTorch 0.4's explicit `stdv = 1/sqrt(fan_in)`.
+Init (reference `weights_init`, `tf_gans.models.init`): conv / transposed-conv
+kernels ~ N(0, 0.02); conv biases keep PyTorch's default U(+-1/sqrt(in_channels
+* k * k)); BN gamma ~ N(1, 0.02), beta 0; both Linear layers keep PyTorch's
+default, W and b ~ U(+-1/sqrt(fan_in)) (+-0.0884 for G's, +-0.0110 for D's).
+PyTorch >= 1.0 writes that default as kaiming_uniform_(a=sqrt(5)): gain =
+sqrt(2 / (1 + a^2)) = sqrt(1/3), bound = sqrt(3) * gain / sqrt(fan_in) = 1 /
+sqrt(fan_in), the same U(+-1/sqrt(fan_in)) as PyTorch 0.4's explicit `stdv =
+1/sqrt(fan_in)`.
 
 BatchNorm is `BatchStatsNormalization` (always batch statistics, eps 1e-5,
 torch momentum 0.1).
@@ -56,8 +57,9 @@ import math
 
 import keras
 
-from tf_gans.layers.normalization import BatchStatsNormalization, SpectralNorm
+from tf_gans.layers.normalization import SpectralNorm
 from tf_gans.models import GanNets, MODELS, check_options
+from tf_gans.models.init import batch_norm, conv_kernel_init, torch_default_uniform
 
 IMAGE_SIZE = 32
 Z_SIZE = 128
@@ -67,8 +69,6 @@ D_CONVS = ((64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1),
            (256, 4, 2), (512, 3, 1))   # (channels, kernel, stride).
 D_BN_CONVS = 6                          # convs 1-6 may have BN, never conv 7.
 LEAK = 0.1
-CONV_STD = 0.02
-BN_GAMMA_STD = 0.02
 ACTIVATIONS = ('relu', 'tanh')   # relu: ReLU in G, LeakyReLU(0.1) in D; tanh: Tanh in both.
 OPTIONS = {'spectral_norm': True, 'batch_norm_d': True, 'batch_norm_g': True,
            'activation': 'relu', 'width': 1.0}
@@ -86,22 +86,6 @@ def check_width(width):
     raise ValueError(f"Model 'standard_cnn_32': --width must be a number > 0 (1.0: the "
                      f"paper's net; 0.5: half the channels), got {width!r}.")
   return float(width)
-
-
-def torch_default_uniform(fan_in):
-  """PyTorch's default Linear / Conv init, U(+-1/sqrt(fan_in))."""
-  bound = 1.0 / math.sqrt(fan_in)
-  return keras.initializers.RandomUniform(-bound, bound)
-
-
-def conv_kernel_init():
-  return keras.initializers.RandomNormal(0.0, CONV_STD)
-
-
-def batch_norm(name):
-  return BatchStatsNormalization(
-      gamma_initializer=keras.initializers.RandomNormal(1.0, BN_GAMMA_STD),
-      beta_initializer='zeros', name=name)
 
 
 def hidden_activation(activation, default, name):
