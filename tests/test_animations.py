@@ -5,12 +5,12 @@ import pytest
 from PIL import Image
 
 from tf_gans import animations
-from tf_gans.training import export
+from tf_gans.training import savedmodel
 
 
 @pytest.fixture(scope='module')
 def digits_module(trained_run):
-  return export.load_generator(trained_run.export_dir)
+  return savedmodel.load_generator(trained_run.export_dir)
 
 
 def test_shrink_is_the_box_mean_and_refuses_bad_factors():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from tf_gans.training import export
+from tf_gans.training import savedmodel
 
 
 def run_cli(module, *args, timeout=300):
@@ -26,7 +26,7 @@ def gen8(tmp_path_factory):
   g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64, activation='tanh'),
                         keras.layers.Reshape((8, 8, 1))])
   path = tmp_path_factory.mktemp('gen8') / 'export'
-  export.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
+  savedmodel.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
   return path
 
 

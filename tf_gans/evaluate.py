@@ -150,7 +150,7 @@ def main(argv):
   # pylint: disable=import-outside-toplevel
   from tf_gans.metrics import constraints
   from tf_gans.metrics import protocols
-  from tf_gans.training import export
+  from tf_gans.training import savedmodel
   failures = []
   try:
     protocols.check_names(FLAGS.metrics)
@@ -161,7 +161,7 @@ def main(argv):
     # Every metric's constraints (image sizes, counts, labels, weights files) before the
     # generator loads; `run` checks again with its image shape, then computes each metric.
     constraints.require(FLAGS.metrics, ev)
-    module = export.load_generator(FLAGS.model) if FLAGS.model else None
+    module = savedmodel.load_generator(FLAGS.model) if FLAGS.model else None
     results = protocols.run(FLAGS.metrics, module, opts, errors='record', evaluation=ev,
                             on_error=lambda name, msg: failures.append(report_error(name, msg)))
   except cli.USER_ERRORS as e:

@@ -80,10 +80,10 @@ def main(argv):
   del argv
   # pylint: disable=import-outside-toplevel
   from tf_gans import animations
-  from tf_gans.training import export, images
+  from tf_gans.training import images, savedmodel
   try:
     out = _check_flags()
-    module = export.load_generator(FLAGS.model) if FLAGS.model else None
+    module = savedmodel.load_generator(FLAGS.model) if FLAGS.model else None
     shrink = animations.shrink_for_resolution(_image_size(module), FLAGS.resolution) if module else 1
     if FLAGS.mode == 'grid':
       seed = 0 if FLAGS.seed is None else FLAGS.seed

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from tf_gans.metrics import constraints, ms_ssim, protocols, swd
-from tf_gans.training import export
+from tf_gans.training import savedmodel
 
 
 def _export(tmp_path_factory, size):
@@ -15,8 +15,8 @@ def _export(tmp_path_factory, size):
   g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(size * size, activation='tanh'),
                         keras.layers.Reshape((size, size, 1))])
   path = tmp_path_factory.mktemp(f'gen{size}') / 'export'
-  export.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
-  return export.load_generator(str(path))
+  savedmodel.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
+  return savedmodel.load_generator(str(path))
 
 
 @pytest.fixture(scope='module')

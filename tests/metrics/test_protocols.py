@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tf_gans.metrics import fid, ms_ssim, protocols, swd
-from tf_gans.training import export
+from tf_gans.training import savedmodel
 
 NUM = 160
 
@@ -20,8 +20,8 @@ def gen32(tmp_path_factory):
   g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(32 * 32, activation='tanh'),
                         keras.layers.Reshape((32, 32, 1))])
   path = tmp_path_factory.mktemp('gen') / 'export'
-  export.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
-  return export.load_generator(str(path))
+  savedmodel.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path))
+  return savedmodel.load_generator(str(path))
 
 
 def _options(mnist_dir, **kw):

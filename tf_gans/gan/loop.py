@@ -23,7 +23,7 @@ from tf_gans import models
 from tf_gans.gan.model import GAN
 from tf_gans.gan import callbacks as cb
 from tf_gans.gan import execution
-from tf_gans.training import export as export_lib
+from tf_gans.training import savedmodel as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib

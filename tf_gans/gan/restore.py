@@ -2,7 +2,7 @@
 
 import os
 
-from tf_gans.training import export as export_lib
+from tf_gans.training import savedmodel as export_lib
 from tf_gans.gan import loop
 from tf_gans.training import runfile
 from tf_gans.training.checkpoint import TrainState

@@ -668,10 +668,10 @@ def label_size(module) -> int:
 def generate_with_labels(module, seed: int, labels) -> np.ndarray:
   """uint8 NHWC images of a conditional export for `labels` [n, label_size].
 
-  The latents are those `generate(seed, n)` draws (export.fixed_latents);
+  The latents are those `generate(seed, n)` draws (savedmodel.fixed_latents);
   the images are mapped to uint8 as `generate` does.
   """
-  from tf_gans.training import export  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import savedmodel  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   dist = module.latent_distribution
   dist = dist.numpy() if hasattr(dist, 'numpy') else dist
@@ -679,7 +679,7 @@ def generate_with_labels(module, seed: int, labels) -> np.ndarray:
   dim = module.latent_dim
   dim = int(dim.numpy()) if hasattr(dim, 'numpy') else int(dim)
   lo, hi = (float(v) for v in np.asarray(module.value_range))
-  latents = export.fixed_latents(dist, len(labels), dim, seed)
+  latents = savedmodel.fixed_latents(dist, len(labels), dim, seed)
   images = module.signatures['serving_default'](
       latents=latents, labels=tf.constant(labels, tf.float32))['images'].numpy()
   unit = np.clip((images - lo) / (hi - lo), 0.0, 1.0)

@@ -78,11 +78,11 @@ _BUILDERS = {'gan': _gan_generator, 'pggan': _pggan_generator}
 
 
 class _InMemoryExport:
-  """The `signatures` of an exported generator (`tf_gans.training.export`), unsaved."""
+  """The `signatures` of an exported generator (`tf_gans.training.savedmodel`), unsaved."""
 
   def __init__(self, rg):
-    from tf_gans.training import export  # pylint: disable=import-outside-toplevel
-    module = export.GeneratorModule(rg.generator, rg.latent_dim, rg.latent_distribution,
+    from tf_gans.training import savedmodel  # pylint: disable=import-outside-toplevel
+    module = savedmodel.GeneratorModule(rg.generator, rg.latent_dim, rg.latent_distribution,
                                     rg.value_range, rg.label_size)
     self.signatures = {'sample': module.sample, 'generate': module.generate}
     try:  # (H, W, C), what constraints.generator_image_shape reads; None when not static

@@ -258,7 +258,7 @@ def load_tf1_checkpoint(prefix, g_kwargs=None, d_kwargs=None):
 
 def save_converted(nets, out_dir, overwrite=False, source=None):
   """Writes G/D/Gs Keras weights, `pggan.json` and the Gs SavedModel, atomically."""
-  from tf_gans.training import export  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import savedmodel  # pylint: disable=import-outside-toplevel
   out_dir = os.path.abspath(out_dir)
   with atomic.AtomicFolder(out_dir, overwrite, label='Output folder') as tmp:
     meta = {'source': source, 'networks': {}}
@@ -271,9 +271,9 @@ def save_converted(nets, out_dir, overwrite=False, source=None):
     with open(os.path.join(tmp, CONVERTED_FILE), 'w') as f:
       json.dump(meta, f, indent=2)
     gs = nets[NETWORK_NAMES.index('Gs')]
-    export.export_generator(gs, gs.latent_size, 'normal', (-1.0, 1.0),
-                            os.path.join(tmp, SAVEDMODEL_DIR),
-                            label_size=gs.static_kwargs['label_size'])
+    savedmodel.export_generator(gs, gs.latent_size, 'normal', (-1.0, 1.0),
+                                os.path.join(tmp, SAVEDMODEL_DIR),
+                                label_size=gs.static_kwargs['label_size'])
   return out_dir
 
 

@@ -41,7 +41,7 @@ from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import schedule as schedule_lib
 from tf_gans.progressive import trainer as trainer_lib
 from tf_gans.training import checkpoint as checkpoint_lib
-from tf_gans.training import export as export_lib
+from tf_gans.training import savedmodel as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.training import export, restore
+from tf_gans.gan import restore
+from tf_gans.training import savedmodel
 
 
 def test_signatures_agree_with_the_generator(trained_run):
@@ -16,7 +17,7 @@ def test_signatures_agree_with_the_generator(trained_run):
   assert set(module.signatures) == {'serving_default', 'generate', 'sample'}
   gan, nets, _, step = restore.load_run(trained_run.logdir)
   assert step == 20
-  z = export.fixed_latents('uniform', 6, 100, 5)
+  z = savedmodel.fixed_latents('uniform', 6, 100, 5)
   expected = nets.generator(z, training=False).numpy()
   served = module.signatures['serving_default'](latents=z)['images'].numpy()
   np.testing.assert_allclose(served, expected, atol=1e-6)
@@ -26,7 +27,7 @@ def test_signatures_agree_with_the_generator(trained_run):
   assert uint8.dtype == tf.uint8 and uint8.shape == (6, 8, 8, 1)
   np.testing.assert_array_equal(uint8.numpy(), np.rint(expected * 255).astype(np.uint8))
   # The latents are U(-sqrt 3, sqrt 3) (the 2014 noise), deterministic per seed.
-  z_big = export.fixed_latents('uniform', 2000, 100, 0).numpy()
+  z_big = savedmodel.fixed_latents('uniform', 2000, 100, 0).numpy()
   assert np.abs(z_big).max() <= np.sqrt(3) and abs(z_big.var() - 1.0) < 0.02
   assert int(module.latent_dim.numpy()) == 100
   np.testing.assert_allclose(module.value_range.numpy(), [0.0, 1.0])
@@ -62,4 +63,4 @@ def test_export_refuses_an_existing_folder_and_replaces_atomically(trained_run, 
 
 def test_load_generator_explains_a_bad_path(tmp_path):
   with pytest.raises(FileNotFoundError, match='not a SavedModel export'):
-    export.load_generator(str(tmp_path))
+    savedmodel.load_generator(str(tmp_path))
