@@ -31,12 +31,16 @@ def parse_flagfile(path, fields=None):
     if not eq:  # boolean switch
       name, raw = (name[2:], 'false') if name.startswith('no') and name[2:] in fields else (name, 'true')
     assert name in fields, f'{path}: unknown flag --{name}'
-    default = fields[name].default
-    kind = type(default) if default is not None else (bool if raw in ('true', 'false') else str)
-    if 'Optional[float]' in str(fields[name].type):
+    # The annotation (600 kimg is a float field); the default's type for non-fields.
+    kind = fields[name].type or type(fields[name].default)
+    if 'Optional[float]' in str(kind):
       kind = float
-    if 'Optional[int]' in str(fields[name].type):
+    if 'Optional[int]' in str(kind):
       kind = int
+    if 'Optional[bool]' in str(kind):
+      kind = bool
+    if 'Optional[str]' in str(kind):
+      kind = str
     values[name] = (raw == 'true') if kind is bool else kind(raw)
   return values
 
@@ -58,9 +62,12 @@ def test_config_is_valid(path):
 @pytest.mark.parametrize('path', PGGAN_CONFIGS, ids=lambda p: p.name)
 def test_pggan_config_is_valid_and_reaches_full_resolution(path):
   values = parse_flagfile(path, PGGAN_FIELDS)
-  resolution = values.pop('resolution')
+  resolution = values.pop('resolution', None)
   assert values.pop('model') == 'pggan'
   cfg = ProgressiveConfig(logdir='unused', **values).validate()
+  if resolution is None:  # a built-in dataset (here, offline): its own resolution
+    from tf_gans.progressive import data as data_lib  # pylint: disable=import-outside-toplevel
+    resolution = 2 ** data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to).resolution_log2
   # The schedule must cover every phase up to the config's resolution (no silent partial run).
   cfg.check_schedule(resolution.bit_length() - 1, path.name)
   assert not cfg.allow_partial_schedule

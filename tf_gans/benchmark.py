@@ -27,6 +27,8 @@ from absl import flags
 
 from tf_gans import cli
 from tf_gans import flags as tf_gans_flags
+from tf_gans.gan.config import RunConfig
+from tf_gans.training import precision
 
 tf_gans_flags.define_train_flags(require_logdir=False)
 flags.DEFINE_integer('bench_steps', 300, 'Timed train steps per variant.')
@@ -121,17 +123,17 @@ def pggan_forward_main():
                                         FLAGS.rounds, FLAGS.pggan_iters, scratch)
     cli.print_json(report, FLAGS.out)
   elif FLAGS.pggan_train:
-    bad = [p for p in FLAGS.compare_mixed_precision
-           if p not in tf_gans_flags.DTYPE_OF_POLICY or not p]
-    if bad:
-      cli.fail(ValueError(f'--compare_mixed_precision: unknown policies {bad}; expected '
-                          f'mixed_bfloat16 or mixed_float16.'))
+    try:
+      dtypes = [precision.canonical(p, '--compare_mixed_precision')
+                for p in FLAGS.compare_mixed_precision]
+    except ValueError as e:
+      cli.fail(e)
     split_cpu()
     report = bench_pggan.run_train(
         FLAGS.pggan_resolution, resolutions, FLAGS.pggan_batch, FLAGS.pggan_fmap_base,
         FLAGS.pggan_fmap_max, FLAGS.rounds, FLAGS.pggan_iters, jit=FLAGS.compare_jit,
         strategies=FLAGS.compare_strategies,
-        dtypes=[tf_gans_flags.DTYPE_OF_POLICY[p] for p in FLAGS.compare_mixed_precision],
+        dtypes=dtypes,
         partial=write_partial)
     cli.print_json(report, FLAGS.out)
   else:
@@ -145,7 +147,7 @@ def loop_bench_main():
   from tf_gans.bench import gan as bench_gan  # pylint: disable=import-outside-toplevel
   from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
   cli.quiet_logs(FLAGS.tf_log)
-  cfg, _ = tf_gans_flags.run_config_from_flags()
+  cfg, _ = tf_gans_flags.config_from_flags(RunConfig)
   try:
     with tempfile.TemporaryDirectory() as scratch:
       cfg = cfg.__class__(**dict(cfg.__dict__, logdir=scratch)).validate()
@@ -213,7 +215,7 @@ def main(argv):
   import dataclasses  # pylint: disable=import-outside-toplevel
   from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
   split_cpu()
-  cfg, _ = tf_gans_flags.run_config_from_flags()
+  cfg, _ = tf_gans_flags.config_from_flags(RunConfig)
   cfg = dataclasses.replace(cfg, logdir=cfg.logdir or '(benchmark)')
   try:
     cfg.validate()
@@ -229,7 +231,8 @@ def main(argv):
   for name in FLAGS.compare_strategies:
     variants[f'strategy={name}'] = dataclasses.replace(cfg, strategy=name)
   for policy in FLAGS.compare_mixed_precision:
-    variants[f'mixed_precision={policy}'] = dataclasses.replace(cfg, mixed_precision=policy)
+    variants[f'mixed_precision={policy}'] = dataclasses.replace(
+        cfg, dtype=precision.canonical(policy, '--compare_mixed_precision'))
   try:
     for variant in variants.values():
       variant.validate()

@@ -1,7 +1,8 @@
 """Export a run's generator: `python -m tf_gans.export --logdir=<run> --out=<dir> [--overwrite]`.
 
-Rebuilds the run's models from `<logdir>/run.json`, restores the latest (or
-`--checkpoint`) checkpoint and writes the SavedModel atomically.
+Rebuilds the run's generator from `<logdir>/run.json` (any family: GAN / RGAN
+G, PGGAN Gs), restores it from the latest (or `--checkpoint`) checkpoint, finished
+or not, and writes the SavedModel atomically.
 """
 
 from absl import app
@@ -20,13 +21,13 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  from tf_gans.gan import restore  # pylint: disable=import-outside-toplevel
+  from tf_gans import families  # pylint: disable=import-outside-toplevel
   try:
-    path, step = restore.export_run(FLAGS.logdir, FLAGS.out, checkpoint=FLAGS.checkpoint,
+    path, where = families.export_run(FLAGS.logdir, FLAGS.out, checkpoint=FLAGS.checkpoint,
                                     overwrite=FLAGS.overwrite)
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  what = 'the converted Gs' if step is None else f'the generator at step {step}'
+  what = 'the converted Gs' if where is None else f'the generator at {where}'
   print(f'Exported {what} to {path}.')
 
 

@@ -1,4 +1,4 @@
-"""Run a study: cells x seeds of GAN / RGAN training, each evaluated, then tabulated.
+"""Run a study: cells x seeds of training runs (any family), each evaluated, then tabulated.
 
   python -m tf_gans.study --flagfile=configs/studies/tiny.study
 
@@ -8,9 +8,10 @@ and a metric. The RGAN paper's comparisons are such grids: its losses (section
 4) x setups (section 6, Tables 1-3 from github.com/AlexiaJM/RelativisticGAN
 `code/stable.sh` / `code/unstable.sh`), each run evaluated with FID.
 
-The runs go one after another, in this process (`tf_gans.gan.loop.train`),
+The runs go one after another, in this process (each through its family's
+trainer, `tf_gans.training.run`: a cell may be a GAN / RGAN or a PGGAN run),
 each into <study_dir>/<cell>/seed<k>/. After each run its snapshots
-(--snapshot_every and the last step) are evaluated with the study's metric
+(--snapshot_every and the last step; PGGAN: its network snapshots) are evaluated with the study's metric
 (`tf_gans.metrics.run_eval.evaluate_run`, as `python -m tf_gans.evaluate --run`);
 at the end results.csv / results.md, the curves and the sample grids are written
 (`tf_gans.studies.report`).
@@ -72,38 +73,55 @@ class StudyInterrupted(KeyboardInterrupt):
 
 
 def trained_step(logdir):
-  """The step of the run's latest checkpoint, or None."""
+  """The number of the run's latest checkpoint (the step; PGGAN: images shown), or None."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   path = tf.train.latest_checkpoint(os.path.join(logdir, 'checkpoints'))
   match = _CKPT.search(path or '')
   return int(match.group(1)) if match else None
 
 
+def run_length(cfg):
+  """The checkpoint number of a finished run: its steps (PGGAN: total_kimg in images)."""
+  if hasattr(cfg, 'total_kimg'):
+    return int(round(cfg.total_kimg * 1000))
+  return cfg.steps
+
+
 def evaluated_steps(logdir, metric):
-  """Steps with a metrics.jsonl row of exactly [metric] and no error (what evaluate_run skips)."""
+  """Positions (steps, PGGAN kimg) with a metrics.jsonl row of exactly [metric] and no error
+  (what evaluate_run skips)."""
   rows = report.read_rows(os.path.join(logdir, report.METRICS_FILE))
-  return {int(r['step']) for r in rows
-          if 'step' in r and r.get('metrics') == [metric] and not r.get('errors')}
+  return {float(r.get('step', r.get('kimg'))) for r in rows
+          if ('step' in r or 'kimg' in r) and r.get('metrics') == [metric] and not r.get('errors')}
 
 
 def snapshot_steps(logdir):
   from tf_gans.training import snapshots  # pylint: disable=import-outside-toplevel
-  return [int(p) for p, _ in snapshots.list_snapshots(logdir)]
+  return [float(p) for p, _ in snapshots.list_snapshots(logdir)]
 
 
 def run_state(cfg, metric):
   """'new', 'partial' (a run file, not at its last step), 'diverged', 'trained' (at
-  its last step, evaluations missing) or 'done'; and the latest checkpoint step."""
+  its last step, evaluations missing) or 'done'; and the latest checkpoint number."""
   from tf_gans.training import runfile  # pylint: disable=import-outside-toplevel
   if os.path.exists(os.path.join(cfg.logdir, report.DIVERGED_FILE)):
     return 'diverged', trained_step(cfg.logdir)
   if runfile.locate(cfg.logdir)[0] is None:
     return 'new', None
   step = trained_step(cfg.logdir)
-  if step != cfg.steps:
+  if step != run_length(cfg):
     return 'partial', step
   missing = set(snapshot_steps(cfg.logdir)) - evaluated_steps(cfg.logdir, metric)
   return ('trained' if missing or not snapshot_steps(cfg.logdir) else 'done'), step
+
+
+def default_train(cfg, resume, explicit, log):
+  """Trains one run with its family's trainer (`tf_gans.training.run`)."""
+  # pylint: disable=import-outside-toplevel
+  from tf_gans import families
+  from tf_gans.training import run
+  family = families.get(cfg.FAMILY)
+  return run.train(family.trainer_class, cfg, resume=resume, explicit=explicit, log=log)
 
 
 def default_evaluate(logdir, metric, options, given, log):
@@ -126,7 +144,7 @@ def check_metric(study):
   draws images of that data's shape."""
   # pylint: disable=import-outside-toplevel
   from tf_gans.metrics import constraints
-  from tf_gans.metrics import protocols
+  from tf_gans.metrics import evaluation as evaluation_lib
   seen = set()
   for cell in study.cells:
     cfg = study.config(cell, study.seeds[0])
@@ -136,7 +154,7 @@ def check_metric(study):
     if (options.data, options.split, options.pad_to) in seen:
       continue
     seen.add((options.data, options.split, options.pad_to))
-    evaluation = protocols.Evaluation(None, options)
+    evaluation = evaluation_lib.Evaluation(None, options)
     shape = evaluation.source().image_shape
     constraints.require([study.metric], evaluation, _ImageShape(shape))
 
@@ -146,8 +164,8 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
 
   Args:
     study: a `spec.Study`.
-    train_fn: `train(cfg, resume, explicit, log) -> RunResult` (default
-      `tf_gans.gan.loop.train`).
+    train_fn: `train(cfg, resume, explicit, log) -> RunResult` (default: the cell's
+      family through `tf_gans.training.run`: GAN / RGAN or PGGAN).
     evaluate_fn: `(logdir, metric, options, given, log) -> rows` (default
       `run_eval.evaluate_run` of the study's metric on every snapshot).
 
@@ -160,10 +178,7 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
       (checked before any training, with the default evaluator).
   """
   from tf_gans.training import checkpoint  # pylint: disable=import-outside-toplevel
-  from tf_gans.gan.config import RunConfig  # pylint: disable=import-outside-toplevel
-  if train_fn is None:
-    from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
-    train_fn = loop.train
+  train_fn = train_fn or default_train
   if evaluate_fn is None:
     check_metric(study)
     evaluate_fn = default_evaluate
@@ -171,14 +186,14 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
   for line in description:
     log(line)
   runs = study.runs()
-  explicit = tuple(f.name for f in dataclasses.fields(RunConfig))  # the study gives every field
   for i, (cell, seed) in enumerate(runs, start=1):
     cfg = study.config(cell, seed)
+    explicit = tuple(f.name for f in dataclasses.fields(cfg))  # the study gives every field
     where = (f'[{i}/{len(runs)}] cell {cell.name} ({study.cells.index(cell) + 1}/'
              f'{len(study.cells)}) seed {seed} ({study.seeds.index(seed) + 1}/{len(study.seeds)})')
     state, step = run_state(cfg, study.metric)
     if state == 'done':
-      log(f'{where}: skipped, finished (step {step}, every snapshot evaluated): {cfg.logdir}')
+      log(f'{where}: skipped, finished ({_at(cfg, step)}, every snapshot evaluated): {cfg.logdir}')
       continue
     if state == 'diverged':
       log(f'{where}: skipped, it diverged before (see {report.DIVERGED_FILE}): {cfg.logdir}')
@@ -186,10 +201,10 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
     if state in ('new', 'partial'):
       if state == 'partial':
         log(f'{where}: resuming {cfg.logdir} from '
-            + (f'step {step}' if step is not None else 'its start (no checkpoint yet)')
-            + f' of {cfg.steps}')
+            + (_at(cfg, step) if step is not None else 'its start (no checkpoint yet)')
+            + f' of {_length(cfg)}')
       else:
-        log(f'{where}: training {cfg.logdir} ({cell.describe()}, {cfg.steps} steps)')
+        log(f'{where}: training {cfg.logdir} ({cell.describe()}, {_length(cfg, unit=True)})')
       try:
         result = train_fn(cfg, resume=state == 'partial', explicit=explicit,
                           log=_run_log(log, cfg.logdir))
@@ -199,12 +214,25 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
         log(f'{where}: diverged ({e}); marked, not retried; its snapshots are not evaluated.')
         continue
       if getattr(result, 'interrupted', False):
-        raise StudyInterrupted(f'{where}: stopped at step {result.step} (checkpoint saved); run '
+        stopped = result.step if getattr(result, 'cur_nimg', None) is None else result.cur_nimg
+        raise StudyInterrupted(f'{where}: stopped at {_at(cfg, stopped)} (checkpoint saved); run '
                                f'the same study command again to continue.')
     else:
-      log(f'{where}: trained (step {step}); evaluating its snapshots')
+      log(f'{where}: trained ({_at(cfg, step)}); evaluating its snapshots')
     evaluate_fn(cfg.logdir, study.metric, study.eval_options, study.eval_given, log)
   return report.write_report(study, description, log=log)
+
+
+def _at(cfg, number):
+  """'step 600' (GAN / RGAN) or '1.2 kimg' (PGGAN) of a checkpoint number."""
+  return f'{number / 1000:g} kimg' if hasattr(cfg, 'total_kimg') else f'step {number}'
+
+
+def _length(cfg, unit=False):
+  """A run's length: '20' / '20 steps' (GAN / RGAN) or '1.6 kimg' (PGGAN)."""
+  if hasattr(cfg, 'total_kimg'):
+    return f'{cfg.total_kimg:g} kimg'
+  return f'{cfg.steps} steps' if unit else str(cfg.steps)
 
 
 def _run_log(log, logdir):
@@ -224,6 +252,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   cli.quiet_logs(FLAGS.tf_log)
+  from tf_gans.training import interrupts  # pylint: disable=import-outside-toplevel
+  interrupts.take_stop_signals()  # a run stopped by Ctrl-C / SIGTERM saves, exits 130
   try:
     study = study_from_flags()
     if FLAGS.report_only:

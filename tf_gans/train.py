@@ -2,8 +2,9 @@
 
 Continue any run with `python -m tf_gans.train --resume --logdir=DIR`. The
 main flags are listed by `--help`, all of them by `--helpfull`; see
-`tf_gans/flags.py` and `tf_gans/progressive/flags.py`. Which stack trains
-the model (GAN / RGAN or PGGAN) is `tf_gans.training.families`'.
+`tf_gans/flags.py` (one flag per field of the run configs). Which family trains
+the model (GAN / RGAN or PGGAN) is `tf_gans.families`'; every family runs
+through `tf_gans.training.run`.
 """
 
 import sys
@@ -13,12 +14,9 @@ from absl import flags
 
 from tf_gans import cli
 from tf_gans import flags as tf_gans_flags
-from tf_gans.progressive import flags as progressive_flags
 
 tf_gans_flags.define_train_flags()
-progressive_flags.define_progressive_flags()
 flags.adopt_module_key_flags(tf_gans_flags)  # --help lists the train flags
-flags.adopt_module_key_flags(progressive_flags)
 FLAGS = flags.FLAGS
 
 
@@ -26,21 +24,23 @@ def main(argv):
   if len(argv) > 1:
     cli.fail(ValueError(f'unexpected arguments {argv[1:]}; flags take the form --name=value.'))
   cli.quiet_logs(FLAGS.tf_log)
+  from tf_gans.training import interrupts  # pylint: disable=import-outside-toplevel
+  interrupts.take_stop_signals()  # a run stopped by Ctrl-C / SIGTERM saves, exits 130
   # pylint: disable=import-outside-toplevel
-  from tf_gans.training import families
+  from tf_gans import families
+  from tf_gans.training import run
   from tf_gans.training.checkpoint import DIVERGENCE_EXIT_STATUS, DivergenceError
   try:
-    name = families.select(FLAGS.logdir, FLAGS.resume, FLAGS.model, FLAGS['model'].present)
-    family = families.FAMILIES.get(name)
+    family = families.select(FLAGS.logdir, FLAGS.resume, FLAGS.model, FLAGS['model'].present)
     unused = tf_gans_flags.unused_flags(family.config_class, also=family.cli_options + ('model',))
     if unused:
-      raise ValueError(f'--model={FLAGS.model} ({name} training) does not use '
+      raise ValueError(f'--model={FLAGS.model} ({family.name} training) does not use '
                        f'{", ".join("--" + n for n in unused)}; see --helpfull for its flags.')
     cfg, explicit = tf_gans_flags.config_from_flags(family.config_class)
     for line in tf_gans_flags.describe_overrides(tf_gans_flags.flagfile_overrides(sys.argv)):
       sys.stderr.write(f'note: {line}\n')
     options = {n: FLAGS[n].value for n in family.cli_options}
-    result = family.train(cfg, FLAGS.resume, explicit, options, print)
+    result = run.train(family.trainer_class, cfg, FLAGS.resume, explicit, print, **options)
   except KeyboardInterrupt:  # outside the training steps (set-up or the final export)
     from tf_gans.training import runfile
     again = (f'continue with: {runfile.resume_command(FLAGS.logdir)}'

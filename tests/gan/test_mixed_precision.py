@@ -15,7 +15,7 @@ CFG = RunConfig(logdir='unused', dataset='digits', model='mlp2014', loss='nonsat
 
 
 def _gan(policy):
-  cfg = dataclasses.replace(CFG, mixed_precision=policy).validate()
+  cfg = dataclasses.replace(CFG, dtype=policy).validate()
   keras.utils.set_random_seed(0)
   source = loop.load_data(cfg)
   gan, _ = loop.build_gan(cfg, source)  # optimizers built
@@ -76,8 +76,9 @@ def test_an_overflow_skips_the_step_of_that_optimizer_only():
 
 
 def test_unknown_policy_is_refused():
-  with pytest.raises(ValueError, match='--mixed_precision must be one of mixed_float16'):
-    dataclasses.replace(CFG, mixed_precision='float8').validate()
+  with pytest.raises(ValueError, match='--dtype must be one of float32, float16, bfloat16'):
+    dataclasses.replace(CFG, dtype='float8')
+  assert dataclasses.replace(CFG, dtype='mixed_float16').dtype == 'float16'  # one spelling
 
 
 def _penalty_grads(policy, loss_scale):
@@ -119,7 +120,7 @@ def test_a_penalty_that_overflows_float16_skips_the_d_step_without_a_divergence_
   # The penalty's inner gradient sees D's whole loss scale per sample: at 2^16 (above
   # float16's max 65504) it overflows. That step is skipped and the scale halved; the
   # gradient_penalty metric averages only finite values, so no false DivergenceError.
-  cfg = dataclasses.replace(CFG, mixed_precision='mixed_float16', loss='wgan-gp').validate()
+  cfg = dataclasses.replace(CFG, dtype='float16', loss='wgan-gp').validate()
   keras.utils.set_random_seed(0)
   source = loop.load_data(cfg)
   gan, _ = loop.build_gan(cfg, source)

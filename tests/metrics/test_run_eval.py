@@ -6,7 +6,9 @@ import os
 import numpy as np
 import pytest
 
+from tf_gans import families
 from tf_gans.data import dataset_writers
+from tf_gans.metrics import evaluation
 from tf_gans.metrics import protocols
 from tf_gans.metrics import run_eval
 from tf_gans.progressive import config as config_lib
@@ -42,8 +44,8 @@ def gan_run(tmp_path_factory):
 
 
 def parzen_options():
-  return protocols.Options(num_samples=200, progress=False,
-                           extra={'sigma': 0.3, 'centres': 'model'})
+  return evaluation.Options(num_samples=200, progress=False,
+                            extra={'sigma': 0.3, 'centres': 'model'})
 
 
 def test_gan_snapshots_are_kept_beyond_the_checkpoints_and_evaluated_once(gan_run):
@@ -93,14 +95,14 @@ def test_pggan_network_snapshots_every_network_snapshot_tick_evaluated_through_g
   progressive_loop.train(cfg, log=quiet)
   # Ticks at 0.064, 0.128, 0.192: every 2nd tick and the end.
   assert [p for p, _ in snapshots.list_snapshots(cfg.logdir)] == [0.128, 0.192]
-  opts = protocols.Options(num_samples=64, num_reals=64, progress=False)
+  opts = evaluation.Options(num_samples=64, num_reals=64, progress=False)
   rows = run_eval.evaluate_run(cfg.logdir, ['swd'], opts, log=quiet)
   assert [r['kimg'] for r in rows] == [0.128, 0.192]
   for r in rows:  # the run's own data (tfrecords, split train) was used: 16x16 SWD
     assert r['swd/num_images'] == 64 and np.isfinite(r['swd/SWDx1e3_16'])
   # The original's preset through its driver: the reals passes once, one log row per snapshot.
   messages = []
-  opts = protocols.Options(num_images=64, progress=False)
+  opts = evaluation.Options(num_images=64, progress=False)
   rows = run_eval.evaluate_run(cfg.logdir, ['swd-16k'], opts, snapshots='0.192',
                                log=messages.append)
   preset_row = [r for r in rows if r.get('metrics') == ['swd-16k']]
@@ -110,7 +112,7 @@ def test_pggan_network_snapshots_every_network_snapshot_tick_evaluated_through_g
   reals2 = [r for r in rows if r.get('title') == 'Reals2']  # the baseline, kept in the file
   assert len(reals2) == 1 and reals2[0]['swd-16k/SWDx1e3_16'] > 0
   # Gs of the last snapshot is the run's final Gs.
-  rg, _ = run_eval.load_run_generator(cfg.logdir)
+  rg, _ = families.load_generator(cfg.logdir)
   snapshots.restore(snapshots.list_snapshots(cfg.logdir)[-1][1], rg.nets)
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   reader = tf.train.load_checkpoint(os.path.join(cfg.logdir, 'checkpoints'))

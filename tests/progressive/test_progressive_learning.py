@@ -33,11 +33,11 @@ def test_progressive_training_to_32x32_lowers_swd_at_every_level(tmp_path, mnist
       network_snapshot_ticks=100, progress=False, export=False).validate()
   n = 1024
   reals = data.load_images(0)[:n]
-  untrained = loop.Run(cfg, data)
+  untrained = loop.PGGAN(cfg, data)
   before = swd.sliced_wasserstein(reals, _samples(untrained.Gs, n), seed=0, fake_seed=1,
                                   min_resolution=8)
   loop.train(cfg, dataset=data, log=lambda *a, **k: None)
-  trained = loop.Run(cfg, data)
+  trained = loop.PGGAN(cfg, data)
   trained.restore()
   after = swd.sliced_wasserstein(reals, _samples(trained.Gs, n), seed=0, fake_seed=1,
                                  min_resolution=8)

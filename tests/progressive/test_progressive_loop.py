@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_gans.progressive import cli
+from tf_gans.progressive import smoke
 from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import loop
@@ -85,7 +85,7 @@ def test_resume_refuses_a_changed_architecture(tmp_path, straight):
   with pytest.raises(ValueError, match=r'change the architecture: --fmap_max=16 \(run has 8\)'):
     loop.train(_cfg(straight.logdir, fmap_max=16), resume=True, dataset=data, explicit=('fmap_max',))
   # The checkpoint check names each mismatched reference variable.
-  other = loop.Run(dataclasses.replace(_cfg(tmp_path / 'x'), fmap_max=16, fmap_base=16), data)
+  other = loop.PGGAN(dataclasses.replace(_cfg(tmp_path / 'x'), fmap_max=16, fmap_base=16), data)
   ckpt = tf.train.latest_checkpoint(os.path.join(straight.logdir, 'checkpoints'))
   with pytest.raises(ValueError, match=r"G/4x4/Dense/weight: checkpoint \(8, 128\), ours \(16, 256\)"):
     loop.check_checkpoint_shapes(ckpt, {'G': other.G, 'D': other.D})
@@ -102,12 +102,12 @@ def test_bad_schedules_and_resolutions(tmp_path):
   with pytest.raises(FileNotFoundError, match='no folder nowhere'):
     data_lib.open_dataset('tfrecords:nowhere')
   with pytest.raises(ValueError, match=r'--resolution=64, but digits holds 8x8 images'):
-    cli.run(dataclasses.replace(_cfg(tmp_path), dataset='digits'), resolution=64)
+    loop.train(dataclasses.replace(_cfg(tmp_path), dataset='digits'), resolution=64)
   assert not os.path.exists(tmp_path / 'run.json')
 
 
 def test_smoke_config_visits_every_resolution():
-  cfg = cli.smoke_config(_cfg('x', total_kimg=12000), 10)
+  cfg = smoke.smoke_config(_cfg('x', total_kimg=12000), 10)
   sched = [cfg.schedule(n, 10) for n in range(0, int(cfg.total_kimg * 1000) + 1, 16)]
   assert {s.resolution for s in sched} == {4, 8, 16, 32, 64, 128, 256, 512, 1024}
   assert sched[-1].lod == 0.0 and cfg.fmap_max == 8
@@ -151,7 +151,7 @@ def _write_original_pickle(path, nets):
 
 def test_training_starts_from_an_original_network_pickle(tmp_path):
   data = _dataset()
-  src = loop.Run(_cfg(tmp_path / 'src', seed=11), data)  # other weights than seed 3's
+  src = loop.PGGAN(_cfg(tmp_path / 'src', seed=11), data)  # other weights than seed 3's
   pkl = _write_original_pickle(tmp_path / 'network-snapshot-000000.pkl', (src.G, src.D, src.Gs))
   quiet = lambda *a, **k: None
   # Nothing left to train at K = total: the run's networks are the pickle's.

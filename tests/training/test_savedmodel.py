@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf_gans import families
 from tf_gans.gan import restore
 from tf_gans.training import savedmodel
 
@@ -53,10 +54,10 @@ def test_export_refuses_an_existing_folder_and_replaces_atomically(trained_run, 
   target.mkdir()
   (target / 'keep.txt').write_text('precious')
   with pytest.raises(FileExistsError, match='--overwrite'):
-    restore.export_run(trained_run.logdir, str(target))
+    families.export_run(trained_run.logdir, str(target))
   assert (target / 'keep.txt').read_text() == 'precious'
-  path, step = restore.export_run(trained_run.logdir, str(target), overwrite=True)
-  assert step == 20 and os.path.exists(os.path.join(path, 'saved_model.pb'))
+  path, where = families.export_run(trained_run.logdir, str(target), overwrite=True)
+  assert where == 'step 20' and os.path.exists(os.path.join(path, 'saved_model.pb'))
   assert not (target / 'keep.txt').exists()
   assert sorted(os.listdir(tmp_path)) == ['gen']  # no temporary or old folders left behind
 

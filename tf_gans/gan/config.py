@@ -1,6 +1,8 @@
 """`RunConfig`: everything that defines a GAN / RGAN run, saved as `<logdir>/run.json`.
 
-The CLI fills it from flags; tests build it directly. On `--resume` the saved
+Each field is a `tf_gans.train` flag, its help text beside it (`tf_gans.flags`
+defines the flags from the fields). The CLI fills it from flags; tests and
+notebooks build it directly. On `--resume` the saved
 config is authoritative: only the fields in `RESUME_OVERRIDABLE` may change
 (`tf_gans.training.runfile`).
 """
@@ -8,9 +10,9 @@ config is authoritative: only the fields in `RESUME_OVERRIDABLE` may change
 import dataclasses
 from typing import Optional
 
-from tf_gans.training.runfile import RUN_FILE, RunFileMixin  # pylint: disable=unused-import
+from tf_gans.training import precision
+from tf_gans.training.runfile import RunFileMixin, field
 
-MIXED_PRECISION_POLICIES = ('', 'mixed_float16', 'mixed_bfloat16')
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
 RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
@@ -20,58 +22,97 @@ RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoin
 
 @dataclasses.dataclass
 class RunConfig(RunFileMixin):
-  """A GAN / RGAN training run. Field names match the `tf_gans.train` flags."""
+  """A GAN / RGAN training run. Each field is a `tf_gans.train` flag, help beside it."""
   FAMILY = 'gan'
   RESUME_OVERRIDABLE = RESUME_OVERRIDABLE
   ARCHITECTURE = ('model', 'spectral_norm', 'batch_norm_g', 'batch_norm_d', 'g_h_size', 'd_h_size',
                   'width')
-  logdir: str
-  dataset: str = 'digits'
-  split: str = 'train'
-  image_size: int = 0
-  data_dir: str = ''
-  pad_to: int = 0
-  sampling: str = 'epochs'
-  model: str = 'mlp2014'
-  spectral_norm: Optional[bool] = None
-  batch_norm_g: Optional[bool] = None
-  batch_norm_d: Optional[bool] = None
-  g_h_size: Optional[int] = None
-  d_h_size: Optional[int] = None
-  activation: Optional[str] = None   # standard_cnn_32: relu | tanh (RGAN --Tanh_GD)
-  pac: Optional[int] = None          # dcgan_*: PacGAN packing of D's input (RGAN *_PAC.py: 2)
-  width: Optional[float] = None      # standard_cnn_32: channel-count multiplier (1.0: the paper's)
-  loss: str = 'nonsaturating'
-  gradient_penalty: Optional[float] = None
-  d_steps: int = 1
-  simultaneous: bool = False
-  batch_size: int = 100
-  steps: int = 5000
-  seed: int = 0
-  optimizer: str = 'adam'
-  learning_rate: float = 2e-4
-  d_learning_rate: Optional[float] = None
-  beta1: float = 0.5
-  beta2: float = 0.999
-  lr_decay_factor: float = 1.000004
-  lr_min: float = 1e-6
-  momentum_initial: float = 0.5
-  momentum_final: float = 0.7
-  momentum_saturate_epoch: int = 250
-  updates_per_epoch: int = 0
-  strategy: str = 'default'
-  jit_compile: bool = False
-  steps_per_execution: int = 0      # train steps per compiled call (0: ~1 s of steps)
-  mixed_precision: str = ''          # '', 'mixed_float16' or 'mixed_bfloat16'
-  log_every: int = 100
-  sample_every: int = 500
-  checkpoint_every: int = 1000
-  snapshot_every: int = 0           # generator snapshots for evaluation (0: the last step only)
-  keep_checkpoints: int = 3
-  num_samples: int = 64
-  export: bool = True
-  progress: bool = True
-  progress_every_s: float = 30.0   # plain progress lines when not on a terminal
+  RENAMED = {'mixed_precision': ('dtype', {'': 'float32', 'mixed_float16': 'float16',
+                                           'mixed_bfloat16': 'bfloat16'})}
+  logdir: str = field(dataclasses.MISSING, 'Run folder: checkpoints, samples, TensorBoard, '
+                      'export.')
+  dataset: str = field('digits', 'Data (digits is built in; tfds never downloads).')
+  split: str = field('train', 'Split, optionally sliced: train, test, train[:9000].')
+  image_size: int = field(0, 'Resize folder images to this square size (0: keep; sizes must '
+                          'agree).')
+  data_dir: str = field('', 'TFDS data_dir for tfds:<name> (default: TFDS\'s).')
+  pad_to: int = field(0, 'Zero-pad images to this square size (MNIST 28 -> 32).')
+  sampling: str = field('epochs', 'epochs: shuffled passes; independent: each minibatch drawn on '
+                        'its own (RGAN code).')
+  model: str = field('mlp2014', 'Model (pggan: progressive growing, its flags are marked '
+                     '[--model=pggan]).')
+  spectral_norm: Optional[bool] = field(None, 'Model option: spectral normalization in D '
+                                        '(default: the model\'s).')
+  batch_norm_g: Optional[bool] = field(None, 'Model option: BatchNorm in G (default: the '
+                                       'model\'s).')
+  batch_norm_d: Optional[bool] = field(None, 'Model option: BatchNorm in D (default: the '
+                                       'model\'s).')
+  g_h_size: Optional[int] = field(None, 'Model option: DCGAN G width (default: the model\'s).')
+  d_h_size: Optional[int] = field(None, 'Model option: DCGAN D width (default: the model\'s).')
+  activation: Optional[str] = field(None, 'Model option: standard_cnn_32 hidden activations, '
+                                    'relu or tanh (RGAN --Tanh_GD; default: the model\'s).')
+  pac: Optional[int] = field(None, 'Model option: DCGAN PacGAN packing, D sees pac samples '
+                             'stacked on the channel axis (RGAN 256x256 runs: 2; default: the '
+                             'model\'s).')
+  width: Optional[float] = field(None, 'Model option: standard_cnn_32 channel multiplier, every '
+                                 'conv and Linear channel count scaled together, rounded, >= 1 '
+                                 '(1.0: the paper\'s net; default: the model\'s).')
+  loss: str = field('nonsaturating', 'Loss name in tf_gans.losses (e.g. nonsaturating, gan2014, '
+                    'rasgan).')
+  gradient_penalty: Optional[float] = field(None, 'WGAN-GP lambda added to the D loss of any '
+                                            'loss (default: the loss\'s, 10 for wgan-gp).')
+  d_steps: int = field(1, 'k: discriminator updates per generator update.')
+  simultaneous: bool = field(False, 'Update D and G from one forward pass, as the 2014 MNIST '
+                             'code (needs --d_steps=1).')
+  batch_size: int = field(100, 'm: global minibatch size of each update.')
+  steps: int = field(5000, 'Training iterations (generator updates) in total.')
+  seed: int = field(0, 'Seeds initialisation, noise, dropout and data order.')
+  optimizer: str = field('adam', 'adam or sgd2014 (the 2014 momentum/decay schedule); '
+                         'tf_gans.training.optimizers.')
+  learning_rate: float = field(2e-4, 'Initial learning rate (D and G).')
+  d_learning_rate: Optional[float] = field(None, 'D\'s learning rate if it differs (default: '
+                                           '--learning_rate).')
+  beta1: float = field(0.5, 'Adam beta_1.')
+  beta2: float = field(0.999, 'Adam beta_2.')
+  lr_decay_factor: float = field(1.000004, 'sgd2014: lr_t = lr / factor^t.')
+  lr_min: float = field(1e-6, 'sgd2014: floor of the learning rate.')
+  momentum_initial: float = field(0.5, 'sgd2014: momentum in epoch 1.')
+  momentum_final: float = field(0.7, 'sgd2014: momentum once saturated.')
+  momentum_saturate_epoch: int = field(250, 'sgd2014: epoch at which momentum reaches '
+                                       '--momentum_final.')
+  updates_per_epoch: int = field(0, 'sgd2014: updates per epoch for the momentum ramp (0: '
+                                 'dataset size / batch).')
+  strategy: str = field('default', 'tf.distribute strategy: default, mirrored (all local GPUs), '
+                        'multi_worker (hosts from TF_CONFIG) or tpu.')
+  jit_compile: bool = field(False, 'XLA-compile the train step (a GPU feature; on a 2-core CPU '
+                            'the quickstart measured 0.8-2.4x per round, median 1.2x, after a '
+                            '~17 s longer first step; PGGAN gains up to 32x32 and loses above).')
+  steps_per_execution: int = field(0, 'Train steps per compiled call (Keras '
+                                   'steps_per_execution; a divisor of --log_every). 0: sized so '
+                                   'one call takes about a second. Same weights for every value; '
+                                   'the progress line, signal stops and the divergence check act '
+                                   'every this many steps. With several replicas (--strategy) it '
+                                   'is 1.')
+  dtype: str = field('float32', 'Compute precision of the nets (variables stay float32): '
+                     'float32, float16 (GPUs; with loss scaling: a Keras LossScaleOptimizer per '
+                     'D and G, PGGAN the reference\'s log2 schedule) or bfloat16 (faster on '
+                     'recent CPUs). --mixed_precision is the same flag and takes the Keras '
+                     'policy names (mixed_float16, mixed_bfloat16).')
+  log_every: int = field(100, 'Steps per logging interval (scalars, progress).')
+  sample_every: int = field(500, 'Steps between sample grids (multiple of --log_every).')
+  checkpoint_every: int = field(1000, 'Steps between checkpoints (multiple of --log_every).')
+  snapshot_every: int = field(0, 'Steps between generator snapshots kept for evaluation '
+                              '(snapshots/; `evaluate --run`); 0: the last step only (multiple '
+                              'of --log_every).')
+  keep_checkpoints: int = field(3, 'Checkpoints to keep.')
+  num_samples: int = field(64, 'Images in each sample grid.')
+  export: bool = field(True, 'Export the generator SavedModel at the end.')
+  progress: bool = field(True, 'Show a progress line (rate, ETA, losses).')
+  progress_every_s: float = field(30.0, 'Seconds between progress lines when the output is a '
+                                  'file or pipe (on a terminal the line is redrawn in place).')
+
+  def __post_init__(self):
+    self.dtype = precision.canonical(self.dtype)  # one spelling from here on
 
   def validate(self):
     """Raises ValueError naming the offending field (= flag) and what it expects."""
@@ -80,9 +121,6 @@ class RunConfig(RunFileMixin):
     for name in positive:
       if getattr(self, name) < 1:
         raise ValueError(f'--{name} must be >= 1, got {getattr(self, name)}.')
-    if self.mixed_precision not in MIXED_PRECISION_POLICIES:
-      raise ValueError(f'--mixed_precision must be one of {", ".join(MIXED_PRECISION_POLICIES[1:])} '
-                       f'(or empty for float32), got {self.mixed_precision!r}.')
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')

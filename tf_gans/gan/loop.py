@@ -1,4 +1,5 @@
-"""The GAN / RGAN training loop: data -> models -> `GAN.fit` in logging intervals.
+"""The GAN / RGAN run: data -> models -> `GAN.fit` in logging intervals (`GanRun`, driven by
+the shared template `tf_gans.training.run`).
 
 A run folder (`logdir`) holds:
   run.json            the RunConfig (what `--resume` continues), family gan
@@ -26,15 +27,12 @@ from tf_gans.gan import execution
 from tf_gans.training import savedmodel as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
-from tf_gans.training import monitor as monitor_lib
 from tf_gans.training import optimizers
+from tf_gans.training import precision
+from tf_gans.training import run as run_lib
 from tf_gans.training import snapshots as snapshots_lib
 from tf_gans.training import strategy as strategy_lib
 from tf_gans.training.checkpoint import TrainState
-
-EXPORT_DIR = os.path.join('export', 'generator')
-REALS_FILE = 'reals.png'
-RunResult = lifecycle.RunResult
 
 
 def check_names(cfg):
@@ -65,15 +63,15 @@ def load_data(cfg):
 def build_gan(cfg, source):
   """Models from the registry, wrapped in a compiled GAN (call under strategy.scope()).
 
-  With --mixed_precision the nets are built under that Keras dtype policy
-  (float32 variables, float16/bfloat16 compute); the losses, the gradient
+  With --dtype=float16 / bfloat16 the nets are built under that Keras mixed
+  policy (float32 variables, float16/bfloat16 compute); the losses, the gradient
   penalty's norms and the metrics run in float32 (`losses._flat32`). Under
   mixed_float16 each optimizer is a Keras LossScaleOptimizer: a step whose
   scaled gradients overflow is skipped for that optimizer alone and its loss
   scale halved.
   """
   previous = keras.config.dtype_policy()
-  keras.config.set_dtype_policy(cfg.mixed_precision or 'float32')
+  keras.config.set_dtype_policy(precision.keras_policy(cfg.dtype))
   try:
     nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
                         **cfg.model_options())
@@ -84,7 +82,7 @@ def build_gan(cfg, source):
   per_epoch = max(1, source.num_examples // cfg.batch_size)
   d_opt = optimizers.build(cfg.optimizer, cfg, 'd', updates_per_epoch=per_epoch)
   g_opt = optimizers.build(cfg.optimizer, cfg, 'g', updates_per_epoch=per_epoch)
-  if cfg.mixed_precision == 'mixed_float16':
+  if cfg.dtype == 'float16':
     d_opt = keras.optimizers.LossScaleOptimizer(d_opt, name='d_loss_scale')
     g_opt = keras.optimizers.LossScaleOptimizer(g_opt, name='g_loss_scale')
   gan.compile(d_opt, g_opt,
@@ -138,79 +136,113 @@ def make_train_dataset(cfg, source, gan, value_range, strategy=None):
       lambda ctx: worker_dataset(cfg, source, gan, value_range, ctx))
 
 
-def train(cfg, resume=False, explicit=None, log=print):
-  """Runs (or resumes) a GAN / RGAN run; returns a `RunResult`.
+class GanRun:
+  """A GAN / RGAN run inside the shared template (`tf_gans.training.run`): data -> nets ->
+  `GAN.fit` over whole logging intervals, callbacks for grids, checkpoints, snapshots,
+  stops and the divergence check."""
+  unit = 'step'
 
-  The run's life (run file, resume policy, signals, the end) is
-  `tf_gans.training.lifecycle`'s, shared with PGGAN. Raises DivergenceError on
-  a non-finite loss (the last good checkpoint is kept). SIGINT / SIGTERM save a
-  checkpoint and return interrupted=True.
+  @classmethod
+  def prepare(cls, cfg, resume=False, log=print, data=None):  # pylint: disable=unused-argument
+    return cfg, data
 
-  Args:
-    explicit: the fields the user set; on resume only these override the saved
-      run (None: no field but logdir).
-  """
-  run = lifecycle.Lifecycle(cfg, resume, explicit, log)
-  cfg, strategy = run.cfg, run.strategy
-  check_names(cfg)
-  source = load_data(cfg)
-  execution.check_strategy(cfg.steps_per_execution, run.replicas, cfg.strategy)
-  if cfg.batch_size % run.replicas:
-    raise ValueError(f'--batch_size={cfg.batch_size} must divide evenly over the '
-                     f'{run.replicas} replicas of --strategy={cfg.strategy}.')
-  run.make_dirs()
-  keras.utils.set_random_seed(cfg.seed)
-  with strategy.scope():
-    gan, nets = build_gan(cfg, source)
-    state = TrainState(gan, run.out_dir, cfg.keep_checkpoints, restore_logdir=cfg.logdir)
-  if run.start(state):
-    log(f'Resumed {cfg.logdir} at step {state.step} of {cfg.steps}.')
-  elif not resume:
-    log(f'New run in {cfg.logdir}: {cfg.model} / {cfg.loss} on {cfg.dataset} '
-        f'({source.num_examples} images {source.image_shape}), {cfg.steps} steps.')
+  def __init__(self, life, source, log):
+    cfg = self.cfg = life.cfg
+    self.life, self.log = life, log
+    check_names(cfg)
+    self.source = source or load_data(cfg)
+    execution.check_strategy(cfg.steps_per_execution, life.replicas, cfg.strategy)
+    if cfg.batch_size % life.replicas:
+      raise ValueError(f'--batch_size={cfg.batch_size} must divide evenly over the '
+                       f'{life.replicas} replicas of --strategy={cfg.strategy}.')
+    life.make_dirs()
+    keras.utils.set_random_seed(cfg.seed)
+    with life.strategy.scope():
+      self.gan, self.nets = build_gan(cfg, self.source)
+      self.checkpointer = TrainState(self.gan, life.out_dir, cfg.keep_checkpoints,
+                                     restore_logdir=cfg.logdir)
+    self.total = cfg.steps
 
-  monitor = monitor_lib.Monitor(run.out_dir, cfg.steps, 'step', start=state.step,
-                                show_progress=cfg.progress and run.chief,
-                                plain_every_s=cfg.progress_every_s)
-  fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim, cfg.seed)
-  grids = cb.SampleGrids(nets.generator, run.out_dir, monitor, fixed, nets.value_range,
-                         cfg.sample_every)
-  snaps = snapshots_lib.Snapshots(run.out_dir, cfg.FAMILY, {'G': nets.generator})
-  sizer = execution.ExecutionSize(cfg.steps_per_execution, cfg.log_every,
-                                  fixed_when_auto=1 if run.replicas > 1 else None)
-  callbacks = [sizer, cb.DivergenceGuard(), cb.StopAtSignal(run.check_stop),
-               cb.MonitorCallback(monitor), grids, cb.CheckpointSaver(state, cfg.checkpoint_every),
-               cb.SnapshotSaver(snaps, cfg.snapshot_every)]
-  if state.step == 0 and run.chief:
+  def position(self):
+    return self.checkpointer.step
+
+  def where(self):
+    return f'step {self.checkpointer.step}'
+
+  def started(self, restored):
+    cfg, source = self.cfg, self.source
+    if restored:
+      self.log(f'Resumed {cfg.logdir} at step {self.position()} of {cfg.steps}.')
+    elif not self.life.resume:
+      self.log(f'New run in {cfg.logdir}: {cfg.model} / {cfg.loss} on {cfg.dataset} '
+               f'({source.num_examples} images {source.image_shape}), {cfg.steps} steps.')
+
+  def attach(self, monitor):
+    cfg, nets, out_dir = self.cfg, self.nets, self.life.out_dir
+    fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim,
+                                     cfg.seed)
+    self.grids = cb.SampleGrids(nets.generator, out_dir, monitor, fixed, nets.value_range,
+                                cfg.sample_every)
+    self.snaps = snapshots_lib.Snapshots(out_dir, cfg.FAMILY, {'G': nets.generator})
+    self.sizer = execution.ExecutionSize(cfg.steps_per_execution, cfg.log_every,
+                                         fixed_when_auto=1 if self.life.replicas > 1 else None)
+    self.callbacks = [self.sizer, cb.DivergenceGuard(), cb.StopAtSignal(self.life.check_stop),
+                      cb.MonitorCallback(monitor), self.grids,
+                      cb.CheckpointSaver(self.checkpointer, cfg.checkpoint_every),
+                      cb.SnapshotSaver(self.snaps, cfg.snapshot_every)]
+
+  def first_grids(self):
+    cfg, source = self.cfg, self.source
     reals = source.images[:cfg.num_samples].astype(np.float32) * source.scale
     images_lib.save_grid(images_lib.to_uint8(reals, (0.0, 1.0)),
-                         os.path.join(run.out_dir, REALS_FILE))
-    grids.write(0)
+                         os.path.join(self.life.out_dir, run_lib.REALS_FILE))
+    self.grids.write(0)
 
-  def body():
+  def rounds(self, check_stop):  # pylint: disable=unused-argument  # StopAtSignal checks
     # One Keras epoch per logging interval. Once K is settled and the step is on an
     # interval boundary, the whole intervals run in ONE fit() over one stream (no
     # per-interval dataset, iterator and fit set-up); a partial interval (after a stop,
     # or the run's last) and auto-sizing's measured first interval run alone.
+    cfg, state, gan = self.cfg, self.checkpointer, self.gan
     while state.step < cfg.steps:
       n = min(cfg.log_every - state.step % cfg.log_every, cfg.steps - state.step)
       epochs = 1
-      if not sizer.auto and n == cfg.log_every:
+      if not self.sizer.auto and n == cfg.log_every:
         epochs = (cfg.steps - state.step) // cfg.log_every
-      sizer.apply(gan, n)
-      ds = make_train_dataset(cfg, source, gan, nets.value_range, strategy)
+      self.sizer.apply(gan, n)
+      ds = make_train_dataset(cfg, self.source, gan, self.nets.value_range, self.life.strategy)
       gan.fit(ds, steps_per_epoch=n, epochs=epochs, verbose=0, shuffle=False,
-              callbacks=callbacks)
+              callbacks=self.callbacks)
 
-  where = lambda: f'step {state.step}'
-  if run.train(body, state, where, monitor):
-    return lifecycle.RunResult(cfg.logdir, state.step, interrupted=True)
-  if state.step % cfg.sample_every:
-    grids.write(state.step)
-  snaps.write(state.step)
-  export = lambda: export_lib.export_generator(
-      nets.generator, nets.latent_dim, nets.latent_distribution, nets.value_range,
-      os.path.join(run.out_dir, EXPORT_DIR), overwrite=True)
-  export_dir = run.finish(state, where, monitor, export=export if cfg.export else None,
-                          artefacts=[('samples', grids.dir), ('snapshots', snaps.directory)])
-  return lifecycle.RunResult(cfg.logdir, state.step, export_dir=export_dir)
+  def end(self):
+    step = self.position()
+    if step % self.cfg.sample_every:
+      self.grids.write(step)
+    self.snaps.write(step)
+
+  def export(self, out_dir):
+    nets = self.nets
+    return export_lib.export_generator(nets.generator, nets.latent_dim, nets.latent_distribution,
+                                       nets.value_range, out_dir, overwrite=True)
+
+  def artefacts(self):
+    return [('samples', self.grids.dir), ('snapshots', self.snaps.directory)]
+
+  def result(self, **fields):
+    return lifecycle.RunResult(self.cfg.logdir, self.position(), **fields)
+
+
+def train(cfg, resume=False, explicit=None, log=print, data=None):
+  """Runs (or resumes) a GAN / RGAN run (`tf_gans.training.run.train` over `GanRun`);
+  returns a `RunResult`.
+
+  Raises DivergenceError on a non-finite loss (the last good checkpoint is
+  kept). A stop signal (when the caller installed the handlers) saves a
+  checkpoint and returns interrupted=True.
+
+  Args:
+    explicit: the fields the user set; on resume only these override the saved
+      run (None: no field but logdir).
+    data: an opened `tf_gans.data` source (default: `cfg.dataset`).
+  """
+  return run_lib.train(GanRun, cfg, resume, explicit, log, data=data)

@@ -95,6 +95,49 @@ class GAN(keras.Model):
       raise ValueError(f'gradient_penalty must be >= 0, got {gradient_penalty}.')
     self.gp_weight = float(gradient_penalty)
 
+  @classmethod
+  def from_model(cls, model, image_shape, loss='nonsaturating', learning_rate=2e-4, beta1=0.5,
+                 beta2=0.999, gradient_penalty=None, d_steps=1, seed=0, **model_options):
+    """A compiled GAN of the registered nets `model` (`tf_gans.models`) for images of
+    `image_shape` (H, W, C), trained with `loss` and Adam (the RGAN paper's setup 1:
+    lr 2e-4, betas (0.5, 0.999)); `model_options` are the model's own (e.g.
+    `spectral_norm=True`). Train with `fit(images, batch_size=m)`."""
+    from tf_gans import models  # pylint: disable=import-outside-toplevel
+    nets = models.build(model, tuple(image_shape), **model_options)
+    gan = cls(nets.generator, nets.discriminator, nets.latent_dim, nets.latent_distribution,
+              d_steps=d_steps, seed=seed)
+    gan.value_range = tuple(nets.value_range)
+    adam = lambda name: keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2,
+                                              epsilon=1e-8, name=name)
+    gan.compile(adam('d_adam'), adam('g_adam'), loss=loss, gradient_penalty=gradient_penalty)
+    return gan
+
+  def fit(self, x=None, y=None, batch_size=None, **kwargs):
+    """Keras `fit`, where `batch_size` is m, the minibatch of each D and G update.
+
+    One train step consumes `real_batches_per_step` real minibatches (k D
+    steps, plus one for a relativistic G step). Given arrays, the GAN feeds
+    `batch_size * real_batches_per_step` rows a step itself (default m: 32). A
+    `tf.data.Dataset` must already yield that many rows an element
+    (`tf_gans.data.make_dataset(..., batch_size=m * gan.real_batches_per_step,
+    minibatch_size=m)`); its rows are split into the minibatches in order.
+    """
+    if self.loss_pair is None:
+      raise ValueError('compile() the GAN (optimizers and a loss) before fit().')
+    if isinstance(x, tf.data.Dataset) or x is None:
+      if batch_size is not None:
+        raise ValueError('batch_size applies to array input; a dataset must yield '
+                         'm * gan.real_batches_per_step rows per element.')
+    else:
+      batch_size = (batch_size or 32) * self.real_batches_per_step
+    return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+  def generate(self, num, seed=0):
+    """`num` samples of G on latents drawn with `seed` (the run's latent distribution), as
+    a numpy array in G's output range."""
+    latents = latents_lib.sample(self.latent_distribution, [num, self.latent_dim], (seed, 0))
+    return self.generator(latents, training=False).numpy()
+
   @property
   def real_batches_per_step(self):
     """How many real minibatches one iteration consumes."""

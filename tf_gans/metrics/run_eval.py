@@ -15,7 +15,7 @@ evaluation continues and a failed one is retried), the values go to TensorBoard
 (`<run>/tensorboard/metrics`) and `metrics.png` plots each metric against
 training. PGGAN snapshots are evaluated through Gs, as the original does. The
 original's presets (`swd-16k`, `fid-10k`, ...) run through one
-`protocols.PresetDriver`: the reals passes (and the Reals / Reals2 rows) once,
+`presets.PresetDriver`: the reals passes (and the Reals / Reals2 rows) once,
 then one row of the original's log table per snapshot.
 """
 
@@ -26,55 +26,10 @@ import time
 
 import numpy as np
 
-from tf_gans.training import runfile
 from tf_gans.training import snapshots as snapshots_lib
 
 METRICS_FILE = 'metrics.jsonl'
 METRICS_PLOT = 'metrics.png'
-
-
-@dataclasses.dataclass
-class RunGenerator:
-  """A run's generator, rebuilt from its run file, and how to sample it."""
-  nets: dict            # {checkpoint key: Keras model} of a snapshot
-  generator: object     # the net that is evaluated (G; PGGAN: Gs)
-  latent_dim: int
-  latent_distribution: str
-  value_range: tuple
-  label_size: int
-  unit: str             # 'step' or 'kimg'
-  data: str             # the run's dataset spec, split and padding
-  split: str
-  pad_to: int
-
-
-def _gan_generator(cfg):
-  from tf_gans import models  # pylint: disable=import-outside-toplevel
-  from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
-  source = loop.load_data(cfg)
-  nets = models.build(cfg.model, source.image_shape, pixel_mean=source.pixel_mean(),
-                      **cfg.model_options())
-  return RunGenerator({'G': nets.generator}, nets.generator, nets.latent_dim,
-                      nets.latent_distribution, tuple(nets.value_range), 0, 'step',
-                      cfg.dataset, cfg.split, cfg.pad_to)
-
-
-def _pggan_generator(cfg):
-  # pylint: disable=import-outside-toplevel,invalid-name
-  from tf_gans.models import pggan
-  from tf_gans.progressive import data as data_lib
-  dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
-                                  seed=cfg.seed)
-  g_kwargs, _ = cfg.network_kwargs(dataset)
-  g_kwargs['dtype'] = 'float32'  # evaluate in float32 whatever the run trained in
-  G = pggan.G_paper(**g_kwargs, name='G')
-  Gs = pggan.G_paper(**g_kwargs, name='Gs')
-  return RunGenerator({'G': G, 'Gs': Gs}, Gs, Gs.latent_size, 'normal', (-1.0, 1.0),
-                      Gs.static_kwargs['label_size'], 'kimg', cfg.dataset, cfg.split,
-                      cfg.pad_to)
-
-
-_BUILDERS = {'gan': _gan_generator, 'pggan': _pggan_generator}
 
 
 class _InMemoryExport:
@@ -90,17 +45,6 @@ class _InMemoryExport:
     except (AttributeError, TypeError, ValueError):
       shape = ()
     self.image_shape = shape if len(shape) == 3 and None not in shape else None
-
-
-def load_run_generator(logdir):
-  """(RunGenerator, run config) of the run in `logdir`."""
-  path, family = runfile.locate(logdir)
-  if path is None:
-    raise FileNotFoundError(f'--run={logdir} is not a tf_gans run folder (no {runfile.RUN_FILE}).')
-  from tf_gans.training import families  # pylint: disable=import-outside-toplevel
-  cfg = dataclasses.replace(families.FAMILIES.get(family).config_class.load(path),
-                            logdir=str(logdir))
-  return _BUILDERS[family](cfg), cfg
 
 
 def select(available, spec):
@@ -160,7 +104,7 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
   Args:
     logdir: the run folder.
     names: metric names (`tf_gans.metrics.protocols.METRICS`).
-    options: `protocols.Options`.
+    options: `evaluation.Options`.
     snapshots: 'all' or 'K1,K2,...' (steps for GAN / RGAN, kimg for PGGAN).
     given: the Options fields the user set; data / split / pad_to not in it
       become the run's own (its training data).
@@ -168,8 +112,11 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
   # pylint: disable=import-outside-toplevel
   import tensorflow as tf
   from tf_gans.metrics import constraints
+  from tf_gans.metrics import evaluation
+  from tf_gans.metrics import presets as presets_lib
   from tf_gans.metrics import protocols
-  rg, _ = load_run_generator(logdir)
+  from tf_gans import families
+  rg, _ = families.load_generator(logdir)
   options = default_options(options, rg, given)
   available = snapshots_lib.list_snapshots(logdir)
   if not available:
@@ -178,7 +125,7 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
                             f'--network_snapshot_ticks (PGGAN), and at their end.')
   chosen = select(available, snapshots)
   module = _InMemoryExport(rg)
-  constraints.require(names, protocols.Evaluation(module, options), module)
+  constraints.require(names, evaluation.Evaluation(module, options), module)
   path = os.path.join(logdir, METRICS_FILE)
   done = {(r.get(rg.unit), tuple(sorted(r.get('metrics', [])))) for r in read_rows(path)
           if not r.get('errors')}
@@ -187,21 +134,21 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
   log(f'{logdir}: {len(chosen)} snapshot(s) selected, {len(chosen) - len(todo)} already in '
       f'{METRICS_FILE}; evaluating {len(todo)} with {", ".join(names)}.')
   writer = tf.summary.create_file_writer(os.path.join(logdir, 'tensorboard', 'metrics'))
-  presets = [n for n in names if n in protocols.PRESETS]
-  plain = [n for n in names if n not in protocols.PRESETS]
+  presets = [n for n in names if n in presets_lib.PRESETS]
+  plain = [n for n in names if n not in presets_lib.PRESETS]
   driver, driver_error = None, None
   if presets and todo:  # the original's driver: the reals passes once, one log row per snapshot
     try:
-      driver = protocols.PresetDriver(presets, options)
+      driver = presets_lib.PresetDriver(presets, options)
       real_rows = driver.real_rows()
     except Exception as e:  # pylint: disable=broad-except
       driver, driver_error = None, protocols.error_entry(e)['error']
       real_rows = []
       log(f'error: {", ".join(presets)}: {driver_error}')
     if driver is not None:
-      log(protocols.log_header(driver.columns))
+      log(presets_lib.log_header(driver.columns))
     for real_row in real_rows:
-      log(protocols.log_row(real_row, driver.columns))
+      log(presets_lib.log_row(real_row, driver.columns))
       # The real-vs-real baseline (the original's Reals / Reals2 rows), once per evaluation.
       with open(path, 'a') as f:
         f.write(json.dumps({'title': real_row.title, 'reals_of': list(key), **{
@@ -232,7 +179,7 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
         values.update({f'{n}/{k}': float(v) for n in presets
                        for k, v in driver.result(n).items()
                        if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)})
-        log(protocols.log_row(log_row, driver.columns))
+        log(presets_lib.log_row(log_row, driver.columns))
       except Exception as e:  # pylint: disable=broad-except
         for name in presets:
           record(name, protocols.error_entry(e)['error'])

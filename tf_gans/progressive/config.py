@@ -5,19 +5,24 @@ Field names and defaults are the arguments of the original code
 `train_progressive_gan` and `TrainingSchedule`, `networks.py` `G_paper` /
 `D_paper`, `loss.py` `D_wgangp_acgan`; the `configs/pggan_*.cfg` flag files
 set what the original `config.py` sets. Per-resolution tables are
-strings `res:value,res:value` (e.g. `--minibatch_dict=4:128,8:128`).
+strings `res:value,res:value` (e.g. `--minibatch_dict=4:128,8:128`). Each
+field is a `tf_gans.train` flag, its help text beside it (`tf_gans.flags`).
 """
 
 import dataclasses
 import math
 
 from tf_gans.progressive import schedule as schedule_lib
-from tf_gans.training.runfile import RUN_FILE, RunFileMixin  # pylint: disable=unused-import
+from tf_gans.training import precision
+from tf_gans.training.runfile import RunFileMixin, field
 
 # Fields that may change on --resume (they do not change the weights' trajectory).
 RESUME_OVERRIDABLE = ('logdir', 'total_kimg', 'image_snapshot_ticks', 'network_snapshot_ticks',
                       'keep_checkpoints', 'progress', 'progress_every_s', 'export', 'dataset', 'data_dir',
                       'allow_partial_schedule', 'strategy', 'jit_compile')
+# The per-resolution tables ('res:value,...').
+TABLES = ('minibatch_dict', 'max_minibatch_per_gpu', 'G_lrate_dict', 'D_lrate_dict',
+          'tick_kimg_dict')
 # Fields that define the networks' variables.
 ARCHITECTURE = ('fmap_base', 'fmap_decay', 'fmap_max', 'latent_size', 'fused_scale',
                 'mbstd_group_size', 'use_wscale', 'max_label_size')
@@ -30,61 +35,80 @@ class ProgressiveConfig(RunFileMixin):
   FAMILY = 'pggan'
   RESUME_OVERRIDABLE = RESUME_OVERRIDABLE
   ARCHITECTURE = ARCHITECTURE
-  logdir: str
-  dataset: str = 'tfrecords:datasets/celebahq'
-  split: str = 'train'
-  pad_to: int = 0
-  data_dir: str = ''
-  max_label_size: int = 0          # 0: unconditional; -1: all the dataset's labels
-  mirror_augment: bool = False
-  seed: int = 1000
-  total_kimg: float = 15000
-  lod_initial_resolution: int = 4
-  lod_training_kimg: float = 600
-  lod_transition_kimg: float = 600
-  minibatch_base: int = 16
-  minibatch_dict: str = ''
-  max_minibatch_per_gpu: str = ''
-  G_lrate_base: float = 0.001
-  D_lrate_base: float = 0.001
-  G_lrate_dict: str = ''
-  D_lrate_dict: str = ''
-  tick_kimg_base: float = 160
-  tick_kimg_dict: str = '4:160,8:140,16:120,32:100,64:80,128:60,256:40,512:20,1024:10'
-  G_smoothing: float = 0.999
-  D_repeats: int = 1
-  minibatch_repeats: int = 4
-  reset_opt_for_new_lod: bool = True
-  fmap_base: int = 8192
-  fmap_decay: float = 1.0
-  fmap_max: int = 512
-  latent_size: int = 0             # 0: nf(0), the reference's None
-  fused_scale: bool = True
-  mbstd_group_size: int = 4
-  use_wscale: bool = True
-  dtype: str = 'float32'           # compute dtype; 'float16' adds the reference's loss scaling
-  strategy: str = 'default'        # tf.distribute strategy (tf_gans.training.strategy)
-  jit_compile: bool = False        # XLA for the train steps (a GPU feature)
-  wgan_lambda: float = 10.0
-  wgan_epsilon: float = 0.001
-  wgan_target: float = 1.0
-  cond_weight: float = 1.0
-  image_snapshot_ticks: int = 1
-  network_snapshot_ticks: int = 10
-  keep_checkpoints: int = 3
-  allow_partial_schedule: bool = False
-  resume_pkl: str = ''             # start from an original network pickle (G, D, Gs)
-  resume_kimg: float = 0.0         # ... as if K kimg were done (the schedule continues there)
-  progress: bool = True
-  progress_every_s: float = 30.0   # plain progress lines when not on a terminal
-  export: bool = True
+  logdir: str = field(dataclasses.MISSING, 'Run folder: checkpoints, samples, TensorBoard, export.')
+  dataset: str = field('tfrecords:datasets/celebahq', 'Data (PGGAN: tfrecords:<dir> as the '
+                       'original dataset_tool writes, or any in-memory source).')
+  split: str = field('train', 'Split, optionally sliced: train, test, train[:9000].')
+  pad_to: int = field(0, 'Zero-pad images to this square size (MNIST 28 -> 32).')
+  data_dir: str = field('', "TFDS data_dir for tfds:<name> (default: TFDS's).")
+  max_label_size: int = field(0, 'Labels used from the dataset (0: unconditional, -1: all the '
+                              "dataset's labels; original max_label_size).")
+  mirror_augment: bool = field(False, 'Flip reals along the width with p = 0.5 (original '
+                               'mirror_augment).')
+  seed: int = field(1000, 'Seeds initialisation, noise and data order (original random_seed 1000).')
+  total_kimg: float = field(15000, 'Training length in thousands of real images shown to D.')
+  lod_initial_resolution: int = field(4, 'Resolution of the first phase.')
+  lod_training_kimg: float = field(600, 'kimg per phase at a fixed lod.')
+  lod_transition_kimg: float = field(600, 'kimg per fade-in to the next resolution.')
+  minibatch_base: int = field(16, 'Minibatch for resolutions not in --minibatch_dict.')
+  minibatch_dict: str = field('', 'Minibatch per resolution, res:mb pairs (4:128,8:128,...).')
+  max_minibatch_per_gpu: str = field('', 'Cap on the per-replica minibatch per resolution '
+                                     '(256:16,...).')
+  G_lrate_base: float = field(0.001, 'G learning rate for resolutions not in --G_lrate_dict.')
+  D_lrate_base: float = field(0.001, 'D learning rate for resolutions not in --D_lrate_dict.')
+  G_lrate_dict: str = field('', 'G learning rate per resolution (1024:0.0015).')
+  D_lrate_dict: str = field('', 'D learning rate per resolution.')
+  tick_kimg_base: float = field(160, 'Tick length (kimg) for resolutions not in --tick_kimg_dict.')
+  tick_kimg_dict: str = field('4:160,8:140,16:120,32:100,64:80,128:60,256:40,512:20,1024:10', 'Tick'
+                              ' length per resolution (log line, image grid).')
+  G_smoothing: float = field(0.999, 'Gs = moving average of G with this beta per D step (0: Gs = '
+                             'G).')
+  D_repeats: int = field(1, 'D updates per G update.')
+  minibatch_repeats: int = field(4, 'Minibatches per schedule evaluation (lod and lr frozen '
+                                 'meanwhile).')
+  reset_opt_for_new_lod: bool = field(True, 'Reset Adam whenever floor(lod) or ceil(lod) changes.')
+  fmap_base: int = field(8192, 'G_paper/D_paper fmap_base.')
+  fmap_decay: float = field(1.0, 'G_paper/D_paper fmap_decay.')
+  fmap_max: int = field(512, 'G_paper/D_paper fmap_max.')
+  latent_size: int = field(0, "G latent size (0: nf(0), the reference's None).")
+  fused_scale: bool = field(True, 'Fused upscale/downscale convolutions in G and D.')
+  mbstd_group_size: int = field(4, 'D minibatch-stddev group size (<= 1: off).')
+  use_wscale: bool = field(True, 'Equalized learning rate (runtime weight scaling).')
+  dtype: str = field('float32', "Compute precision (see --dtype); float16 adds the reference's "
+                     'loss scaling.')
+  strategy: str = field('default', 'tf.distribute strategy (see --strategy).')
+  jit_compile: bool = field(False, 'XLA for the train steps (a GPU feature).')
+  wgan_lambda: float = field(10.0, 'WGAN-GP lambda.')
+  wgan_epsilon: float = field(0.001, 'Drift term weight (eps * D(x)^2).')
+  wgan_target: float = field(1.0, 'WGAN-GP target gradient norm (gamma).')
+  cond_weight: float = field(1.0, 'AC-GAN label loss weight.')
+  image_snapshot_ticks: int = field(1, 'Ticks between Gs image grids (fakesKKKKKK.png).')
+  network_snapshot_ticks: int = field(10, 'Ticks between checkpoints and network snapshots '
+                                      '(snapshots/).')
+  keep_checkpoints: int = field(3, 'Checkpoints to keep.')
+  allow_partial_schedule: bool = field(False, 'Allow --total_kimg to end before full resolution.')
+  resume_pkl: str = field('', 'Start from an original network pickle (G, D, Gs), e.g. a '
+                          'network-snapshot-KKKKKK.pkl of the original code (original '
+                          'resume_snapshot).')
+  resume_kimg: float = field(0.0, 'With --resume_pkl: the kimg the schedule continues from '
+                             '(original resume_kimg).')
+  progress: bool = field(True, 'Show a progress line (rate, ETA, losses).')
+  progress_every_s: float = field(30.0, 'Seconds between progress lines when the output is a file '
+                                  'or pipe.')
+  export: bool = field(True, 'Export the Gs SavedModel at the end.')
+
+  def __post_init__(self):
+    self.dtype = precision.canonical(self.dtype)  # one spelling from here on
 
   def tables(self):
-    """The per-resolution tables as dicts {resolution: value}."""
-    return {name: parse_table(name, getattr(self, name), float if 'lrate' in name or
-                              'kimg' in name else int)
-            for name in ('minibatch_dict', 'max_minibatch_per_gpu', 'G_lrate_dict',
-                         'D_lrate_dict', 'tick_kimg_dict')}
+    """The per-resolution tables as dicts {resolution: value}, parsed once per config
+    value (the loop asks every round)."""
+    key = tuple(getattr(self, name) for name in TABLES)
+    if getattr(self, '_tables_key', None) != key:
+      self._tables = {name: parse_table(name, getattr(self, name), float if 'lrate' in name or
+                                        'kimg' in name else int) for name in TABLES}
+      self._tables_key = key
+    return self._tables
 
   def validate(self):
     """Raises ValueError naming the flag and what it expects."""
@@ -105,8 +129,6 @@ class ProgressiveConfig(RunFileMixin):
       raise ValueError(f'--G_smoothing must be in [0, 1), got {self.G_smoothing}.')
     if self.wgan_target <= 0:
       raise ValueError(f'--wgan_target must be > 0, got {self.wgan_target}.')
-    if self.dtype not in ('float32', 'float16', 'bfloat16'):
-      raise ValueError(f'--dtype must be float32, float16 or bfloat16, got {self.dtype!r}.')
     r = self.lod_initial_resolution
     if r < 4 or r & (r - 1):
       raise ValueError(f'--lod_initial_resolution must be a power of 2 >= 4, got {r}.')

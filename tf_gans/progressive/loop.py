@@ -39,16 +39,16 @@ import tensorflow as tf
 from tf_gans.models import pggan
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import schedule as schedule_lib
+from tf_gans.progressive import smoke as smoke_lib
 from tf_gans.progressive import trainer as trainer_lib
 from tf_gans.training import checkpoint as checkpoint_lib
 from tf_gans.training import savedmodel as export_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
-from tf_gans.training import monitor as monitor_lib
 from tf_gans.training import replicas as replicas_lib
+from tf_gans.training import run as run_lib
 from tf_gans.training import snapshots as snapshots_lib
 
-REALS_FILE = 'reals.png'
 
 
 def grid_size(resolution):
@@ -119,7 +119,7 @@ class SnapshotGrids:
       return
     n = self.gw * self.gh
     reals = next(iter(self.dataset.images(0, seed).batch(n).take(1)))[0].numpy()
-    save_grid(reals.astype(np.float32) / 127.5 - 1.0, os.path.join(self.out_dir, REALS_FILE),
+    save_grid(reals.astype(np.float32) / 127.5 - 1.0, os.path.join(self.out_dir, run_lib.REALS_FILE),
               self.gw)
 
   def smoothing_note(self, beta, minibatch):
@@ -132,27 +132,59 @@ class SnapshotGrids:
             f'(fakesKKKKKK_G.png).')
 
 
-class Run:
-  """Networks, trainer, checkpoint and data state of one run folder.
+def build_networks(cfg, dataset, dtype=None, with_D=True):
+  """(G, D, Gs): `G_paper` / `D_paper` (original `networks.py`) for `dataset`, the one
+  place a PGGAN run's nets are built (training, evaluation, export); Gs starts as
+  G's copy (original `train.py`: `Gs = G.clone('Gs')`). `dtype` overrides the
+  run's compute dtype (evaluation runs in float32); D is None without `with_D`.
+  """
+  # pylint: disable=invalid-name
+  g_kwargs, d_kwargs = cfg.network_kwargs(dataset)
+  if dtype:
+    g_kwargs['dtype'] = d_kwargs['dtype'] = dtype
+  G = pggan.G_paper(**g_kwargs, name='G')
+  D = pggan.D_paper(**d_kwargs, name='D') if with_D else None
+  Gs = pggan.G_paper(**g_kwargs, name='Gs')
+  for gs, g in zip(Gs.variables, G.variables):
+    gs.assign(g)
+  return G, D, Gs
 
-  Variables live under `strategy`; checkpoints are written to
-  `<out_dir>/checkpoints` (the run folder on the chief, a scratch folder on
-  other workers) and always restored from the chief's, `<logdir>/checkpoints`
-  (`tf_gans.training.checkpoint.Checkpointer`, as for every model).
+
+class PGGAN:
+  """A progressive GAN: G, D, Gs, their trainer, and the data position; trains by schedule
+  rounds and samples Gs, in Python or inside a run (`ProgressiveRun`).
+
+      pggan = PGGAN(dataset='digits', pad_to=8, fmap_base=64, fmap_max=16, latent_size=16,
+                    minibatch_base=8, lod_training_kimg=0.2, lod_transition_kimg=0.2)
+      pggan.train_rounds(10)
+      images = pggan.generate(16)          # Gs, [-1, 1] NHWC
+
+  Args:
+    cfg: a `ProgressiveConfig` (default: one from `overrides`; its logdir may be
+      empty outside a run).
+    dataset: an opened `tf_gans.progressive.data` dataset, or a dataset spec
+      (default: `cfg.dataset`).
+    strategy: where the variables live (default: the current strategy).
+    out_dir: where checkpoints and snapshots are written (the run folder on the
+      chief, a scratch folder on other workers); restores always read the
+      chief's, `<cfg.logdir>/checkpoints` (`tf_gans.training.checkpoint.Checkpointer`).
+      Without a logdir nothing is written.
   """
   # pylint: disable=invalid-name
 
-  def __init__(self, cfg, dataset, strategy=None, out_dir=None):
+  def __init__(self, cfg=None, dataset=None, strategy=None, out_dir=None, **overrides):
+    from tf_gans.progressive.config import ProgressiveConfig  # pylint: disable=import-outside-toplevel
+    if isinstance(dataset, str):  # a dataset spec ('digits', 'tfrecords:<dir>'), not opened yet
+      overrides['dataset'], dataset = dataset, None
+    cfg = (cfg or ProgressiveConfig(logdir=overrides.pop('logdir', ''), **overrides)).validate()
+    if dataset is None:
+      dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
+                                      seed=cfg.seed)
     self.cfg, self.dataset = cfg, dataset
     self.strategy = strategy or tf.distribute.get_strategy()
-    g_kwargs, d_kwargs = cfg.network_kwargs(dataset)
     tf.keras.utils.set_random_seed(cfg.seed)
     with self.strategy.scope():
-      self.G = pggan.G_paper(**g_kwargs, name='G')
-      self.D = pggan.D_paper(**d_kwargs, name='D')
-      self.Gs = pggan.G_paper(**g_kwargs, name='Gs')
-      for gs, g in zip(self.Gs.variables, self.G.variables):  # Gs = G.clone()
-        gs.assign(g)
+      self.G, self.D, self.Gs = build_networks(cfg, dataset)
       self.data_pos = tf.Variable(tf.zeros([dataset.resolution_log2 + 1], tf.int64),
                                   trainable=False, name='data_pos')
       self.opt_key = tf.Variable([-1, -1], dtype=tf.int64, trainable=False, name='opt_key')
@@ -164,16 +196,47 @@ class Run:
         mirror_augment=cfg.mirror_augment, zero_fill_unused=not cfg.reset_opt_for_new_lod,
         loss_scaling=cfg.dtype == 'float16', jit_compile=cfg.jit_compile,
         strategy=self.strategy)
-    checkpoint = tf.train.Checkpoint(
-        G=self.G, D=self.D, Gs=self.Gs, G_opt=self.trainer.G_opt, D_opt=self.trainer.D_opt,
-        step=self.trainer.step, cur_nimg=self.trainer.cur_nimg, data_pos=self.data_pos,
-        opt_key=self.opt_key, **self.trainer.loss_scale_variables())
-    self.checkpointer = checkpoint_lib.Checkpointer(
-        checkpoint, out_dir or cfg.logdir, cfg.logdir, cfg.keep_checkpoints,
-        models=(self.G, self.D, self.Gs), number=lambda: self.cur_nimg, where=self.where,
-        check=lambda path: check_checkpoint_shapes(path, {'G': self.G, 'D': self.D, 'Gs': self.Gs}))
-    self.snapshots = snapshots_lib.Snapshots(out_dir or cfg.logdir, cfg.FAMILY,
-                                             {'G': self.G, 'Gs': self.Gs})
+    self.checkpointer = self.snapshots = None
+    self._rounds_state = None
+    if out_dir or cfg.logdir:
+      checkpoint = tf.train.Checkpoint(
+          G=self.G, D=self.D, Gs=self.Gs, G_opt=self.trainer.G_opt, D_opt=self.trainer.D_opt,
+          step=self.trainer.step, cur_nimg=self.trainer.cur_nimg, data_pos=self.data_pos,
+          opt_key=self.opt_key, **self.trainer.loss_scale_variables())
+      nets = {'G': self.G, 'D': self.D, 'Gs': self.Gs}
+      self.checkpointer = checkpoint_lib.Checkpointer(
+          checkpoint, out_dir or cfg.logdir, cfg.logdir, cfg.keep_checkpoints,
+          models=tuple(nets.values()), number=lambda: self.cur_nimg, where=self.where,
+          check=lambda path: check_checkpoint_shapes(path, nets))
+      self.snapshots = snapshots_lib.Snapshots(out_dir or cfg.logdir, cfg.FAMILY,
+                                               {'G': self.G, 'Gs': self.Gs})
+
+  def train_rounds(self, rounds=1, log=print):
+    """Trains `rounds` schedule rounds from where it is (each: the schedule at cur_nimg,
+    then minibatch_repeats x [D_repeats x D step, G step]); returns the last loss terms.
+    Raises DivergenceError on a non-finite loss."""
+    R, replicas = self.dataset.resolution_log2, self.strategy.num_replicas_in_sync
+    if self._rounds_state is None:
+      self._rounds_state = _LoopState(self.cur_nimg)
+    for _ in range(rounds):
+      sched = self.cfg.schedule(self.cur_nimg, R, replicas)
+      _train_round(self, self.cfg, sched, R, replicas, self._rounds_state, log)
+      _check_finite(self)
+    return {k: float(v) for k, v in self.trainer.last_terms.items()}
+
+  def generate(self, num, seed=0, net='Gs', labels=None):
+    """`num` images of Gs (or 'G') on latents drawn from N(0, I) with `seed`: float32
+    NHWC in [-1, 1] (the original's drange), at the full resolution. A conditional
+    net takes `labels` [num, label_size] (default: rows of the dataset's labels)."""
+    model = self.Gs if net == 'Gs' else self.G
+    latents = np.random.RandomState(seed).randn(num, model.latent_size).astype(np.float32)
+    label_size = model.static_kwargs['label_size']
+    if not label_size:
+      return model(latents).numpy()
+    if labels is None:
+      labels = self.dataset.labels[np.arange(num) % max(len(self.dataset.labels), 1),
+                                   :label_size]
+    return model([latents, np.asarray(labels, np.float32)]).numpy()
 
   @property
   def cur_nimg(self):
@@ -216,78 +279,110 @@ def check_checkpoint_shapes(path, models):
                      + (f' (and {len(bad) - 8} more)' if len(bad) > 8 else ''))
 
 
-def train(cfg, resume=False, dataset=None, explicit=None, log=print):
-  """Runs (or resumes) progressive training; returns a `RunResult` (with cur_nimg and lod).
-
-  The run's life (run file, resume policy, signals, the end) is
-  `tf_gans.training.lifecycle`'s, shared with GAN / RGAN.
-
-  Args:
-    explicit: the fields the user set; on resume only these override the
-      saved run (None: none).
-  """
+class ProgressiveRun:
+  """A PGGAN run inside the shared template (`tf_gans.training.run`): schedule rounds of
+  D and G steps, ticks, Gs grids and network snapshots (original `train.py`
+  `train_progressive_gan`)."""
   # pylint: disable=invalid-name
-  run_life = lifecycle.Lifecycle(cfg, resume, explicit, log)
-  cfg, strategy, replicas = run_life.cfg, run_life.strategy, run_life.replicas
-  if dataset is None:
-    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
-                                    seed=cfg.seed)
-  cfg.check_schedule(dataset.resolution_log2, cfg.dataset)
-  R = dataset.resolution_log2
-  run_life.make_dirs()
-  run = Run(cfg, dataset, strategy, run_life.out_dir)
-  if run_life.start(run.checkpointer):
-    log(f'Resumed {cfg.logdir} at {run.cur_nimg / 1000:g} kimg of {cfg.total_kimg:g}.')
-  elif cfg.resume_pkl:
-    start_from_pickle(run, cfg.resume_pkl, cfg.resume_kimg)
-    log(f'Started from {cfg.resume_pkl} (G, D, Gs) at {cfg.resume_kimg:g} kimg.')
-  rows = replicas_lib.WorkerRows.of_strategy(strategy)
-  if replicas > 1:
-    log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
-        f'(--max_minibatch_per_gpu caps each replica\'s share).')
-  if not rows.everything:
-    log(f'{rows.num_workers} workers of {rows.local_replicas} replicas: this worker (index '
-        f'{rows.worker}) reads only its replicas\' rows, 1/{rows.num_workers} of each minibatch.')
+  unit = 'kimg'
 
-  total_kimg = cfg.total_kimg
-  monitor = monitor_lib.Monitor(run_life.out_dir, total_kimg, 'kimg', start=run.cur_nimg / 1000,
-                                show_progress=cfg.progress and run_life.chief,
-                                plain_every_s=cfg.progress_every_s)
-  grids = SnapshotGrids(run, dataset, R, run_life.out_dir if run_life.chief else None, monitor)
-  if run.cur_nimg == 0 and run_life.chief:
-    grids.write_reals(cfg.seed)
-    grids.write(0, 1.0)
-    log(grids.smoothing_note(cfg.G_smoothing, cfg.schedule(0, R, replicas).minibatch))
+  @classmethod
+  def prepare(cls, cfg, resume=False, log=print, smoke=False, resolution=0, data=None):
+    """Opens the data of a new run (`--smoke`: tiny nets, built-in photos when absent)."""
+    if data is not None:
+      return cfg, data
+    return smoke_lib.prepare(cfg, resume, log, smoke=smoke, resolution=resolution)
 
-  state = _LoopState(run.cur_nimg, rows=rows)
-  say = lambda text: (monitor.end_line(), log(text))  # not onto the progress line
+  def __init__(self, life, dataset, log):
+    cfg = self.cfg = life.cfg
+    self.life, self.log = life, log
+    if dataset is None:
+      dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
+                                      seed=cfg.seed)
+    cfg.check_schedule(dataset.resolution_log2, cfg.dataset)
+    self.dataset, self.R = dataset, dataset.resolution_log2
+    life.make_dirs()
+    self.run = PGGAN(cfg, dataset, life.strategy, life.out_dir)
+    self.checkpointer = self.run.checkpointer
+    self.total = cfg.total_kimg
 
-  def body():
-    total_nimg = int(total_kimg * 1000)
+  def position(self):
+    return self.run.cur_nimg / 1000
+
+  def where(self):
+    return self.run.where()
+
+  def started(self, restored):
+    cfg, run, log, replicas = self.cfg, self.run, self.log, self.life.replicas
+    if restored:
+      log(f'Resumed {cfg.logdir} at {run.cur_nimg / 1000:g} kimg of {cfg.total_kimg:g}.')
+    elif cfg.resume_pkl:
+      start_from_pickle(run, cfg.resume_pkl, cfg.resume_kimg)
+      log(f'Started from {cfg.resume_pkl} (G, D, Gs) at {cfg.resume_kimg:g} kimg.')
+    self.rows = replicas_lib.WorkerRows.of_strategy(self.life.strategy)
+    if replicas > 1:
+      log(f'--strategy={cfg.strategy}: {replicas} replicas; each minibatch is split evenly '
+          f'(--max_minibatch_per_gpu caps each replica\'s share).')
+    if not self.rows.everything:
+      log(f'{self.rows.num_workers} workers of {self.rows.local_replicas} replicas: this worker '
+          f'(index {self.rows.worker}) reads only its replicas\' rows, 1/{self.rows.num_workers} '
+          f'of each minibatch.')
+
+  def attach(self, monitor):
+    self.monitor = monitor
+    self.grids = SnapshotGrids(self.run, self.dataset, self.R,
+                               self.life.out_dir if self.life.chief else None, monitor)
+    self.state = _LoopState(self.run.cur_nimg, rows=self.rows)
+
+  def first_grids(self):
+    cfg = self.cfg
+    self.grids.write_reals(cfg.seed)
+    self.grids.write(0, 1.0)
+    self.log(self.grids.smoothing_note(
+        cfg.G_smoothing, cfg.schedule(0, self.R, self.life.replicas).minibatch))
+
+  def rounds(self, check_stop):
+    run, cfg, state, monitor = self.run, self.cfg, self.state, self.monitor
+    say = lambda text: (monitor.end_line(), self.log(text))  # not onto the progress line
+    total_nimg = int(cfg.total_kimg * 1000)
     while run.cur_nimg < total_nimg:
-      sched = cfg.schedule(run.cur_nimg, R, replicas)
-      _train_round(run, cfg, sched, R, replicas, state, say)
+      sched = cfg.schedule(run.cur_nimg, self.R, self.life.replicas)
+      _train_round(run, cfg, sched, self.R, self.life.replicas, state, say)
       _check_finite(run)
-      run_life.check_stop()  # a round is the unit a resume continues from
+      check_stop()  # a round is the unit a resume continues from
       monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched))
       done = run.cur_nimg >= total_nimg
       if run.cur_nimg >= state.tick_start_nimg + sched.tick_kimg * 1000 or done:
-        _end_tick(run, cfg, sched, state, monitor, grids, done, log)
+        _end_tick(run, cfg, sched, state, monitor, self.grids, done, self.log)
 
-  if run_life.train(body, run.checkpointer, run.where, monitor):
-    return lifecycle.RunResult(cfg.logdir, int(run.trainer.step.numpy()), interrupted=True,
-                               cur_nimg=run.cur_nimg, lod=float(run.G.lod.numpy()))
-  label_size = run.G.static_kwargs['label_size']
-  export = lambda: export_lib.export_generator(
-      run.Gs, run.Gs.latent_size, 'normal', (-1.0, 1.0),
-      os.path.join(cfg.logdir, 'export', 'generator'), overwrite=True, label_size=label_size)
-  run.snapshots.write(run.cur_nimg / 1000)
-  export_dir = run_life.finish(run.checkpointer, run.where, monitor,
-                               export=export if cfg.export else None,
-                               artefacts=[('Gs grids', grids.last_path),
-                                          ('network snapshots', run.snapshots.directory)])
-  return lifecycle.RunResult(cfg.logdir, int(run.trainer.step.numpy()), export_dir=export_dir,
-                             cur_nimg=run.cur_nimg, lod=float(run.G.lod.numpy()))
+  def end(self):
+    self.run.snapshots.write(self.run.cur_nimg / 1000)
+
+  def export(self, out_dir):
+    Gs = self.run.Gs
+    return export_lib.export_generator(Gs, Gs.latent_size, 'normal', (-1.0, 1.0), out_dir,
+                                       overwrite=True, label_size=Gs.static_kwargs['label_size'])
+
+  def artefacts(self):
+    return [('Gs grids', self.grids.last_path), ('network snapshots', self.run.snapshots.directory)]
+
+  def result(self, **fields):
+    return lifecycle.RunResult(self.cfg.logdir, int(self.run.trainer.step.numpy()),
+                               cur_nimg=self.run.cur_nimg, lod=float(self.run.G.lod.numpy()),
+                               **fields)
+
+
+def train(cfg, resume=False, dataset=None, explicit=None, log=print, **options):
+  """Runs (or resumes) progressive training (`tf_gans.training.run.train` over
+  `ProgressiveRun`); returns a `RunResult` (with cur_nimg and lod).
+
+  Args:
+    dataset: an opened `tf_gans.progressive.data` dataset (default: `cfg.dataset`).
+    explicit: the fields the user set; on resume only these override the
+      saved run (None: none).
+    options: `smoke`, `resolution` (`tf_gans.progressive.smoke`).
+  """
+  return run_lib.train(ProgressiveRun, cfg, resume, explicit, log, data=dataset, **options)
 
 
 def start_from_pickle(run, path, resume_kimg):

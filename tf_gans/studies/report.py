@@ -51,13 +51,15 @@ def read_rows(path):
   return run_eval.read_rows(path)
 
 
-def run_values(logdir, column, metric) -> Dict[int, float]:
-  """{step: value} of `column` in `<logdir>/metrics.jsonl`, rows without an error for `metric`."""
+def run_values(logdir, column, metric) -> Dict[float, float]:
+  """{position: value} of `column` in `<logdir>/metrics.jsonl`, rows without an error for
+  `metric`; the position is the step (GAN / RGAN) or the kimg (PGGAN) of the snapshot."""
   values = {}
   for row in read_rows(os.path.join(logdir, METRICS_FILE)):
-    if 'step' not in row or column not in row or metric in (row.get('errors') or {}):
+    position = row['step'] if 'step' in row else row.get('kimg')
+    if position is None or column not in row or metric in (row.get('errors') or {}):
       continue
-    values[int(row['step'])] = float(row[column])
+    values[int(position) if 'step' in row else float(position)] = float(row[column])
   return values
 
 
@@ -314,12 +316,18 @@ def plot_samples(study, path):
 
 
 def last_samples(logdir):
-  """The path of the run's last sample grid (samples/step_*.png), or None."""
+  """The path of the run's last sample grid (GAN / RGAN samples/step_*.png, PGGAN's Gs
+  grid fakesKKKKKK.png), or None."""
   folder = os.path.join(logdir, 'samples')
-  if not os.path.isdir(folder):
+  if os.path.isdir(folder):
+    grids = sorted(f for f in os.listdir(folder) if f.startswith('step_') and f.endswith('.png'))
+    if grids:
+      return os.path.join(folder, grids[-1])
+  if not os.path.isdir(logdir):
     return None
-  grids = sorted(f for f in os.listdir(folder) if f.startswith('step_') and f.endswith('.png'))
-  return os.path.join(folder, grids[-1]) if grids else None
+  fakes = sorted(f for f in os.listdir(logdir)
+                 if f.startswith('fakes') and f.endswith('.png') and not f.endswith('_G.png'))
+  return os.path.join(logdir, fakes[-1]) if fakes else None
 
 
 def write_report(study, description=(), log=print):

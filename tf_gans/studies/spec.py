@@ -11,12 +11,14 @@ A study is written as an absl flag file of `tf_gans.study`, configs/studies/<nam
   --seeds=0,1                                each cell runs once per seed (--seed)
   --metric=parzen                            evaluated on every snapshot of every run
   --metric_key=mean                          the value of its result that is tabulated
-  --eval=num_samples=200;sigma=0.3           the metric's options (`protocols.Options`
+  --eval=num_samples=200;sigma=0.3           the metric's options (`evaluation.Options`
                                              fields; the rest: valid_split, sigma,
                                              centres, reference_split)
 
-The flags a cell or --set may name are the `RunConfig` fields (= the
-`tf_gans.train` flags) except `logdir` and `seed`, which the study sets: run
+The flags a cell or --set may name are the `tf_gans.train` flags (the fields of
+the run's config: `RunConfig`, or `ProgressiveConfig` for a PGGAN cell, whose
+base file, --set or cell says --model=pggan) except `logdir` and `seed`, which
+the study sets: run
 <study_dir>/<cell>/seed<k>/ trains with --seed=k. The base file's own
 --logdir / --seed, if any, are replaced the same way. A cell is, e.g., one of the
 RGAN paper's losses (section 4: SGAN, RSGAN, RaSGAN, LSGAN, RaLSGAN, HingeGAN,
@@ -32,11 +34,13 @@ import typing
 from typing import Dict, List, Sequence, Tuple
 
 from tf_gans.gan.config import RunConfig
+from tf_gans.progressive.config import ProgressiveConfig
+from tf_gans.training import precision
 
 # The result key tabulated when --metric_key is not given.
 DEFAULT_KEYS = {'parzen': 'mean', 'fid': 'fid', 'fid-rgan': 'fid', 'kid': 'mean', 'is': 'is_mean',
                 'swd': 'SWDx1e3_avg', 'ms_ssim': 'ms_ssim', 'digit_confidence': 'fraction_confident'}
-# Metric options that are not `protocols.Options` fields (they travel in `Options.extra`).
+# Metric options that are not `evaluation.Options` fields (they travel in `Options.extra`).
 EXTRA_OPTIONS = ('valid_split', 'sigma', 'centres', 'reference_split')
 STUDY_SET = ('logdir', 'seed')   # fields the study itself sets per run
 _CELL_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$')
@@ -45,7 +49,7 @@ _TRUE, _FALSE = ('true', 't', '1', 'yes'), ('false', 'f', '0', 'no')
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-  """One point of the grid: its name (a folder name) and its RunConfig overrides."""
+  """One point of the grid: its name (a folder name) and its config overrides."""
   name: str
   overrides: Tuple[Tuple[str, object], ...] = ()
   text: str = ''    # the overrides as written in the study file
@@ -56,14 +60,14 @@ class Cell:
 
 @dataclasses.dataclass
 class Study:
-  """A parsed study; `config(cell, seed)` is the RunConfig of one of its runs."""
+  """A parsed study; `config(cell, seed)` is the run config of one of its runs."""
   study_dir: str
-  base: Dict[str, object]        # RunConfig fields of the base flag file and --set
+  base: Dict[str, object]        # config fields of the base flag file and --set
   cells: List[Cell]
   seeds: List[int]
   metric: str
   metric_key: str
-  eval_options: object           # tf_gans.metrics.protocols.Options
+  eval_options: object           # tf_gans.metrics.evaluation.Options
   eval_given: Tuple[str, ...] = ()  # Options fields the study set (data / split / pad_to)
   pairs: Tuple[Tuple[str, str], ...] = ()   # (baseline cell, compared cell), --pair
   panels: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()   # (title, cells) of curves.png, --panel
@@ -77,20 +81,39 @@ class Study:
     return os.path.join(self.study_dir, cell.name, f'seed{seed}')
 
   def config(self, cell, seed):
+    """The run config of one run: RunConfig, or ProgressiveConfig for a PGGAN cell
+    (--model=pggan in the base file, --set or the cell)."""
     values = {**self.base, **dict(cell.overrides)}
-    return RunConfig(logdir=self.logdir(cell, seed), seed=seed, **values).validate()
+    cls = config_class(values.get('model', RunConfig.model))
+    if cls is ProgressiveConfig:
+      values.pop('model', None)  # --model=pggan chose the family; its config has no model
+    known = {f.name for f in dataclasses.fields(cls)}
+    unused = sorted(set(values) - known)
+    if unused:
+      raise ValueError(f'{", ".join("--" + n for n in unused)}: not a flag of a {cls.FAMILY} '
+                       f'run.')
+    return cls(logdir=self.logdir(cell, seed), seed=seed, **values).validate()
 
   def runs(self):
     """(cell, seed) in the order they run: cell by cell, each over all seeds."""
     return [(cell, seed) for cell in self.cells for seed in self.seeds]
 
 
+def config_class(model):
+  """The run config of the family that trains `model` (GAN / RGAN or PGGAN)."""
+  from tf_gans import models  # pylint: disable=import-outside-toplevel
+  models.names()
+  models.MODELS.check_flag('model', model)
+  return ProgressiveConfig if models.family(model) == ProgressiveConfig.FAMILY else RunConfig
+
+
 def _field_types():
   types = {}
-  for field in dataclasses.fields(RunConfig):
-    kind = field.type
-    args = [a for a in typing.get_args(kind) if a is not type(None)]
-    types[field.name] = args[0] if args else kind
+  for cls in (RunConfig, ProgressiveConfig):
+    for field in dataclasses.fields(cls):
+      kind = field.type
+      args = [a for a in typing.get_args(kind) if a is not type(None)]
+      types.setdefault(field.name, args[0] if args else kind)
   return types
 
 
@@ -108,17 +131,15 @@ def convert(kind, text, flag):
 
 
 def run_config_value(name, value, where):
-  """(field, value) of one `name=value` (value None: a bare flag) for RunConfig."""
-  from tf_gans import flags as flags_lib  # pylint: disable=import-outside-toplevel
+  """(field, value) of one `name=value` (value None: a bare flag) of a run config."""
   types = _field_types()
-  if name == 'dtype':   # --dtype is --mixed_precision, as in tf_gans.train
-    name = 'mixed_precision'
-    value = flags_lib._POLICY_OF.get(value, value)  # pylint: disable=protected-access
+  if name in ('dtype', 'mixed_precision'):   # one flag, as in tf_gans.train
+    return 'dtype', precision.canonical(value, f'{where}: --{name}')
   if name not in types and name.startswith('no') and types.get(name[2:]) is bool and value is None:
     return name[2:], False
   if name not in types:
-    raise ValueError(f'{where}: --{name} is not a GAN / RGAN training flag (RunConfig field); '
-                     f'the study runs tf_gans.gan.loop.train.')
+    raise ValueError(f'{where}: --{name} is not a tf_gans.train flag (a field of RunConfig or '
+                     f'ProgressiveConfig).')
   kind = types[name]
   if value is None:
     if kind is not bool:
@@ -137,7 +158,7 @@ def split_assignment(item):
 
 
 def parse_assignments(text, where, allow_study_set=False):
-  """'flag=value;flag;noflag' -> [(RunConfig field, value)], in order."""
+  """'flag=value;flag;noflag' -> [(config field, value)], in order."""
   out = []
   for item in (text or '').split(';'):
     if not item.strip():
@@ -151,7 +172,7 @@ def parse_assignments(text, where, allow_study_set=False):
 
 
 def read_base_flagfile(path):
-  """RunConfig fields of a `tf_gans.train` flag file (nested --flagfile lines followed);
+  """Config fields of a `tf_gans.train` flag file (nested --flagfile lines followed);
   its --logdir / --seed are dropped (the study sets them)."""
   from absl import flags  # pylint: disable=import-outside-toplevel
   if not os.path.isfile(path):
@@ -180,9 +201,9 @@ def parse_cell(text):
 
 
 def parse_eval_options(text, metric):
-  """'field=value;...' -> (protocols.Options, the fields given)."""
-  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
-  fields = {f.name: f for f in dataclasses.fields(protocols.Options) if f.name != 'extra'}
+  """'field=value;...' -> (evaluation.Options, the fields given)."""
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  fields = {f.name: f for f in dataclasses.fields(evaluation.Options) if f.name != 'extra'}
   values, extra, given = {}, {}, []
   for item in (text or '').split(';'):
     if not item.strip():
@@ -208,7 +229,7 @@ def parse_eval_options(text, metric):
   if 'num_samples' in values and 'num_images' not in values:
     # As evaluate does when --num_samples is typed: the presets and fid-rgan read it too.
     values['num_images'] = values['num_samples']
-  return protocols.Options(**values, extra=extra), tuple(given)
+  return evaluation.Options(**values, extra=extra), tuple(given)
 
 
 def _check_cells(where, members, names):

@@ -53,15 +53,24 @@ def _read(path):
   return raw
 
 
+def field(default, help, **metadata):  # pylint: disable=redefined-builtin
+  """A config field that is a `tf_gans.train` flag: its default (`dataclasses.MISSING`:
+  required) and its help text, side by side (`tf_gans.flags` defines the flag from them)."""
+  return dataclasses.field(default=default, metadata=dict(metadata, help=help))
+
+
 class RunFileMixin:
   """save / load / resumed_with for a dataclass config.
 
   Subclasses set FAMILY, RESUME_OVERRIDABLE and ARCHITECTURE (the fields that
-  define the networks' variables, named in the refusal message).
+  define the networks' variables, named in the refusal message), and RENAMED:
+  {old field: (new field, {old value: new value})} for run files written before
+  a field was renamed (they still load and resume).
   """
   FAMILY = DEFAULT_FAMILY
   RESUME_OVERRIDABLE = ()
   ARCHITECTURE = ()
+  RENAMED = {}
 
   def save(self, path):
     """Writes the run file atomically (a kill never leaves half a file)."""
@@ -76,6 +85,10 @@ class RunFileMixin:
     family = raw.pop('family', None)
     if family not in (None, cls.FAMILY):
       raise ValueError(f'{path} holds a {family} run, not a {cls.FAMILY} run.')
+    for old, (new, values) in cls.RENAMED.items():
+      if old in raw and new not in raw:
+        value = raw.pop(old)
+        raw[new] = values.get(value, value)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - known)
     if unknown:

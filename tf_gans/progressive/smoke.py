@@ -1,9 +1,8 @@
-"""What `python -m tf_gans.train --model=pggan` runs: --smoke and its built-in data fallback."""
+"""A PGGAN run's data and config before it starts: --smoke and its built-in data fallback."""
 
 import dataclasses
 
 from tf_gans.progressive import data as data_lib
-from tf_gans.progressive import loop
 from tf_gans.progressive import schedule as schedule_lib
 from tf_gans.training import strategy as strategy_lib
 
@@ -27,18 +26,19 @@ def smoke_config(cfg, resolution_log2):
       mbstd_group_size=min(cfg.mbstd_group_size, SMOKE_MINIBATCH))
 
 
-def run(cfg, resume=False, smoke=False, resolution=0, explicit=None, log=print):
-  """Opens the data (built-in photos for --smoke when absent) and trains.
+def prepare(cfg, resume=False, log=print, smoke=False, resolution=0):
+  """(cfg, dataset) of a PGGAN run: the data opened (built-in photos for --smoke when
+  absent) and, with --smoke, the tiny config.
 
   On --resume the saved run decides the data (a smoke run that fell back to
   the built-in photos saved `--dataset=builtin_photos:<resolution>`), so
-  --smoke and --resolution apply to new runs only.
+  --smoke and --resolution apply to new runs only: (cfg, None).
   """
   strategy_lib.STRATEGIES.check_flag('strategy', cfg.strategy)
   if resume:
     if smoke or resolution:
       log('note: --smoke / --resolution apply to new runs; --resume continues the saved run.')
-    return loop.train(cfg, resume=True, explicit=explicit, log=log)
+    return cfg, None
   # Before any TensorFlow op (reading TFRecords): MultiWorkerMirroredStrategy must come first.
   strategy_lib.get(cfg.strategy)
   try:
@@ -59,4 +59,4 @@ def run(cfg, resume=False, smoke=False, resolution=0, explicit=None, log=print):
                      f'{2 ** dataset.resolution_log2}x{2 ** dataset.resolution_log2} images.')
   if smoke:
     cfg = smoke_config(cfg, dataset.resolution_log2)
-  return loop.train(cfg, resume=False, dataset=dataset, explicit=explicit, log=log)
+  return cfg, dataset
