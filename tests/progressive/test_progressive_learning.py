@@ -1,7 +1,7 @@
 """Progressive training learns: MNIST (test set, padded to 32x32) from 4x4 to 32x32.
 
 Slow (~10 min on 2 idle cores): `python -m pytest -m slow tests/progressive/test_progressive_learning.py`.
-The same run from the command line is in README ("Results measured here").
+The same run from the command line is in docs/results.md ("PGGAN progressive training learns").
 """
 
 import numpy as np
@@ -41,6 +41,6 @@ def test_progressive_training_to_32x32_lowers_swd_at_every_level(tmp_path, mnist
   trained.restore()
   after = swd.sliced_wasserstein(reals, _samples(trained.Gs, n), seed=0, fake_seed=1,
                                  min_resolution=8)
-  # Measured (README): Gs 15 / 15 / 62 after vs 236 / 85 / 542 before at 32 / 16 / 8.
+  # Measured (docs/results.md): Gs 15 / 15 / 62 after vs 236 / 85 / 542 before at 32 / 16 / 8.
   for level in ('SWDx1e3_32', 'SWDx1e3_16', 'SWDx1e3_8'):
     assert after[level] < 0.5 * before[level], (level, before, after)
