@@ -51,8 +51,8 @@ def test_cells_set_and_eval_parse_into_run_configs(tmp_path):
   # A typed num_samples is also the presets' / fid-rgan's count, as evaluate's --num_samples.
   assert s.eval_options.num_images == 100
   rgan, _ = spec.parse_eval_options('num_samples=450', 'fid-rgan')
-  from tf_gans.metrics import constraints, protocols  # pylint: disable=import-outside-toplevel
-  assert protocols.rgan_fid_num_samples(rgan) == 450
+  from tf_gans.metrics import constraints, rgan_fid  # pylint: disable=import-outside-toplevel
+  assert rgan_fid.rgan_fid_num_samples(rgan) == 450
   req = constraints.Request(rgan, (32, 32, 1), 1000, True)
   assert any('got --num_samples=450' in v for v in constraints.violations(['fid-rgan'], req))
   assert spec.parse_eval_options('split=test', 'fid-rgan')[0].num_images == 0   # 50000

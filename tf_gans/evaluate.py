@@ -109,8 +109,8 @@ _TABLE_KEYS = ('fid', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim',
 
 
 def options_from_flags():
-  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
-  return protocols.Options(
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  return evaluation.Options(
       data=FLAGS.data, split=FLAGS.split, pad_to=FLAGS.pad_to, num_samples=FLAGS.num_samples,
       num_reals=FLAGS.num_reals, seed=FLAGS.seed, features=FLAGS.features,
       inception=FLAGS.inception or '', fid_stats=FLAGS.fid_stats or '',
@@ -132,8 +132,8 @@ def table(results):
       if key in _TABLE_KEYS or key.startswith('SWDx1e3_'):
         text = f'{value:.4f}' if isinstance(value, float) else str(value)
         lines.append(f'{name:<17}{key:<20}{text}')
-  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
-  presets = protocols.results_log_table(results)  # the original's log: one row per pass / snapshot
+  from tf_gans.metrics import presets as presets_lib  # pylint: disable=import-outside-toplevel
+  presets = presets_lib.results_log_table(results)  # the original's log: one row per pass / snapshot
   return '\n'.join(lines + ([''] if lines and presets else []) + ([presets] if presets else []))
 
 
@@ -149,6 +149,7 @@ def main(argv):
   del argv
   # pylint: disable=import-outside-toplevel
   from tf_gans.metrics import constraints
+  from tf_gans.metrics import evaluation
   from tf_gans.metrics import protocols
   from tf_gans.training import savedmodel
   failures = []
@@ -157,7 +158,7 @@ def main(argv):
     if FLAGS.run:
       return evaluate_run()
     opts = options_from_flags()
-    ev = protocols.Evaluation(None, opts)
+    ev = evaluation.Evaluation(None, opts)
     # Every metric's constraints (image sizes, counts, labels, weights files) before the
     # generator loads; `run` checks again with its image shape, then computes each metric.
     constraints.require(FLAGS.metrics, ev)

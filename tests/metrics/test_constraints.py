@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tf_gans.metrics import constraints, ms_ssim, protocols, swd
+from tf_gans.metrics import constraints, evaluation, ms_ssim, presets, protocols, swd
 from tf_gans.training import savedmodel
 
 
@@ -32,7 +32,7 @@ def gen16(tmp_path_factory):
 def _options(**kw):
   base = dict(data='digits', split='test', num_samples=200, features='classifier',
               classifier_epochs=1, progress=False)
-  return protocols.Options(**{**base, **kw})
+  return evaluation.Options(**{**base, **kw})
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def no_work(monkeypatch):
   def forbidden(*_, **__):
     raise AssertionError('computed something before the constraints were checked')
   for name in ('fakes', 'fakes_float', 'reals', 'features', 'digit_classifier', 'inception_model'):
-    monkeypatch.setattr(protocols.Evaluation, name, forbidden)
+    monkeypatch.setattr(evaluation.Evaluation, name, forbidden)
 
 
 ALL_PLAIN = ['fid', 'kid', 'is', 'swd', 'ms_ssim', 'nn']
@@ -153,7 +153,7 @@ def test_fid_of_a_rank_deficient_generated_covariance_is_finite_and_biased_up():
 
 
 def test_every_metric_and_preset_has_its_constraints():
-  names = set(protocols.METRICS.names()) | set(protocols.PRESETS)
+  names = set(protocols.METRICS.names()) | set(presets.PRESETS)
   assert names - set(constraints.CHECKS.names()) == set()
 
 

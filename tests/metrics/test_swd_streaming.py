@@ -94,7 +94,7 @@ def test_streamed_equals_the_previous_all_at_once_computation():
   ref = swd.reference_sliced_wasserstein(real, fake, seed=5)
   assert all(v > 0 for v in ref.values())
   _assert_equal_per_level(got, ref)
-  # The pass-by-pass path (protocols' swd-16k) goes through the same chunked projection.
+  # The pass-by-pass path (presets' swd-16k) goes through the same chunked projection.
   passes = swd.distance_from_descriptors(swd.descriptors(real, 5), swd.descriptors(fake, 5), 5)
   _assert_equal_per_level(passes, ref)
 

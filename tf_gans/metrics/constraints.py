@@ -2,18 +2,22 @@
 
 `python -m tf_gans.evaluate` used to load the data, train the classifier,
 generate and featurise, and only then find out that (say) SWD cannot run on
-8x8 images. Here each metric (and PGGAN preset) of
-`tf_gans.metrics.protocols` registers a check in `CHECKS`:
+8x8 images. Here each metric of `tf_gans.metrics.protocols` (with fid-rgan of
+`tf_gans.metrics.rgan_fid`) and each PGGAN preset of `tf_gans.metrics.presets`
+has a check registered in `CHECKS`:
 
     @CHECKS.register('swd')
     def _swd(req: Request) -> List[str]:   # each violated constraint, or []
 
 A `Request` holds only what is cheap to know: the options (the evaluate
 flags), the shape, size and labels of --data/--split (the source is loaded
-once and cached by the `Evaluation`), and the generator's output shape when
-its export declares it. `require(names, evaluation, module)` runs the
-checks of every requested name and raises one `ConstraintError` listing all
-violations, each naming its metric, the flag and what was expected.
+once and cached by the `tf_gans.metrics.evaluation.Evaluation`), and the
+generator's output shape when its export declares it. `require(names,
+evaluation, module)` runs the checks of every requested name and raises one
+`ConstraintError` listing all violations, each naming its metric, the flag
+and what was expected. `tf_gans.metrics.protocols.run` calls it; this module
+reads the presets' table and fid-rgan's batch size from their modules and
+never imports `protocols` (no import cycle).
 
 The minimums come from the metric modules themselves rather than copies of
 their numbers: SWD from `tf_gans.metrics.swd.check_images` (its Laplacian
@@ -51,7 +55,7 @@ class ConstraintError(ValueError):
 @dataclasses.dataclass
 class Request:
   """What the checks read: the options and cheap facts about the data and the generator."""
-  options: object                         # protocols.Options
+  options: object                         # evaluation.Options
   image_shape: Tuple[int, int, int]       # (H, W, C) of --data/--split (after --pad_to)
   num_images: int                         # images in --data/--split
   has_labels: bool                        # --data/--split has class labels
@@ -90,7 +94,7 @@ def generator_image_shape(module) -> Optional[Tuple[int, int, int]]:
 
 
 def request_for(evaluation, module=None) -> Request:
-  """The `Request` of a `protocols.Evaluation` (loads --data/--split through its cache)."""
+  """The `Request` of an `evaluation.Evaluation` (loads --data/--split through its cache)."""
   source = evaluation.source()
   return Request(evaluation.opt, tuple(int(d) for d in source.image_shape),
                  source.num_examples, source.labels is not None,
@@ -326,12 +330,11 @@ def _parzen(req: Request) -> List[str]:
 
 @CHECKS.register('fid-rgan')
 def _fid_rgan(req: Request) -> List[str]:
-  # pylint: disable=import-outside-toplevel
-  from tf_gans.metrics import protocols
-  num = protocols.rgan_fid_num_samples(req.options)
+  from tf_gans.metrics import rgan_fid  # pylint: disable=import-outside-toplevel
+  num = rgan_fid.rgan_fid_num_samples(req.options)
   out = _features(req)
-  if num % protocols.RGAN_FID_BATCH:
-    out.append(f'fid-rgan draws G in batches of {protocols.RGAN_FID_BATCH} (the reference\'s '
+  if num % rgan_fid.RGAN_FID_BATCH:
+    out.append(f'fid-rgan draws G in batches of {rgan_fid.RGAN_FID_BATCH} (the reference\'s '
                f'gen_extra_images "must be a multiple of 100"); got --num_samples={num}.')
   if not out:
     out += _full_rank(req, '--num_samples', num, 'generated')
@@ -342,12 +345,12 @@ def _fid_rgan(req: Request) -> List[str]:
 
 
 def _preset_count(req: Request, name: str) -> int:
-  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
-  return req.options.num_images or protocols.PRESETS[name].num_images
+  from tf_gans.metrics import presets  # pylint: disable=import-outside-toplevel
+  return req.options.num_images or presets.PRESETS[name].num_images
 
 
 def _register_presets():
-  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
+  from tf_gans.metrics import presets  # pylint: disable=import-outside-toplevel
 
   def swd_preset(name):
     del name  # SWD reads any image count (reals and fakes have the preset's, equal)
@@ -379,7 +382,7 @@ def _register_presets():
     return check
 
   makers = {'swd': swd_preset, 'fid': fid_preset, 'is': is_preset, 'ms_ssim': ms_ssim_preset}
-  for name, preset in protocols.PRESETS.items():
+  for name, preset in presets.PRESETS.items():
     CHECKS.register(name, makers[preset.metric](name))
 
 

@@ -34,7 +34,7 @@ values are not reproducible run to run. Here every draw comes from a seeded
     sequential, so the centres depend only on (seed, image index), not on the
     minibatch size. A `patch_stream` k > 0 draws fresh centres from
     `default_rng([seed, 0, l, k])` (one stream per pass of the original's
-    `evaluate_metrics`: tf_gans.metrics.protocols gives the reals passes 0
+    `evaluate_metrics`: tf_gans.metrics.presets gives the reals passes 0
     and 1 and the fakes 2, as the original draws new positions every pass);
   * directions of level l: `default_rng([seed, 1, l])`, one
     standard_normal([D, 128]) array per repeat.
