@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from tf_gans import animations
-from tf_gans.training import savedmodel
+from tf_gans.models import savedmodel
 
 
 @pytest.fixture(scope='module')

@@ -151,7 +151,7 @@ def main(argv):
   from tf_gans.metrics import constraints
   from tf_gans.metrics import evaluation
   from tf_gans.metrics import protocols
-  from tf_gans.training import savedmodel
+  from tf_gans.models import savedmodel
   failures = []
   try:
     protocols.check_names(FLAGS.metrics)

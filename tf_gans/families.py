@@ -40,6 +40,30 @@ def load_generator(logdir):
   return family.load_generator(cfg), cfg
 
 
+def generator_module(logdir, checkpoint=None):
+  """(module, where) of the run in `logdir`: its generator (PGGAN: Gs) at the latest (or the
+  given) training checkpoint, finished or not, with the signatures of an export
+  (`tf_gans.models.savedmodel.InMemoryExport`); `where` is e.g. 'step 600'."""
+  # pylint: disable=import-outside-toplevel
+  from tf_gans.models import savedmodel
+  from tf_gans.training.family import restore_latest
+  rg, _ = load_generator(logdir)
+  restored = restore_latest(rg, logdir, checkpoint)
+  module = savedmodel.InMemoryExport(rg.generator, rg.latent_dim, rg.latent_distribution,
+                                     rg.value_range, rg.label_size)
+  return module, _where(rg, restored)
+
+
+def _where(rg, checkpoint_path):
+  number = int(checkpoint_path.rsplit('-', 1)[1])  # ckpt-N: the step, or PGGAN's cur_nimg
+  return f'step {number}' if rg.unit == 'step' else f'{number / 1000:.3f} kimg'
+
+
+def is_run(path):
+  """Whether `path` is a tf_gans run folder (it holds a run file)."""
+  return bool(path) and runfile.locate(path)[0] is not None
+
+
 def select(logdir, resume, model, model_given):
   """The family of a `tf_gans.train` call: the run file's on --resume, else --model's.
 
@@ -71,7 +95,7 @@ def export_run(logdir, out_dir, checkpoint=None, overwrite=False):
   # pylint: disable=import-outside-toplevel
   import os
   from tf_gans.models import pggan_convert
-  from tf_gans.training import savedmodel as export_lib
+  from tf_gans.models import savedmodel
   from tf_gans.training.family import restore_latest
   if os.path.exists(out_dir) and not overwrite:  # before any expensive work
     raise FileExistsError(f'Export folder {out_dir} exists already; pass --overwrite to replace it.')
@@ -79,15 +103,13 @@ def export_run(logdir, out_dir, checkpoint=None, overwrite=False):
     if checkpoint:
       raise ValueError(f'--checkpoint does not apply to the converted PGGAN folder {logdir}.')
     gs = pggan_convert.load_converted(logdir)[pggan_convert.NETWORK_NAMES.index('Gs')]
-    path = export_lib.export_generator(gs, gs.latent_size, 'normal', (-1.0, 1.0), out_dir,
+    path = savedmodel.export_generator(gs, gs.latent_size, 'normal', (-1.0, 1.0), out_dir,
                                        overwrite=overwrite,
                                        label_size=gs.static_kwargs['label_size'])
     return path, None
   rg, _ = load_generator(logdir)
-  restored = restore_latest(rg, logdir, checkpoint)
-  number = int(restored.rsplit('-', 1)[1])  # CheckpointManager's ckpt-N: step, or PGGAN's cur_nimg
-  where = f'step {number}' if rg.unit == 'step' else f'{number / 1000:.3f} kimg'
-  path = export_lib.export_generator(rg.generator, rg.latent_dim, rg.latent_distribution,
+  where = _where(rg, restore_latest(rg, logdir, checkpoint))
+  path = savedmodel.export_generator(rg.generator, rg.latent_dim, rg.latent_distribution,
                                      rg.value_range, out_dir, overwrite=overwrite,
                                      label_size=rg.label_size)
   return path, where

@@ -1,6 +1,7 @@
 """Images from an exported generator, and the PGGAN reference's utility-script outputs.
 
   python -m tf_gans.generate --model=<export dir> --num=64 --out=grid.png [--seed=0]
+  python -m tf_gans.generate --model=<run folder> --num=64 --out=grid.png   (its latest checkpoint)
   python -m tf_gans.generate --model=<Gs export> --num=16 --resolution=256 --out=grid.png
   python -m tf_gans.generate --model=<Gs export> --mode=interpolation --grid=2 --out=walk.gif
   python -m tf_gans.generate --mode=training --run=<run folder> --out=progress.gif
@@ -23,7 +24,9 @@ flags.DEFINE_enum('mode', 'grid', MODES,
                   'grid: one PNG of --num samples; interpolation: a looping GIF of smooth latent-'
                   'space walks (--grid x --grid cells); training: a GIF of the run\'s snapshot grids.')
 flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator, or '
-                    'a converted PGGAN\'s Gs_savedmodel). Needed by grid and interpolation.')
+                    'a converted PGGAN\'s Gs_savedmodel), or a training run folder (its '
+                    'generator, PGGAN Gs, at its latest checkpoint). Needed by grid and '
+                    'interpolation.')
 flags.DEFINE_string('run', None, 'Training run folder (its fakes*.png or samples/step_*.png); '
                     'for --mode=training.')
 flags.DEFINE_integer('num', 64, 'grid: number of images.')
@@ -80,10 +83,17 @@ def main(argv):
   del argv
   # pylint: disable=import-outside-toplevel
   from tf_gans import animations
-  from tf_gans.training import images, savedmodel
+  from tf_gans import families
+  from tf_gans.models import savedmodel
+  from tf_gans.training import images
   try:
     out = _check_flags()
-    module = savedmodel.load_generator(FLAGS.model) if FLAGS.model else None
+    module = None
+    if families.is_run(FLAGS.model):  # a run folder: its latest checkpoint, through its family
+      module, where = families.generator_module(FLAGS.model)
+      print(f'{FLAGS.model}: the generator at {where} (its latest checkpoint).')
+    elif FLAGS.model:
+      module = savedmodel.load_generator(FLAGS.model)
     shrink = animations.shrink_for_resolution(_image_size(module), FLAGS.resolution) if module else 1
     if FLAGS.mode == 'grid':
       seed = 0 if FLAGS.seed is None else FLAGS.seed

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from tf_gans.metrics import constraints, evaluation, ms_ssim, presets, protocols, swd
-from tf_gans.training import savedmodel
+from tf_gans.models import savedmodel
 
 
 def _export(tmp_path_factory, size):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tf_gans.metrics import evaluation, fid, ms_ssim, protocols, swd
-from tf_gans.training import savedmodel
+from tf_gans.models import savedmodel
 
 NUM = 160
 

@@ -11,6 +11,7 @@ import time
 
 import keras
 
+from tf_gans.training import grids as grids_lib
 from tf_gans.training import images as images_lib
 from tf_gans.training.checkpoint import divergence
 
@@ -59,20 +60,21 @@ class MonitorCallback(keras.callbacks.Callback):
 
 
 class SampleGrids(keras.callbacks.Callback):
-  """Every `every` steps: G on fixed latents -> `<logdir>/samples/step_XXXXXXX.png` and TensorBoard."""
+  """Every `every` steps: G on fixed latents -> `<logdir>/samples/step_XXXXXXX.png` and
+  TensorBoard (`tf_gans.training.grids`)."""
 
   def __init__(self, generator, logdir, monitor, latents, value_range, every):
     super().__init__()
     self.generator = generator
     self.dir = os.path.join(logdir, 'samples')
-    self.monitor, self.latents, self.value_range, self.every = monitor, latents, value_range, every
+    self.writer = grids_lib.GridWriter(monitor)
+    self.latents, self.value_range, self.every = latents, value_range, every
 
   def write(self, step):
     os.makedirs(self.dir, exist_ok=True)
     fake = self.generator(self.latents, training=False)
     path = os.path.join(self.dir, f'step_{step:07d}.png')
-    grid = images_lib.save_grid(images_lib.to_uint8(fake, self.value_range), path)
-    self.monitor.image('samples', grid, step)
+    self.writer.write(images_lib.to_uint8(fake, self.value_range), path, 'samples', step)
     return path
 
   def on_epoch_end(self, epoch, logs=None):

@@ -21,10 +21,10 @@ import tensorflow as tf
 
 from tf_gans import data as data_lib
 from tf_gans import models
-from tf_gans.gan.model import GAN
 from tf_gans.gan import callbacks as cb
 from tf_gans.gan import execution
-from tf_gans.training import savedmodel as export_lib
+from tf_gans.gan.model import GAN
+from tf_gans.models import savedmodel
 from tf_gans.training import images as images_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import optimizers
@@ -179,7 +179,7 @@ class GanRun:
 
   def attach(self, monitor):
     cfg, nets, out_dir = self.cfg, self.nets, self.life.out_dir
-    fixed = export_lib.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim,
+    fixed = savedmodel.fixed_latents(nets.latent_distribution, cfg.num_samples, nets.latent_dim,
                                      cfg.seed)
     self.grids = cb.SampleGrids(nets.generator, out_dir, monitor, fixed, nets.value_range,
                                 cfg.sample_every)
@@ -194,8 +194,8 @@ class GanRun:
   def first_grids(self):
     cfg, source = self.cfg, self.source
     reals = source.images[:cfg.num_samples].astype(np.float32) * source.scale
-    images_lib.save_grid(images_lib.to_uint8(reals, (0.0, 1.0)),
-                         os.path.join(self.life.out_dir, run_lib.REALS_FILE))
+    self.grids.writer.write(images_lib.to_uint8(reals, (0.0, 1.0)),
+                            os.path.join(self.life.out_dir, run_lib.REALS_FILE))
     self.grids.write(0)
 
   def rounds(self, check_stop):  # pylint: disable=unused-argument  # StopAtSignal checks
@@ -222,7 +222,7 @@ class GanRun:
 
   def export(self, out_dir):
     nets = self.nets
-    return export_lib.export_generator(nets.generator, nets.latent_dim, nets.latent_distribution,
+    return savedmodel.export_generator(nets.generator, nets.latent_dim, nets.latent_distribution,
                                        nets.value_range, out_dir, overwrite=True)
 
   def artefacts(self):

@@ -275,7 +275,7 @@ def generate_with_labels(module, seed: int, labels) -> np.ndarray:
   The latents are those `generate(seed, n)` draws (savedmodel.fixed_latents);
   the images are mapped to uint8 as `generate` does.
   """
-  from tf_gans.training import savedmodel  # pylint: disable=import-outside-toplevel
+  from tf_gans.models import savedmodel  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   dist = module.latent_distribution
   dist = dist.numpy() if hasattr(dist, 'numpy') else dist

@@ -32,21 +32,6 @@ METRICS_FILE = 'metrics.jsonl'
 METRICS_PLOT = 'metrics.png'
 
 
-class _InMemoryExport:
-  """The `signatures` of an exported generator (`tf_gans.training.savedmodel`), unsaved."""
-
-  def __init__(self, rg):
-    from tf_gans.training import savedmodel  # pylint: disable=import-outside-toplevel
-    module = savedmodel.GeneratorModule(rg.generator, rg.latent_dim, rg.latent_distribution,
-                                    rg.value_range, rg.label_size)
-    self.signatures = {'sample': module.sample, 'generate': module.generate}
-    try:  # (H, W, C), what constraints.generator_image_shape reads; None when not static
-      shape = tuple(rg.generator.output_shape[1:])
-    except (AttributeError, TypeError, ValueError):
-      shape = ()
-    self.image_shape = shape if len(shape) == 3 and None not in shape else None
-
-
 def select(available, spec):
   """The snapshots `spec` names: 'all' or positions 'K1,K2' (steps or kimg)."""
   if spec in ('', 'all'):
@@ -124,7 +109,9 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
                             f'runs write them with --snapshot_every (GAN / RGAN) or every '
                             f'--network_snapshot_ticks (PGGAN), and at their end.')
   chosen = select(available, snapshots)
-  module = _InMemoryExport(rg)
+  from tf_gans.models import savedmodel
+  module = savedmodel.InMemoryExport(rg.generator, rg.latent_dim, rg.latent_distribution,
+                                     rg.value_range, rg.label_size)
   constraints.require(names, evaluation.Evaluation(module, options), module)
   path = os.path.join(logdir, METRICS_FILE)
   done = {(r.get(rg.unit), tuple(sorted(r.get('metrics', [])))) for r in read_rows(path)

@@ -258,7 +258,7 @@ def load_tf1_checkpoint(prefix, g_kwargs=None, d_kwargs=None):
 
 def save_converted(nets, out_dir, overwrite=False, source=None):
   """Writes G/D/Gs Keras weights, `pggan.json` and the Gs SavedModel, atomically."""
-  from tf_gans.training import savedmodel  # pylint: disable=import-outside-toplevel
+  from tf_gans.models import savedmodel  # pylint: disable=import-outside-toplevel
   out_dir = os.path.abspath(out_dir)
   with atomic.AtomicFolder(out_dir, overwrite, label='Output folder') as tmp:
     meta = {'source': source, 'networks': {}}

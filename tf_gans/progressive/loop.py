@@ -37,13 +37,13 @@ import numpy as np
 import tensorflow as tf
 
 from tf_gans.models import pggan
+from tf_gans.models import savedmodel
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import schedule as schedule_lib
 from tf_gans.progressive import smoke as smoke_lib
 from tf_gans.progressive import trainer as trainer_lib
 from tf_gans.training import checkpoint as checkpoint_lib
-from tf_gans.training import savedmodel as export_lib
-from tf_gans.training import images as images_lib
+from tf_gans.training import grids as grids_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import replicas as replicas_lib
 from tf_gans.training import run as run_lib
@@ -51,22 +51,7 @@ from tf_gans.training import snapshots as snapshots_lib
 
 
 
-def grid_size(resolution):
-  """The original's '1080p' grid (`misc.setup_snapshot_image_grid`):
-  (clip(1920 // W, 3, 32), clip(1080 // H, 2, 32))."""
-  return int(np.clip(1920 // resolution, 3, 32)), int(np.clip(1080 // resolution, 2, 32))
-
-
-def save_grid(images_nhwc, path, gw):
-  """[-1, 1] images -> rint(x * 127.5 + 127.5) clipped -> PNG grid (the original's
-  `misc.save_image_grid` with drange [-1, 1]); returns the uint8 grid."""
-  x = np.clip(np.rint(np.asarray(images_nhwc, np.float32) * 127.5 + 127.5), 0, 255)
-  tiled = images_lib.grid(x.astype(np.uint8), cols=gw, pad=0)
-  images_lib.save_png(tiled, path)
-  return tiled
-
-
-def snapshot_name(cur_nimg, tick_kimg, net='Gs'):
+def fakes_name(cur_nimg, tick_kimg, net='Gs'):
   """fakesKKKKKK.png (kimg, as the original); sub-kimg ticks add .III (images); G's
   grid (written early, beside Gs's) adds _G."""
   extra = f'.{cur_nimg % 1000:03d}' if tick_kimg < 1 else ''
@@ -85,7 +70,8 @@ class SnapshotGrids:
 
   def __init__(self, run, dataset, resolution_log2, out_dir, monitor):
     self.run, self.dataset, self.out_dir, self.monitor = run, dataset, out_dir, monitor
-    self.gw, self.gh = grid_size(2 ** resolution_log2)
+    self.gw, self.gh = grids_lib.pggan_grid_size(2 ** resolution_log2)
+    self.writer = grids_lib.GridWriter(monitor, cols=self.gw, pad=0, min_size=0)
     n = self.gw * self.gh
     self.latents = np.random.RandomState(run.cfg.seed).randn(n, run.G.latent_size).astype(
         np.float32)
@@ -105,22 +91,21 @@ class SnapshotGrids:
     """fakesKKKKKK.png of Gs (and of G while Gs is mostly its initialisation)."""
     if self.out_dir is None:  # not the chief
       return
-    self.last_path = os.path.join(self.out_dir, snapshot_name(cur_nimg, tick_kimg))
-    grid = save_grid(self._generate(self.run.Gs), self.last_path, self.gw)
-    self.monitor.image('Gs', grid, cur_nimg / 1000)
+    self.last_path = os.path.join(self.out_dir, fakes_name(cur_nimg, tick_kimg))
+    self.writer.write(grids_lib.pggan_to_uint8(self._generate(self.run.Gs)), self.last_path,
+                      'Gs', cur_nimg / 1000)
     if 0 < int(self.run.trainer.step.numpy()) < 2 * self.early_steps:  # D + G steps
-      grid = save_grid(self._generate(self.run.G), os.path.join(
-          self.out_dir, snapshot_name(cur_nimg, tick_kimg, net='G')), self.gw)
-      self.monitor.image('G', grid, cur_nimg / 1000)
+      self.writer.write(grids_lib.pggan_to_uint8(self._generate(self.run.G)),
+                        os.path.join(self.out_dir, fakes_name(cur_nimg, tick_kimg, net='G')),
+                        'G', cur_nimg / 1000)
 
   def write_reals(self, seed):
     """reals.png: the first grid of real images of the training stream (any dataset)."""
     if self.out_dir is None:
       return
     n = self.gw * self.gh
-    reals = next(iter(self.dataset.images(0, seed).batch(n).take(1)))[0].numpy()
-    save_grid(reals.astype(np.float32) / 127.5 - 1.0, os.path.join(self.out_dir, run_lib.REALS_FILE),
-              self.gw)
+    reals = next(iter(self.dataset.images(0, seed).batch(n).take(1)))[0].numpy()  # uint8
+    self.writer.write(reals, os.path.join(self.out_dir, run_lib.REALS_FILE))
 
   def smoothing_note(self, beta, minibatch):
     if not self.early_steps:
@@ -360,7 +345,7 @@ class ProgressiveRun:
 
   def export(self, out_dir):
     Gs = self.run.Gs
-    return export_lib.export_generator(Gs, Gs.latent_size, 'normal', (-1.0, 1.0), out_dir,
+    return savedmodel.export_generator(Gs, Gs.latent_size, 'normal', (-1.0, 1.0), out_dir,
                                        overwrite=True, label_size=Gs.static_kwargs['label_size'])
 
   def artefacts(self):

@@ -34,10 +34,3 @@ def save_png(image_hwc, path, upscale=1):
   if upscale > 1:
     img = np.repeat(np.repeat(img, upscale, axis=0), upscale, axis=1)
   Image.fromarray(img).save(path)
-
-
-def save_grid(images_uint8, path, cols=None, pad=1, min_size=256):
-  """Tiles uint8 NHWC images into a PNG, enlarged (nearest) to at least ~`min_size` px."""
-  tiled = grid(images_uint8, cols=cols, pad=pad)
-  save_png(tiled, path, upscale=max(1, min_size // max(tiled.shape[:2])))
-  return tiled

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tf_gans import families
 from tf_gans.gan import restore
-from tf_gans.training import savedmodel
+from tf_gans.models import savedmodel
 
 
 def test_signatures_agree_with_the_generator(trained_run):

@@ -73,6 +73,25 @@ class GeneratorModule(tf.Module):
     return {'images': tf.cast(tf.round(unit * 255.0), tf.uint8)}
 
 
+class InMemoryExport:
+  """What `load_generator` gives for a saved export, for a generator in memory: the same
+  signatures ('serving_default', 'generate', 'sample') and its static `image_shape`
+  (H, W, C) or None. Traced once; the generator's weights are read at each call, so
+  a checkpoint or snapshot restored into it later is what it samples."""
+
+  def __init__(self, generator, latent_dim, latent_distribution, value_range, label_size=0):
+    module = GeneratorModule(generator, latent_dim, latent_distribution, value_range, label_size)
+    self.module = module
+    self.signatures = {'serving_default': module.serve.get_concrete_function(),
+                       'generate': module.generate.get_concrete_function(),
+                       'sample': module.sample.get_concrete_function()}
+    try:
+      shape = tuple(generator.output_shape[1:])
+    except (AttributeError, TypeError, ValueError):
+      shape = ()
+    self.image_shape = shape if len(shape) == 3 and None not in shape else None
+
+
 def export_generator(generator, latent_dim, latent_distribution, value_range, out_dir,
                      overwrite=False, label_size=0):
   """Writes the SavedModel to `out_dir` atomically.
