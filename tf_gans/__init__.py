@@ -20,7 +20,7 @@ __version__ = '0.1.0'
 
 _NAMES = {
     'GAN': ('tf_gans.gan.model', 'GAN'),
-    'PGGAN': ('tf_gans.progressive.loop', 'PGGAN'),
+    'PGGAN': ('tf_gans.progressive.model', 'PGGAN'),
     'RunConfig': ('tf_gans.gan.config', 'RunConfig'),
     'ProgressiveConfig': ('tf_gans.progressive.config', 'ProgressiveConfig'),
     'run_training': ('tf_gans.api', 'run_training'),

@@ -13,6 +13,7 @@ from tf_gans.data import tfrecords
 from tf_gans.metrics import swd
 from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import loop
+from tf_gans.progressive import model
 
 
 def _samples(net, n):
@@ -33,11 +34,11 @@ def test_progressive_training_to_32x32_lowers_swd_at_every_level(tmp_path, mnist
       network_snapshot_ticks=100, progress=False, export=False).validate()
   n = 1024
   reals = data.load_images(0)[:n]
-  untrained = loop.PGGAN(cfg, data)
+  untrained = model.PGGAN(cfg, data)
   before = swd.sliced_wasserstein(reals, _samples(untrained.Gs, n), seed=0, fake_seed=1,
                                   min_resolution=8)
   loop.train(cfg, dataset=data, log=lambda *a, **k: None)
-  trained = loop.PGGAN(cfg, data)
+  trained = model.PGGAN(cfg, data)
   trained.restore()
   after = swd.sliced_wasserstein(reals, _samples(trained.Gs, n), seed=0, fake_seed=1,
                                  min_resolution=8)

@@ -12,6 +12,7 @@ from tf_gans.progressive import smoke
 from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import loop
+from tf_gans.progressive import model
 
 
 def _dataset(n=64, res=16, seed=0):
@@ -85,10 +86,10 @@ def test_resume_refuses_a_changed_architecture(tmp_path, straight):
   with pytest.raises(ValueError, match=r'change the architecture: --fmap_max=16 \(run has 8\)'):
     loop.train(_cfg(straight.logdir, fmap_max=16), resume=True, dataset=data, explicit=('fmap_max',))
   # The checkpoint check names each mismatched reference variable.
-  other = loop.PGGAN(dataclasses.replace(_cfg(tmp_path / 'x'), fmap_max=16, fmap_base=16), data)
+  other = model.PGGAN(dataclasses.replace(_cfg(tmp_path / 'x'), fmap_max=16, fmap_base=16), data)
   ckpt = tf.train.latest_checkpoint(os.path.join(straight.logdir, 'checkpoints'))
   with pytest.raises(ValueError, match=r"G/4x4/Dense/weight: checkpoint \(8, 128\), ours \(16, 256\)"):
-    loop.check_checkpoint_shapes(ckpt, {'G': other.G, 'D': other.D})
+    model.check_checkpoint_shapes(ckpt, {'G': other.G, 'D': other.D})
 
 
 def test_bad_schedules_and_resolutions(tmp_path):
@@ -151,7 +152,7 @@ def _write_original_pickle(path, nets):
 
 def test_training_starts_from_an_original_network_pickle(tmp_path):
   data = _dataset()
-  src = loop.PGGAN(_cfg(tmp_path / 'src', seed=11), data)  # other weights than seed 3's
+  src = model.PGGAN(_cfg(tmp_path / 'src', seed=11), data)  # other weights than seed 3's
   pkl = _write_original_pickle(tmp_path / 'network-snapshot-000000.pkl', (src.G, src.D, src.Gs))
   quiet = lambda *a, **k: None
   # Nothing left to train at K = total: the run's networks are the pickle's.
@@ -159,8 +160,8 @@ def test_training_starts_from_an_original_network_pickle(tmp_path):
   same = loop.train(_cfg(tmp_path / 'same', total_kimg=0.128, **kw), dataset=data, log=quiet)
   state = _state(same.logdir)
   assert same.cur_nimg == 128
-  for net, model in (('G', src.G), ('D', src.D), ('Gs', src.Gs)):
-    for v in model.trainable_variables:
+  for net, keras_net in (('G', src.G), ('D', src.D), ('Gs', src.Gs)):
+    for v in keras_net.trainable_variables:
       got = [state[k] for k in state if k.startswith(f'{net}/') and state[k].shape == v.shape
              and np.array_equal(state[k], v.numpy())]
       assert got, f'{net} {v.path} not restored from the pickle'

@@ -2,6 +2,7 @@
 
 from tf_gans.progressive import data as data_lib
 from tf_gans.progressive import loop
+from tf_gans.progressive import model
 from tf_gans.progressive.config import ProgressiveConfig
 from tf_gans.training.family import FAMILIES, Family, RunGenerator
 
@@ -14,7 +15,7 @@ def load_generator(cfg):
   evaluated and exported, as the original evaluates and ships Gs."""
   # pylint: disable=invalid-name
   dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir, seed=cfg.seed)
-  G, _, Gs = loop.build_networks(cfg, dataset, dtype='float32', with_D=False)
+  G, _, Gs = model.build_networks(cfg, dataset, dtype='float32', with_D=False)
   return RunGenerator({'G': G, 'Gs': Gs}, Gs, Gs.latent_size, 'normal', (-1.0, 1.0),
                       Gs.static_kwargs['label_size'], 'kimg', cfg.dataset, cfg.split, cfg.pad_to)
 

@@ -5,7 +5,7 @@ that refuses to save non-finite weights (`DivergenceError`), writes into this
 process's folder (a scratch folder on non-chief workers) and restores the
 chief's latest checkpoint. `TrainState` is the GAN / RGAN state built on it
 (G, D, both optimizers, the step counter and the dropout seed-generator
-states); `tf_gans.progressive.loop.PGGAN` is the PGGAN one. The noise and the
+states); `tf_gans.progressive.model.PGGAN` is the PGGAN one. The noise and the
 data position are pure functions of (seed, step) (see `tf_gans.gan` and
 `tf_gans.data.make_dataset`), so restoring the step restores them too.
 
