@@ -18,6 +18,25 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / 'shared'
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_stops_the_suite():
+  """Fails a test that leaves a SIGINT / SIGTERM handler or the command lines' opt-in
+  (`interrupts.take_stop_signals`) behind: Ctrl-C must stay pytest's own."""
+  import signal  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import interrupts  # pylint: disable=import-outside-toplevel
+  signals = (signal.SIGINT, signal.SIGTERM)
+  before = [signal.getsignal(s) for s in signals]
+  yield
+  after = [signal.getsignal(s) for s in signals]
+  taken = interrupts.stop_signals_taken()
+  for s, handler in zip(signals, before):
+    signal.signal(s, handler)
+  interrupts.take_stop_signals(False)
+  if after != before or taken:
+    pytest.fail(f'the test left SIGINT / SIGTERM handlers {after} (before: {before}) or the '
+                f'stop-signal opt-in ({taken}) behind; restored them')
+
+
 @pytest.fixture
 def mnist_dir():
   path = SHARED / 'data' / 'mnist'

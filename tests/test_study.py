@@ -222,7 +222,8 @@ def test_bad_panels_are_refused(tmp_path, panel, message):
 
 @pytest.fixture(scope='module')
 def killed_and_resumed(tmp_path_factory):
-  """The tiny study, killed (KeyboardInterrupt) in the middle of its 3rd run, then rerun."""
+  """The tiny study, stopped (its run's stop request, as Ctrl-C under `python -m
+  tf_gans.study`) in the middle of its 3rd run, then rerun."""
   study_dir = tmp_path_factory.mktemp('study')
   s = make(study_dir)
   calls, interrupt = [], {'armed': False}
@@ -231,7 +232,7 @@ def killed_and_resumed(tmp_path_factory):
   def check_stop(self):
     if interrupt['armed'] and len(calls) == 3:   # after the 3rd run's first 5 steps
       interrupt['armed'] = False
-      raise KeyboardInterrupt()
+      self.stop_request.set()
     return original(self)
 
   def train(cfg, resume, explicit, log):

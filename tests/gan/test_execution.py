@@ -7,8 +7,9 @@ from tf_gans.gan import callbacks as cb
 from tf_gans.gan import execution
 from tf_gans.gan import loop
 from tf_gans.gan.config import RunConfig
+from tf_gans.training import interrupts
 
-from tests.training.test_loop import quiet, small_config, weights_of
+from tests.gan.test_loop import quiet, small_config, weights_of
 
 
 def test_choose_takes_the_largest_divisor_of_log_every_that_fits_the_target():
@@ -93,12 +94,13 @@ def test_a_stop_request_ends_at_an_execution_boundary_and_resumes_to_the_same_we
   split = tmp_path / 'split'
   original = cb.DivergenceGuard.on_train_batch_end
 
-  def interrupt_at_25(self, batch, logs=None):
+  def stop_at_25(self, batch, logs=None):
     original(self, batch, logs)
     if int(self.model.step.numpy()) == 25:
-      raise KeyboardInterrupt
-  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', interrupt_at_25)
-  result = loop.train(small_config(split, steps_per_execution=5), log=quiet)
+      stop.set()
+  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', stop_at_25)
+  with interrupts.stop_with() as stop:
+    result = loop.train(small_config(split, steps_per_execution=5), log=quiet)
   assert result.interrupted and result.step == 25
   monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', original)
   assert loop.train(small_config(split), resume=True, log=quiet).step == 40

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import tensorflow as tf
 from tf_gans.gan import callbacks as cb
 from tf_gans.gan import loop
 from tf_gans.gan import restore
+from tf_gans.training import interrupts
 from tf_gans.training.checkpoint import DivergenceError, NoCheckpointError
 from tf_gans.gan.config import RunConfig
 
@@ -60,17 +62,21 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, monkeypatch, vari
   straight = tmp_path / 'straight'
   loop.train(small_config(straight, **variant), log=quiet)
 
-  # Same run, Ctrl-C at step 27 (mid-interval, not at a checkpoint), then --resume.
+  # Same run, stopped at step 27 (mid-interval, not at a checkpoint), then --resume.
   split = tmp_path / 'split'
   original = cb.DivergenceGuard.on_train_batch_end
+  handlers = set()
 
-  def interrupt_at_27(self, batch, logs=None):
+  def stop_at_27(self, batch, logs=None):
     original(self, batch, logs)
+    handlers.add(signal.getsignal(signal.SIGINT))
     if int(self.model.step.numpy()) == 27:
-      raise KeyboardInterrupt
-  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', interrupt_at_27)
-  result = loop.train(small_config(split, steps_per_execution=1, **variant), log=quiet)
+      stop.set()  # the callbacks' stop check then ends the run after this step
+  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', stop_at_27)
+  with interrupts.stop_with() as stop:
+    result = loop.train(small_config(split, steps_per_execution=1, **variant), log=quiet)
   assert result.interrupted and result.step == 27
+  assert handlers == {signal.default_int_handler}  # a library run leaves Ctrl-C alone
   monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', original)
   result = loop.train(small_config(split, **variant), resume=True, log=quiet)
   assert result.step == 40

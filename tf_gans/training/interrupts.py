@@ -1,11 +1,21 @@
-"""Stopping a run cleanly: SIGINT and SIGTERM, and output streams that may die.
+"""Stopping a run cleanly: stop requests, SIGINT / SIGTERM, output streams that may die.
 
-`stop_signals(request)` turns SIGINT (Ctrl-C) and SIGTERM (how schedulers and
-`kill` stop a job) into a `StopRequest` that the training loop honours at its
-next consistent point by raising `Interrupted` (a KeyboardInterrupt); the
-loops catch KeyboardInterrupt, save a checkpoint first and only then print,
-so a run stopped either way resumes exactly where it stopped
-(`tf_gans.training.lifecycle.Lifecycle.train` does the catching and saving).
+A run stops cleanly through its `StopRequest`: the training loop calls
+`check()` where its state is consistent (the GAN after a step, PGGAN after a
+schedule round), which then raises `Interrupted` (a KeyboardInterrupt); the
+lifecycle (`tf_gans.training.lifecycle.Lifecycle.train`) catches it, saves a
+checkpoint first and only then prints, so the run resumes exactly where it
+stopped. Who sets the request is the caller's choice:
+
+- command lines (`python -m tf_gans.train`, `python -m tf_gans.study`) call
+  `take_stop_signals()`: while a run trains, SIGINT (Ctrl-C) and SIGTERM (how
+  schedulers and `kill` stop a job) set its request (`stop_signals`), so a
+  stopped run is saved, says how to resume, and the command exits 130;
+- library calls and in-process tests install no process-wide handler: Ctrl-C
+  stays Python's KeyboardInterrupt and reaches the caller (the lifecycle saves
+  nothing then: see `Lifecycle.train`). To stop such a run at a consistent
+  point, set its request: `with stop_with() as stop:` around the call, then
+  `stop.set()` from a callback, another thread or a notebook.
 
 `protect_output()` makes a dead stdout / stderr harmless: a run piped into
 `tee` or `head`, or started from an ssh session that closed, would otherwise
@@ -17,6 +27,7 @@ export go on.
 """
 
 import contextlib
+import contextvars
 import errno
 import logging
 import os
@@ -26,9 +37,10 @@ import threading
 
 
 class Interrupted(KeyboardInterrupt):
-  """A stop signal arrived (SIGINT or SIGTERM). `forced`: a second one, raised at once,
-  possibly in the middle of an update, so the loop must not save that state. `origin`:
-  under several workers, where the signal arrived ('worker 1'; None: this process)."""
+  """A stop was requested (SIGINT, SIGTERM or `StopRequest.set`). `forced`: a second
+  signal, raised at once, possibly in the middle of an update, so the loop must not save
+  that state. `origin`: under several workers, where the request arose ('worker 1'; None:
+  this process)."""
 
   def __init__(self, signal_name, forced=False, origin=None):
     super().__init__(signal_name)
@@ -108,19 +120,37 @@ def point_absl_at_stderr():
   absl_logging.get_absl_handler().python_handler.stream = sys.stderr
 
 
-class StopRequest:
-  """SIGINT / SIGTERM as a request that the training loop honours at its next safe point.
+# What `StopRequest.set()` votes under several workers (signal numbers are below 65).
+REQUEST_CODE = 100
+REQUESTED = 'a stop request'
 
-  The first signal only sets the request; the loop calls `check()` where its
-  state is consistent (the GAN after a step, PGGAN after a schedule round), which
-  raises `Interrupted` there, and the loop saves that state. A second signal
-  raises at once (an impatient user still gets out) as a forced stop, which
-  keeps the last checkpoint instead of saving a state caught mid-update.
+
+def _name(signum):
+  return REQUESTED if signum == REQUEST_CODE else signal.Signals(signum).name
+
+
+class StopRequest:
+  """A request that the training loop stop at its next consistent point.
+
+  Set by `set()` or, under `stop_signals`, by SIGINT / SIGTERM; the loop calls
+  `check()` where its state is consistent, which raises `Interrupted` there,
+  and the lifecycle saves that state. A second signal raises at once (an
+  impatient user still gets out) as a forced stop, which keeps the last
+  checkpoint instead of saving a state caught mid-update.
   """
 
   def __init__(self):
     self.signal_name = None
     self.signum = 0
+
+  @property
+  def is_set(self):
+    return self.signal_name is not None
+
+  def set(self):
+    """Asks the run to stop at its next consistent point (as a first signal does)."""
+    if self.signal_name is None:
+      self.signal_name, self.signum = REQUESTED, REQUEST_CODE
 
   def handle(self, signum, frame):  # pylint: disable=unused-argument
     name = signal.Signals(signum).name
@@ -145,7 +175,41 @@ class StopRequest:
     if self.signal_name is not None:
       raise Interrupted(self.signal_name)
     (task_type, task_id), signum = sorted(stops.items())[0]
-    raise Interrupted(signal.Signals(signum).name, origin=f'{task_type} {task_id}')
+    raise Interrupted(_name(signum), origin=f'{task_type} {task_id}')
+
+
+_requests = contextvars.ContextVar('tf_gans_stop_request', default=None)
+_signals = {'taken': False}
+
+
+def take_stop_signals(take=True):
+  """The command lines' opt-in: from now on, while a run trains, SIGINT and SIGTERM
+  set its stop request (`stop_signals`). Library calls do not call it."""
+  _signals['taken'] = bool(take)
+
+
+def stop_signals_taken():
+  """Whether `take_stop_signals()` was called in this process."""
+  return _signals['taken']
+
+
+@contextlib.contextmanager
+def stop_with(request=None):
+  """Runs started within the block take `request` (default: a new one) as their stop
+  request; yields it. Once set, every run of the block stops at its next consistent
+  point, saving a checkpoint and returning interrupted=True."""
+  request = request if request is not None else StopRequest()
+  token = _requests.set(request)
+  try:
+    yield request
+  finally:
+    _requests.reset(token)
+
+
+def current_stop_request():
+  """The stop request of a run starting now: the innermost `stop_with` block's, else a new one."""
+  request = _requests.get()
+  return request if request is not None else StopRequest()
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
     run = Lifecycle(cfg, resume, explicit, log)   # strategy first, run file, folders
     ... build nets and a Checkpointer under run.strategy.scope() ...
     run.start(checkpointer)                      # restore, or write the run file
-    result = run.train(body, checkpointer, where, monitor)  # SIGINT/SIGTERM -> save
+    result = run.train(body, checkpointer, where, monitor)  # a stop request -> save
     run.finish(checkpointer, where, monitor, export=...)    # save, plot, export, 'Done: ...'
 
 What it guarantees for every model (GAN, RGAN, PGGAN):
@@ -11,8 +11,14 @@ What it guarantees for every model (GAN, RGAN, PGGAN):
   continues any run; only flags the user typed may override it;
 - chief and scratch folders (`tf_gans.training.strategy.write_dir`): only the
   chief writes the run folder, every worker restores the chief's checkpoint;
-- SIGINT and SIGTERM save a checkpoint first, then say how to resume; a run
-  stopped before its first checkpoint resumes from the beginning;
+- a stop request (`interrupts.StopRequest`) saves a checkpoint at the loop's
+  next consistent point, then says how to resume; a run stopped before its
+  first checkpoint resumes from the beginning. Who sets it is the caller's
+  choice (`interrupts`): the command lines take SIGINT / SIGTERM
+  (`interrupts.take_stop_signals`); library calls and in-process tests install
+  no handler, so Ctrl-C is a KeyboardInterrupt that reaches the caller and
+  saves nothing (see "A plain KeyboardInterrupt" below); they stop a run
+  cleanly by setting its request (`interrupts.stop_with`);
 - under several workers (MultiWorkerMirroredStrategy) a stop signal on any worker
   stops all of them after the same step, and each saves (see "Faults under several
   workers" below); a lost worker ends the others with `WorkerLostError`, one message
@@ -21,6 +27,17 @@ What it guarantees for every model (GAN, RGAN, PGGAN):
   the CLI turns into one error line and exit status 1;
 - the end: a final checkpoint, the loss-curve PNG, the generator SavedModel
   and one "Done: ..." line naming what was written where.
+
+A plain KeyboardInterrupt (Ctrl-C where no handler was taken, or one raised by
+code) saves nothing: `train` closes the monitor, names the last checkpoint and
+the resume command, and lets it propagate. It can arrive at any Python line:
+between the D and G updates of a PGGAN round, or of a GAN step under
+`run_eagerly`, in a callback that writes a grid, or in the middle of a
+checkpoint write, and the lifecycle cannot tell these from a consistent point,
+so a checkpoint taken then could resume to another run than the one stopped.
+Resuming continues from the last periodic checkpoint instead. A second signal
+under the handlers (a forced stop) is the same case, except that the command
+line then exits 130 as after the first.
 
 Faults under several workers. A stop signal reaches one process, but
 MultiWorkerMirroredStrategy's collectives need every worker at every step: a
@@ -55,6 +72,7 @@ timeout (`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`)
 is set, which would also have to outlast the chief's extra work between steps.
 """
 
+import contextlib
 import dataclasses
 import gc
 import os
@@ -85,9 +103,13 @@ class Lifecycle:
     resume: continue the run saved in cfg.logdir.
     explicit: names of the fields the user gave (None: see `runfile.resolve`).
     log: print-like callable for the run's messages.
+    stop: the run's `interrupts.StopRequest` (None: `interrupts.current_stop_request()`,
+      the caller's `stop_with` block's or a new one).
+    signals: whether SIGINT / SIGTERM set it while the run trains (None: whether this
+      process called `interrupts.take_stop_signals()`, as the command lines do).
   """
 
-  def __init__(self, cfg, resume=False, explicit=None, log=print):
+  def __init__(self, cfg, resume=False, explicit=None, log=print, stop=None, signals=None):
     # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op. On
     # --resume the run's own strategy, unless the user typed another one.
     name = cfg.strategy
@@ -105,7 +127,8 @@ class Lifecycle:
           f'count changes how each minibatch is split (PGGAN: the schedule\'s minibatch '
           f'rounding and per-replica caps).')
     self.restored = None
-    self.stop_request = interrupts.StopRequest()
+    self.stop_request = stop if stop is not None else interrupts.current_stop_request()
+    self.signals = interrupts.stop_signals_taken() if signals is None else signals
     self.multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
     self._vote = strategy_lib.StopVote(self.strategy) if self.multi_worker else None
 
@@ -143,7 +166,7 @@ class Lifecycle:
     return self.restored
 
   def check_stop(self):
-    """Raises `Interrupted` if SIGINT / SIGTERM arrived; call where the state is consistent.
+    """Raises `Interrupted` if a stop was requested; call where the state is consistent.
 
     Under several workers every worker must call it at the same points (it is a
     collective): all of them then raise together when any of them got a signal.
@@ -194,36 +217,49 @@ class Lifecycle:
         f'again with: {runfile.resume_command(self.logdir)}')
 
   def train(self, body, checkpointer, where, monitor=None):
-    """Runs `body()`, which calls `check_stop()` at its consistent points; a stop signal
+    """Runs `body()`, which calls `check_stop()` at its consistent points; a stop request
     then saves a checkpoint and reports how to resume. Returns True if stopped.
+
+    SIGINT / SIGTERM set the request only under `self.signals`. A plain KeyboardInterrupt
+    saves nothing and propagates (see the module docstring).
 
     Raises:
       WorkerLostError: under several workers, another worker was lost.
+      KeyboardInterrupt: not through the stop request; the last checkpoint is kept.
     """
-    with interrupts.stop_signals(self.stop_request):
+    handlers = (interrupts.stop_signals(self.stop_request) if self.signals
+                else contextlib.nullcontext())
+    with handlers:
       try:
         self._watch_peers(body, checkpointer, where, monitor)
-      except KeyboardInterrupt as e:
-        signal_name = e.args[0] if isinstance(e, interrupts.Interrupted) else 'SIGINT'
-        origin = getattr(e, 'origin', None)
-        if getattr(e, 'forced', False):  # a second signal: the state may be mid-update
-          path = checkpointer.latest() or 'none yet'
-          what = f'the last checkpoint ({path}) is kept, nothing newer was saved'
-        else:
-          with interrupts.shielded():  # a further signal must not cut the save short
-            path = checkpointer.save()
-          what = f'checkpoint {path} written'
-          if self.multi_worker:
-            what += ' (every worker saved at this step)'
-        if monitor is not None:
-          monitor.close()
-        by = f'{signal_name} on {origin}' if origin else signal_name
-        self.log(f'Stopped by {by} at {where()}; {what}. '
-                 f'Continue with: {runfile.resume_command(self.logdir)}'
-                 + (' on every worker' if self.multi_worker else ''))
-        self.cleanup()
+      except interrupts.Interrupted as e:
+        self._stopped(e, e.args[0], checkpointer, where, monitor)
         return True
+      except KeyboardInterrupt as e:
+        self._stopped(e, 'KeyboardInterrupt', checkpointer, where, monitor)
+        raise
     return False
+
+  def _stopped(self, error, name, checkpointer, where, monitor):
+    """Saves (a stop through the request) or keeps the last checkpoint, then says so."""
+    consistent = isinstance(error, interrupts.Interrupted) and not error.forced
+    if consistent:
+      with interrupts.shielded() if self.signals else contextlib.nullcontext():
+        path = checkpointer.save()  # under the handlers a further signal waits for it
+      what = f'checkpoint {path} written'
+      if self.multi_worker:
+        what += ' (every worker saved at this step)'
+    else:  # a forced stop or a KeyboardInterrupt: the state may be mid-update
+      path = checkpointer.latest() or 'none yet'
+      what = f'the last checkpoint ({path}) is kept, nothing newer was saved'
+    if monitor is not None:
+      monitor.close()
+    origin = getattr(error, 'origin', None)
+    by = f'{name} on {origin}' if origin else name
+    self.log(f'Stopped by {by} at {where()}; {what}. '
+             f'Continue with: {runfile.resume_command(self.logdir)}'
+             + (' on every worker' if self.multi_worker else ''))
+    self.cleanup()
 
   def finish(self, checkpointer, where, monitor, export=None, artefacts=()):
     """The end of a run that reached its length.
