@@ -109,12 +109,12 @@ def test_a_stop_signal_after_the_output_pipes_died_leaves_a_resumable_run(
   if model == 'gan':
     args = ['--flagfile=configs/quickstart.cfg', '--batch_size=20', '--log_every=10',
             '--sample_every=1000', '--checkpoint_every=1000', '--steps=100000', '--noexport']
-    started = logdir / 'history.csv'
   else:
     args = pggan_flags(blocks_tfrecords) + ['--total_kimg=100', '--network_snapshot_ticks=1000']
-    started = logdir / 'reals.png'
   proc = start_train(*args, f'--logdir={logdir}', '--progress_every_s=0')
-  wait_for(started, proc)
+  # The first logged interval / tick: training has started (reals.png comes before the
+  # run's set-up ends, and a signal there stops it with nothing to save).
+  wait_for(logdir / 'history.csv', proc)
   proc.stdout.close()  # what `| head` or a closed ssh session does to a run
   proc.stderr.close()
   time.sleep(3)  # it keeps training and writing progress lines into the dead pipes
