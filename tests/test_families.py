@@ -25,3 +25,29 @@ def test_a_folder_without_a_run_is_named(tmp_path):
   assert not families.is_run(str(tmp_path)) and families.is_run(None) is False
   with pytest.raises(FileNotFoundError, match='not a tf_gans run folder'):
     families.generator_module(str(tmp_path))
+
+
+def test_export_a_pggan_run_mid_training_and_a_chosen_snapshot(tmp_path):
+  from tf_gans.progressive.config import ProgressiveConfig  # pylint: disable=import-outside-toplevel
+  from tf_gans.progressive import loop  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import snapshots  # pylint: disable=import-outside-toplevel
+  cfg = ProgressiveConfig(logdir=str(tmp_path / 'run'), dataset='digits', fmap_base=16,
+                          fmap_max=8, latent_size=8, minibatch_base=8, lod_training_kimg=0.064,
+                          lod_transition_kimg=0.064, total_kimg=0.128, tick_kimg_base=0.064,
+                          tick_kimg_dict='',
+                          network_snapshot_ticks=1, export=False, progress=False)
+  loop.train(cfg, log=lambda *_: None)  # no export of its own: the run is as if unfinished
+  assert not (tmp_path / 'run' / 'export').exists()
+  path, where = families.export_run(cfg.logdir, str(tmp_path / 'last'))
+  assert where == '0.128 kimg'
+  last = savedmodel.load_generator(path)
+  images = last.signatures['generate'](seed=1, num=3)['images'].numpy()
+  assert images.shape == (3, 8, 8, 1)
+  first = snapshots.list_snapshots(cfg.logdir)[0][0]
+  assert first < 0.128
+  path, where = families.export_run(cfg.logdir, str(tmp_path / 'first'), snapshot=first)
+  assert where == f'{first:.3f} kimg'
+  earlier = savedmodel.load_generator(path).signatures['generate'](seed=1, num=3)['images']
+  assert not np.array_equal(earlier.numpy(), images)  # Gs moved between the two
+  with pytest.raises(ValueError, match='no snapshot there'):
+    families.export_run(cfg.logdir, str(tmp_path / 'none'), snapshot=0.5)

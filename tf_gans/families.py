@@ -54,6 +54,19 @@ def generator_module(logdir, checkpoint=None):
   return module, _where(rg, restored)
 
 
+def _restore_snapshot(rg, logdir, position):
+  """Reads the run's snapshot at `position` into `rg.nets`; returns 'step S' / 'K kimg'."""
+  from tf_gans.training import snapshots  # pylint: disable=import-outside-toplevel
+  available = snapshots.list_snapshots(logdir)
+  found = [prefix for p, prefix in available if abs(float(p) - float(position)) < 1e-9]
+  if not found:
+    raise ValueError(f'--snapshot={position:g}: {logdir} has no snapshot there; it has '
+                     f'{", ".join(f"{p:g}" for p, _ in available) or "none"} '
+                     f'({snapshots.SNAPSHOT_DIR}/).')
+  snapshots.restore(found[0], rg.nets)
+  return f'step {int(position)}' if rg.unit == 'step' else f'{float(position):.3f} kimg'
+
+
 def _where(rg, checkpoint_path):
   number = int(checkpoint_path.rsplit('-', 1)[1])  # ckpt-N: the step, or PGGAN's cur_nimg
   return f'step {number}' if rg.unit == 'step' else f'{number / 1000:.3f} kimg'
@@ -84,10 +97,11 @@ def select(logdir, resume, model, model_given):
   return get(models.family(model))
 
 
-def export_run(logdir, out_dir, checkpoint=None, overwrite=False):
+def export_run(logdir, out_dir, checkpoint=None, overwrite=False, snapshot=None):
   """Exports the generator of the run in `logdir` (any family) from its latest (or the
-  given) training checkpoint, finished or not; returns (export path, where), e.g.
-  ('out', 'step 600') or ('out', '1.200 kimg').
+  given) training checkpoint, finished or not, or from its snapshot at `snapshot`
+  (a step, or PGGAN kimg: `tf_gans.training.snapshots`); returns (export path, where),
+  e.g. ('out', 'step 600') or ('out', '1.200 kimg').
 
   `logdir` may also be a folder written by `tf_gans.convert` (PGGAN networks):
   then its Gs is exported (where None).
@@ -108,7 +122,12 @@ def export_run(logdir, out_dir, checkpoint=None, overwrite=False):
                                        label_size=gs.static_kwargs['label_size'])
     return path, None
   rg, _ = load_generator(logdir)
-  where = _where(rg, restore_latest(rg, logdir, checkpoint))
+  if snapshot is not None:
+    if checkpoint:
+      raise ValueError('--checkpoint and --snapshot name two sources; give one.')
+    where = _restore_snapshot(rg, logdir, snapshot)
+  else:
+    where = _where(rg, restore_latest(rg, logdir, checkpoint))
   path = savedmodel.export_generator(rg.generator, rg.latent_dim, rg.latent_distribution,
                                      rg.value_range, out_dir, overwrite=overwrite,
                                      label_size=rg.label_size)
