@@ -11,7 +11,7 @@ import tensorflow as tf
 from tf_gans.gan import loop
 from tf_gans.training import strategy as strategy_lib
 
-from tests.training.test_loop import quiet, small_config, weights_of
+from tests.gan.test_loop import quiet, small_config, weights_of
 
 
 def old_reorder(batch, chunks, replicas):
