@@ -169,3 +169,30 @@ def test_trainer_refuses_networks_built_outside_the_strategy():
   with pytest.raises(ValueError, match="not built under the strategy's scope"):
     trainer_lib.ProgressiveTrainer(G, pggan.D_paper(**kw), Gs, np.zeros([1, 0], np.float32),
                                    seed=0, strategy=strategy_lib.get('mirrored'))
+
+
+def test_on_replicas_runs_the_replica_part_on_each_replicas_rows_and_returns_it_once():
+  # The steps' plumbing: `inputs(shard)` gets each replica's strided rows, the terms come
+  # back as means over the global minibatch, and the update applies once with the
+  # replicas' gradients summed (zero gradients: Adam leaves D put, its step count moves).
+  from tf_gans.training import strategy as strategy_lib  # pylint: disable=import-outside-toplevel
+  trainer = _trainer('float32', False, strategy_lib.get('mirrored'))
+  x = tf.reshape(tf.range(8, dtype=tf.float32), [8, 1])
+  rows = []
+
+  def inputs(shard):
+    rows.append(shard(x))
+    return (rows[-1],)
+
+  def forward_backward(own):
+    zeros = [tf.zeros_like(v) for v in trainer.D.trainable_variables]
+    return {'mean': tf.reduce_mean(own), 'first': own[0, 0]}, zeros
+
+  before = _values(trainer.D.trainable_variables)
+  terms, applied = tf.function(lambda: trainer._on_replicas(  # pylint: disable=protected-access
+      inputs, forward_backward, trainer.D_opt, trainer.D))()
+  assert len(rows) == 2 and bool(applied)
+  assert float(terms['mean']) == 3.5 and float(terms['first']) == 0.5   # rows 0::2 and 1::2
+  assert int(trainer.D_opt.iterations.numpy()) == 1
+  for v, w in zip(trainer.D.trainable_variables, before):
+    np.testing.assert_array_equal(v.numpy(), w)

@@ -28,9 +28,21 @@ take the one-device step. Under several workers the loop hands each worker
 only its replicas' rows of the minibatch (`d_step(..., num_workers=W)`,
 `tf_gans.training.replicas.WorkerRows`); the draws are still of the global
 minibatch.
+
+Layout (after NVlabs stylegan2-ada-pytorch `training/loss.py`
+`accumulate_gradients`, one function per phase in reading order). `_d_step`
+reads in one screen as the reference's D step: `inputs` (process_reals and
+the draws z, mixing factors, mirror flips), `forward_backward` (the tape, G
+forward, the loss terms of `loss.py` `D_wgangp_acgan`, the gradients), then
+apply-if-finite, the loss-scale update, the Gs moving average and the
+counters; `_g_step` likewise (`G_wgan_acgan`). `inputs` and
+`forward_backward` are what every replica runs, written as for one device;
+how they run (`strategy.run`, each replica's rows `replicas.Shard`, XLA per
+replica, the update applied or skipped on every replica together, the global
+means of the terms) is `_on_replicas`, one call below the step. `d_step` and
+`g_step` keep one traced step per (resolution, minibatch).
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -147,70 +159,116 @@ class ProgressiveTrainer(tf.Module):
   def _generator_inputs(self, latents, labels):
     return [latents, labels] if self.label_size else latents
 
-  # The steps (traced once per resolution). The reference's flow per step: the draws,
-  # forward and backward, the update if the gradients are finite, then (once, in
-  # cross-replica context) the loss scale, Gs and the counters. The replica functions run
-  # once per replica on its rows of the global minibatch.
-  def _d_replica(self, reals_uint8, labels, resolution, grad_scale, num_workers=1):
-    shard = replicas.Shard(num_workers)
-    rows = shard.local if num_workers > 1 else shard  # the reals: a worker's share, or global
-    n = _global_minibatch(reals_uint8, num_workers)
-    flip = None
-    if self.mirror_augment:
-      flip = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_MIRROR)) < 0.5)
-    reals = process_reals(rows(reals_uint8), tf.cast(self.D.lod, tf.float32), flip)
-    labels = rows(tf.cast(labels, tf.float32))
-    latents = shard(self._latents(n, _Z_D))
-    alpha = shard(tf.random.stateless_uniform([n, 1, 1, 1], self._seed(_ALPHA)))
-    scale = self.D_loss_scale.scale  # also scales the penalty's inner gradient
-
-    def loss_fn(reals, labels, latents, alpha):
-      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
-      loss, terms = loss_lib.d_wgangp_acgan(self.D, reals, fakes, labels, alpha,
-                                            resolution=resolution, grad_scale=grad_scale,
-                                            loss_scale=scale, **self.loss_kwargs)
-      return loss, dict(terms, D_loss=loss)
-
-    terms, grads = self._forward_backward(loss_fn, self.D_loss_scale, self.D)(
-        reals, labels, latents, alpha)
-    applied = replicas.apply_if_finite(self.D_opt, self._gradient_pairs(grads, self.D))
-    return shard.global_mean(terms), applied
-
+  # The steps (traced once per resolution; `d_step`, `g_step`).
   def _d_step(self, reals_uint8, labels, resolution, grad_scale, num_workers=1):
+    """The D step: `train.py` `train_progressive_gan` runs `[D_train_op, Gs_update_op]`.
+
+    On each replica (the reference's per-GPU tower), its rows of the global minibatch:
+      reals = process_reals(reals): [0, 255] -> [-1, 1], mirror flips, lod fade;
+      latents ~ N(0, 1), mixing_factors ~ U[0, 1) (and flips): stateless, (seed, step, slot);
+      fakes = G(latents, labels); `loss.py` `D_wgangp_acgan`:
+      D_loss = E[D(fakes)] - E[D(reals)] + wgan_epsilon E[D(reals)^2]
+        + wgan_lambda / wgan_target^2 E[(||grad D(mixed)|| - wgan_target)^2]
+        + cond_weight (xent(labels, D(reals)) + xent(labels, D(fakes)))   (AC-GAN),
+        mixed = reals + (fakes - reals) * mixing_factors, the norm scaled by grad_scale;
+      gradients of D_loss / R (its share of the mean) * 2**D_log2_scale, / 2**D_log2_scale.
+    Then `tfutil.py` `Optimizer.apply_updates`: the replicas' gradients summed, Adam
+    applied unless one is non-finite on any replica, D_log2_scale += 0.0005 if applied
+    else -1; `Gs_update_op`: Gs <- G + (Gs - G) * G_smoothing; step += 1, cur_nimg += minibatch.
+    """
+    G, D, loss_scale = self.G, self.D, self.D_loss_scale
+    minibatch = _global_minibatch(reals_uint8, num_workers)
+
+    def inputs(shard):   # shard(draw), shard.local(reals): this replica's rows (`replicas.Shard`)
+      flip = None
+      if self.mirror_augment:
+        flip = shard(tf.random.stateless_uniform([minibatch, 1, 1, 1], self._seed(_MIRROR)) < 0.5)
+      reals = process_reals(shard.local(reals_uint8), tf.cast(D.lod, tf.float32), flip)
+      latents = shard(self._latents(minibatch, _Z_D))
+      mixing_factors = shard(tf.random.stateless_uniform([minibatch, 1, 1, 1], self._seed(_ALPHA)))
+      return (reals, shard.local(tf.cast(labels, tf.float32)), latents, mixing_factors,
+              loss_scale.scale)   # 2**D_log2_scale (or None), also the penalty's; outside XLA
+
+    def forward_backward(reals, labels, latents, mixing_factors, scale):
+      with tf.GradientTape() as tape:
+        fakes = G(self._generator_inputs(latents, labels), resolution=resolution)
+        D_loss, terms = loss_lib.d_wgangp_acgan(
+            D, reals, fakes, labels, mixing_factors, resolution=resolution,
+            grad_scale=grad_scale, loss_scale=scale, **self.loss_kwargs)
+        scaled = loss_scale.scale_loss(D_loss / self.strategy.num_replicas_in_sync)
+      grads = loss_scale.unscale(tape.gradient(scaled, D.trainable_variables))
+      return dict(terms, D_loss=D_loss), grads
+
     with self.strategy.scope():
-      terms, applied = replicas.run_once(self.strategy, self._d_replica, reals_uint8, labels,
-                                         resolution, grad_scale, num_workers)
-      self.D_loss_scale.update(applied)
-      self._update_gs()
+      terms, applied = self._on_replicas(inputs, forward_backward, self.D_opt, D, num_workers)
+      loss_scale.update(applied)
+      with tf.name_scope('GsUpdate'):   # `Gs.setup_as_moving_average_of`; a profiler stage
+        for gs, g in zip(self.Gs.trainable_variables, G.trainable_variables):
+          gs.assign(g + (gs - g) * self.G_smoothing)
+        self.Gs.lod.assign(G.lod)   # beta 0 for lod
       self.step.assign_add(1)
-      self.cur_nimg.assign_add(tf.cast(_global_minibatch(reals_uint8, num_workers), tf.int64))
+      self.cur_nimg.assign_add(tf.cast(minibatch, tf.int64))
     return dict(terms, D_applied=applied)
 
-  def _g_replica(self, minibatch, resolution):
-    shard = replicas.Shard()
-    rows = tf.random.stateless_uniform([minibatch], self._seed(_LABELS_G), maxval=tf.shape(
-        self.label_table)[0], dtype=tf.int32)
-    labels = shard(tf.gather(self.label_table, rows)[:, :self.label_size])
-    latents = shard(self._latents(minibatch, _Z_G))
-
-    def loss_fn(latents, labels):
-      fakes = self.G(self._generator_inputs(latents, labels), resolution=resolution)
-      loss, terms = loss_lib.g_wgan_acgan(self.D, fakes, labels, resolution=resolution,
-                                          cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
-      return loss, {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=loss)
-
-    terms, grads = self._forward_backward(loss_fn, self.G_loss_scale, self.G)(latents, labels)
-    applied = replicas.apply_if_finite(self.G_opt, self._gradient_pairs(grads, self.G))
-    return shard.global_mean(terms), applied
-
   def _g_step(self, minibatch, resolution):
+    """The G step: `train.py` `train_progressive_gan` runs `G_train_op`.
+
+    On each replica, its rows of the global minibatch's stateless draws (seed, step, slot):
+      latents ~ N(0, 1); labels = random rows of the label table
+      (`dataset.py` `get_random_labels_tf`); fakes = G(latents, labels);
+      `loss.py` `G_wgan_acgan`: G_loss = -E[D(fakes)] + cond_weight xent(labels, D(fakes));
+      gradients of G_loss / R * 2**G_log2_scale, / 2**G_log2_scale.
+    Then `tfutil.py` `Optimizer.apply_updates` as in the D step, with G_log2_scale;
+    step += 1. Gs moves with the D step, as in the reference.
+    """
+    G, D, loss_scale = self.G, self.D, self.G_loss_scale
+
+    def inputs(shard):   # `shard`: this replica's rows of the global draws
+      rows = tf.random.stateless_uniform([minibatch], self._seed(_LABELS_G), maxval=tf.shape(
+          self.label_table)[0], dtype=tf.int32)
+      labels = shard(tf.gather(self.label_table, rows)[:, :self.label_size])
+      return shard(self._latents(minibatch, _Z_G)), labels
+
+    def forward_backward(latents, labels):
+      with tf.GradientTape() as tape:
+        fakes = G(self._generator_inputs(latents, labels), resolution=resolution)
+        G_loss, terms = loss_lib.g_wgan_acgan(
+            D, fakes, labels, resolution=resolution,
+            cond_weight=self.loss_kwargs.get('cond_weight', 1.0))
+        scaled = loss_scale.scale_loss(G_loss / self.strategy.num_replicas_in_sync)
+      grads = loss_scale.unscale(tape.gradient(scaled, G.trainable_variables))
+      return {f'G_{k}': v for k, v in terms.items()} | dict(G_loss=G_loss), grads
+
     with self.strategy.scope():
-      terms, applied = replicas.run_once(self.strategy, self._g_replica, minibatch, resolution)
-      self.G_loss_scale.update(applied)
+      terms, applied = self._on_replicas(inputs, forward_backward, self.G_opt, G)
+      loss_scale.update(applied)
       self.step.assign_add(1)
     return dict(terms, G_applied=applied)
 
   # Plumbing of the steps.
+  def _on_replicas(self, inputs, forward_backward, optimizer, net, num_workers=1):
+    """Runs a step's replica part on every replica; its (terms, applied), once.
+
+    On each replica (`strategy.run`; reference: `train.py`'s per-GPU towers):
+    `forward_backward(*inputs(shard))` on the replica's rows (`replicas.Shard`;
+    `num_workers` as in `d_step`), XLA-compiled per replica with `jit_compile`
+    and replicas (`replicas.replica_jit`: XLA cannot span the strategy; on one
+    replica the whole step is compiled, `_step_jit`); then the update of
+    `net`'s variables by `optimizer` (which sums the replicas' gradients),
+    skipped on every replica if one's gradients are non-finite
+    (`replicas.apply_if_finite`); the terms' means over the global minibatch.
+    """
+    jit = self.jit_compile and self.replicated
+
+    def replica():
+      shard = replicas.Shard(num_workers)
+      terms, grads = replicas.replica_jit(forward_backward, jit)(*inputs(shard))
+      applied = replicas.apply_if_finite(optimizer, self._gradient_pairs(grads, net))
+      return shard.global_mean(terms), applied
+
+    out = self.strategy.run(replica)  # all-reduced: the same on every replica
+    return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], out)
+
   @property
   def replicated(self):
     return self.strategy.num_replicas_in_sync > 1
@@ -219,27 +277,9 @@ class ProgressiveTrainer(tf.Module):
   def _step_jit(self):
     """XLA over the whole step on one replica. With replicas, XLA cannot span the
     strategy (each replica's variables live on its own device), so only each
-    replica's forward and backward pass is compiled (`_forward_backward`); the
+    replica's forward and backward pass is compiled (`_on_replicas`); the
     update is not."""
     return self.jit_compile and not self.replicated
-
-  def _forward_backward(self, loss_fn, loss_scale, net):
-    """`loss_fn(*inputs) -> (loss, terms)` as a function `(*inputs) -> (terms, gradients)`.
-
-    The gradients, with respect to `net`'s trainable variables, are of this
-    replica's share of the global mean loss: every term is a per-sample mean,
-    so the share is the local mean / R, and the optimizer sums the replicas'
-    gradients. Loss-scaled and unscaled by `loss_scale`.
-    """
-    count = self.strategy.num_replicas_in_sync
-
-    def forward_backward(*inputs):
-      with tf.GradientTape() as tape:
-        loss, terms = loss_fn(*inputs)
-        scaled = loss_scale.scale_loss(loss / count)
-      return terms, loss_scale.unscale(tape.gradient(scaled, net.trainable_variables))
-
-    return replicas.replica_jit(forward_backward, self.jit_compile and self.replicated)
 
   def _gradient_pairs(self, grads, net):
     """(gradient, variable) pairs for the optimizer.
@@ -265,14 +305,6 @@ class ProgressiveTrainer(tf.Module):
   def loss_scale_values(self):
     """{name: float} of the current log2 loss scales, for monitoring."""
     return {k: float(v.numpy()) for k, v in self.loss_scale_variables().items()}
-
-  def _update_gs(self):
-    """Gs <- G + (Gs - G) * beta for trainables; lod copied (beta 0). Reference section 4."""
-    beta = self.G_smoothing
-    with tf.name_scope('GsUpdate'):   # named for `benchmark --pggan_profile`
-      for gs, g in zip(self.Gs.trainable_variables, self.G.trainable_variables):
-        gs.assign(g + (gs - g) * beta)
-      self.Gs.lod.assign(self.G.lod)
 
   def _check_minibatch(self, minibatch):
     count = self.strategy.num_replicas_in_sync

@@ -35,8 +35,9 @@ minibatches and the G step; stream 1, folded in, is the penalty's
 interpolation weights), PGGAN 8 (`pggan_seed`).
 
 Also here: the global means (`global_mean`
-of per-replica means) and PGGAN's distribution plumbing (`run_once`,
-`replica_jit`, `apply_if_finite`).
+of per-replica means) and the pieces of PGGAN's distribution plumbing
+(`replica_jit`, `apply_if_finite`), which the trainer's `_on_replicas`
+composes around each step's replica part (`strategy.run`).
 """
 
 import numpy as np
@@ -257,12 +258,6 @@ def global_mean(terms):
 
 
 # --- Distribution plumbing of a step (PGGAN). ---
-
-
-def run_once(strategy, replica_fn, *args):
-  """replica_fn(*args) on every replica; its (already all-reduced) outputs, once."""
-  out = strategy.run(lambda: replica_fn(*args))
-  return tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], out)
 
 
 def replica_jit(fn, enabled):
