@@ -1,10 +1,17 @@
-"""Tests of the `python -m tf_gans.dataset_tool` command line (original PGGAN `dataset_tool.py`)."""
+"""Tests of the `python -m tf_gans.dataset_tool` command line (original PGGAN `dataset_tool.py`).
 
+Its `main(argv)` runs in this process (no TensorFlow import per command); one
+subprocess shows that --help does not import TensorFlow at all.
+"""
+
+import contextlib
 import importlib.util
+import io
 import os
 import pickle
 import subprocess
 import sys
+import types
 
 import numpy as np
 
@@ -16,8 +23,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _cli(*args):
-  return subprocess.run([sys.executable, '-m', 'tf_gans.dataset_tool', *map(str, args)],
-                        capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+  """`python -m tf_gans.dataset_tool *args`, in-process: exit status, stdout, stderr."""
+  out, err = io.StringIO(), io.StringIO()
+  code = 0
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    try:
+      dataset_tool.main([str(a) for a in args])
+    except SystemExit as e:
+      code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+  return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_cli_bad_folder_is_one_line(tmp_path):
@@ -46,10 +60,19 @@ def test_cli_module_keeps_the_create_functions():
     assert getattr(dataset_tool, name) is getattr(dataset_writers, name)
 
 
-def test_cli_has_every_command_of_the_original():
-  # The commands of the original dataset_tool.py execute_cmdline, then ours.
-  result = _cli('--help')
+def test_cli_has_every_command_of_the_original_and_its_help_needs_no_tensorflow():
+  """`python -m tf_gans.dataset_tool --help` in a new process (runpy, as -m runs it), then a
+  look at what it imported: TensorFlow's seconds of start-up are for the commands needing it."""
+  script = ('import atexit, runpy, sys\n'
+            'atexit.register(lambda: print("tensorflow imported:", "tensorflow" in sys.modules, '
+            'file=sys.stderr))\n'
+            'sys.argv = ["dataset_tool", "--help"]\n'
+            'runpy.run_module("tf_gans.dataset_tool", run_name="__main__", alter_sys=True)\n')
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          cwd=REPO, timeout=120, check=False)
   assert result.returncode == 0, result.stderr
+  assert 'tensorflow imported: False' in result.stderr, result.stderr
+  # The commands of the original dataset_tool.py execute_cmdline, then ours.
   for name in ('display', 'extract', 'compare', 'create_mnist', 'create_mnistrgb',
                'create_cifar10', 'create_cifar100', 'create_svhn', 'create_lsun',
                'create_celeba', 'create_celebahq', 'create_from_images', 'create_from_hdf5',
