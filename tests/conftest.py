@@ -56,6 +56,42 @@ def trained_run(tmp_path_factory):
   return loop.train(cfg, log=lambda *_: None)
 
 
+# PGGAN's whole schedule at its smallest: 16x16 blocks, 4x4 for 32 images, fade, 8x8, fade,
+# 16x16 in 0.192 kimg; a tick and a checkpoint every 0.064 kimg.
+PGGAN_BLOCKS = dict(seed=3, total_kimg=0.192, lod_training_kimg=0.032, lod_transition_kimg=0.032,
+                    minibatch_base=8, fmap_base=16, fmap_max=8, fmap_decay=0.0,
+                    tick_kimg_base=0.064, tick_kimg_dict='', network_snapshot_ticks=1,
+                    mbstd_group_size=4)
+
+
+def blocks_images(n=64, res=16, seed=0):
+  """n RGB res x res uint8 images of 4x4 colour blocks."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  base = np.random.default_rng(seed).integers(0, 256, [n, 4, 4, 3]).astype(np.uint8)
+  return np.kron(base, np.ones([1, res // 4, res // 4, 1], np.uint8))
+
+
+@pytest.fixture(scope='session')
+def blocks_tfrecords(tmp_path_factory):
+  """`blocks_images()` as a multi-resolution TFRecords folder."""
+  from tf_gans.data import dataset_writers  # pylint: disable=import-outside-toplevel
+  path = tmp_path_factory.mktemp('data') / 'blocks'
+  dataset_writers.write_arrays(str(path), blocks_images(), progress=False)
+  return path
+
+
+@pytest.fixture(scope='session')
+def pggan_straight(tmp_path_factory, blocks_tfrecords):
+  """The PGGAN run every resume / mirrored / CLI test compares with, trained once per
+  session (`PGGAN_BLOCKS` on `blocks_tfrecords`, exported). Copy its folder to change it."""
+  from tf_gans.progressive import config  # pylint: disable=import-outside-toplevel
+  from tf_gans.progressive import loop  # pylint: disable=import-outside-toplevel
+  cfg = config.ProgressiveConfig(logdir=str(tmp_path_factory.mktemp('pggan_straight')),
+                                 dataset=f'tfrecords:{blocks_tfrecords}', progress=False,
+                                 **PGGAN_BLOCKS)
+  return loop.train(cfg, log=lambda *a, **k: None)
+
+
 @pytest.fixture(scope='session')
 def tfgan():
   """TF-GAN 2.1.0's losses and eval functions, the independent oracle of the cross-checks.

@@ -5,8 +5,9 @@ call; a refusal checked by the flag parsing or by `main()` needs none. absl's
 flags are one process-wide registry and the CLIs define flags of the same name
 (--model, --out, --tf_log), so each call imports the module afresh into a
 registry holding only absl's own flags and puts everything back afterwards:
-the registry, the module, the log levels and the stop-signal opt-in that
-`tf_gans.train` / `tf_gans.study` take.
+the registry, the module, sys.argv and the log levels. The stop-signal opt-in
+that `tf_gans.train` / `tf_gans.study` take (`interrupts.take_stop_signals`) is
+recorded, not taken: Ctrl-C during an in-process run still stops pytest.
 """
 
 import contextlib
@@ -45,14 +46,16 @@ def _isolated(module_name, argv):
   saved_attr = getattr(sys.modules[package], leaf, None)
   saved_argv, saved_verbosity = sys.argv, absl_logging.get_verbosity()
   saved_tf_level = logging.getLogger('tensorflow').level
-  taken = interrupts.stop_signals_taken()
+  take, opted_in = interrupts.take_stop_signals, []
+  interrupts.take_stop_signals = lambda take=True: opted_in.append(take)
   fresh = _absl_registry()
   FLAGS.__dict__.clear()
   FLAGS.__dict__.update(fresh.__dict__)
   sys.argv = list(argv)
   try:
-    yield importlib.import_module(module_name)
+    yield importlib.import_module(module_name), opted_in
   finally:
+    interrupts.take_stop_signals = take
     FLAGS.__dict__.clear()
     FLAGS.__dict__.update(saved_flags)
     sys.modules.pop(module_name, None)
@@ -63,7 +66,6 @@ def _isolated(module_name, argv):
     sys.argv = saved_argv
     absl_logging.set_verbosity(saved_verbosity)
     logging.getLogger('tensorflow').setLevel(saved_tf_level)
-    interrupts.take_stop_signals(taken)
 
 
 def run_main(module, *args):
@@ -71,13 +73,14 @@ def run_main(module, *args):
   (`app.parse_flags_with_usage`, as `app.run`), then the module's `main`.
 
   Returns a namespace with `returncode` (of the SystemExit, else what `main` returned),
-  `stdout` and `stderr`. Any other exception propagates: a user would see a traceback.
+  `stdout`, `stderr` and `stop_signals` (whether main opted in to them). Any other
+  exception propagates: a user would see a traceback.
   """
   argv = [f'tf_gans/{module}.py', *map(str, args)]
   out, err = io.StringIO(), io.StringIO()
   code = 0
-  with _isolated(f'tf_gans.{module}', argv) as cli, contextlib.redirect_stdout(out), \
-      contextlib.redirect_stderr(err):
+  with _isolated(f'tf_gans.{module}', argv) as (cli, opted_in), \
+      contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     try:
       code = cli.main(app.parse_flags_with_usage(argv)) or 0  # app.run exits with it
     except SystemExit as e:
@@ -85,4 +88,5 @@ def run_main(module, *args):
     except app.UsageError as e:  # what app.run prints and exits with
       err.write(f'FATAL Flags parsing error: {e}\n')
       code = e.exitcode
-  return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+  return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue(),
+                               stop_signals=any(opted_in))

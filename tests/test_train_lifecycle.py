@@ -1,6 +1,8 @@
-"""One run lifecycle for every model, met as a user meets it (one subprocess per command):
-resume with `--resume --logdir` alone, SIGINT / SIGTERM after the output pipes died,
-divergence, all the same for GAN and PGGAN."""
+"""One run lifecycle for every model, met as a user meets it: SIGINT / SIGTERM on a real
+`python -m tf_gans.train` process (also after its output pipes died), then resume with
+`--resume --logdir` alone, and divergence, all the same for GAN and PGGAN. The signals
+need a process of their own; the resumes and the divergence run the command's main()
+in this process (`inprocess_cli`), with the same flags, messages and exit statuses."""
 
 import os
 import re
@@ -13,10 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
-from tf_gans.data import dataset_writers
-from tf_gans.progressive import config as config_lib
-from tf_gans.progressive import loop as progressive_loop
+from conftest import PGGAN_BLOCKS, REPO
+from inprocess_cli import run_main
 
 RESUME = 'Continue with: python -m tf_gans.train --resume --logdir='
 
@@ -24,11 +24,6 @@ RESUME = 'Continue with: python -m tf_gans.train --resume --logdir='
 def start_train(*args, **popen_kw):
   return subprocess.Popen([sys.executable, '-m', 'tf_gans.train', *args], cwd=REPO,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kw)
-
-
-def run_train(*args, timeout=300):
-  return subprocess.run([sys.executable, '-m', 'tf_gans.train', *args], cwd=REPO,
-                        capture_output=True, text=True, timeout=timeout)
 
 
 def wait_for(path, proc, timeout=240):
@@ -46,21 +41,8 @@ def checkpoint_tensors(logdir):
           if not k.startswith('_CHECKPOINTABLE') and 'save_counter' not in k}
 
 
-@pytest.fixture(scope='module')
-def blocks_tfrecords(tmp_path_factory):
-  """64 RGB 16x16 images of 4x4 colour blocks, as a multi-resolution TFRecords folder."""
-  rng = np.random.default_rng(0)
-  base = rng.integers(0, 256, [64, 4, 4, 3]).astype(np.uint8)
-  images = np.kron(base, np.ones([1, 4, 4, 1], np.uint8))
-  path = tmp_path_factory.mktemp('data') / 'blocks'
-  dataset_writers.write_arrays(str(path), images, progress=False)
-  return path
-
-
-# 16x16: 4x4, fade, 8x8, fade, 16x16 in 0.192 kimg, a tick and a checkpoint every 0.064.
-PGGAN = dict(seed=3, total_kimg=0.192, lod_training_kimg=0.032, lod_transition_kimg=0.032,
-             minibatch_base=8, fmap_base=16, fmap_max=8, fmap_decay=0.0, tick_kimg_base=0.064,
-             tick_kimg_dict='', network_snapshot_ticks=1, mbstd_group_size=4, export=False)
+# The straight run's schedule (tests/conftest.py), without the export.
+PGGAN = dict(PGGAN_BLOCKS, export=False)
 
 
 def pggan_flags(data):
@@ -69,11 +51,9 @@ def pggan_flags(data):
       for k, v in PGGAN.items()]
 
 
-def test_pggan_stopped_mid_run_resumes_with_resume_and_logdir_alone(tmp_path, blocks_tfrecords):
-  straight = progressive_loop.train(
-      config_lib.ProgressiveConfig(logdir=str(tmp_path / 'straight'),
-                                   dataset=f'tfrecords:{blocks_tfrecords}', progress=False,
-                                   **PGGAN), log=lambda *a, **k: None)
+def test_pggan_stopped_mid_run_resumes_with_resume_and_logdir_alone(
+    tmp_path, blocks_tfrecords, pggan_straight):
+  straight = pggan_straight
   logdir = tmp_path / 'run'
   proc = start_train(*pggan_flags(blocks_tfrecords), f'--logdir={logdir}')
   wait_for(logdir / 'history.csv', proc)  # the first tick is written: mid-run
@@ -84,8 +64,9 @@ def test_pggan_stopped_mid_run_resumes_with_resume_and_logdir_alone(tmp_path, bl
   assert 0.064 <= stopped < 0.192 and f'{RESUME}{logdir}' in stdout
   assert 'Traceback' not in stderr
 
-  out = run_train('--resume', f'--logdir={logdir}')  # nothing else
+  out = run_main('train', '--resume', f'--logdir={logdir}')  # nothing else
   assert out.returncode == 0, out.stderr[-3000:]
+  assert out.stop_signals  # the command opts in; in-process, Ctrl-C stays pytest's
   assert f'Resumed {logdir} at {stopped:g} kimg' in out.stdout and 'Done: 0.192 kimg' in out.stdout
   a, b = checkpoint_tensors(straight.logdir), checkpoint_tensors(logdir)
   assert sorted(a) == sorted(b) and any(k.startswith('Gs/') for k in a)
@@ -126,16 +107,15 @@ def test_a_stop_signal_after_the_output_pipes_died_leaves_a_resumable_run(
   # Resumable: continue it a little further.
   more = ([f'--steps={saved + 10}'] if model == 'gan' else
           [f'--total_kimg={(saved + 16) / 1000}', '--allow_partial_schedule'])
-  out = run_train('--resume', f'--logdir={logdir}', *more)
+  out = run_main('train', '--resume', f'--logdir={logdir}', *more)
   assert out.returncode == 0 and 'Done:' in out.stdout, out.stderr[-3000:]
 
 
 def test_pggan_divergence_stops_with_the_shared_error_and_status(tmp_path, blocks_tfrecords):
   logdir = tmp_path / 'run'
   # A D learning rate of 1e30 sends D's weights and losses to inf / NaN within a round.
-  out = run_train(*pggan_flags(blocks_tfrecords), f'--logdir={logdir}', '--D_lrate_base=1e30',
-                  '--G_lrate_base=1e30', '--noprogress')
+  out = run_main('train', *pggan_flags(blocks_tfrecords), f'--logdir={logdir}',
+                 '--D_lrate_base=1e30', '--G_lrate_base=1e30', '--noprogress')
   assert out.returncode == 1, out.stderr[-3000:]
   assert re.search(r'error: \w+ is (nan|inf|-inf|not finite) at [\d.]+ kimg: training '
                    r'diverged\. The last good checkpoint was kept', out.stderr), out.stderr[-3000:]
-  assert 'Traceback' not in out.stderr

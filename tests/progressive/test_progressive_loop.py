@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import PGGAN_BLOCKS, blocks_images
 from tf_gans.progressive import smoke
 from tf_gans.progressive import config as config_lib
 from tf_gans.progressive import data as data_lib
@@ -15,30 +16,26 @@ from tf_gans.progressive import loop
 from tf_gans.progressive import model
 
 
-def _dataset(n=64, res=16, seed=0):
-  rng = np.random.default_rng(seed)
-  base = rng.integers(0, 256, [n, 4, 4, 3]).astype(np.uint8)
-  return data_lib.ArrayLods(np.kron(base, np.ones([1, res // 4, res // 4, 1], np.uint8)),
-                            name='blocks')
+def _dataset():
+  """The blocks in memory: the same stream as the straight run's TFRecords folder."""
+  return data_lib.ArrayLods(blocks_images(), name='blocks')
 
 
 def _cfg(logdir, **kw):
   # 16x16: 4x4 for 32 images, fade to 8x8, 8x8, fade to 16x16, then 16x16.
-  args = dict(logdir=str(logdir), dataset='unused', seed=3, total_kimg=0.192,
-              lod_training_kimg=0.032, lod_transition_kimg=0.032, minibatch_base=8, fmap_base=16,
-              fmap_max=8, fmap_decay=0.0, tick_kimg_base=0.064, tick_kimg_dict='',
-              network_snapshot_ticks=1, progress=False, mbstd_group_size=4)
+  args = dict(PGGAN_BLOCKS, logdir=str(logdir), dataset='unused', progress=False)
   return config_lib.ProgressiveConfig(**{**args, **kw})
 
 
-@pytest.fixture(scope='module')
-def straight(tmp_path_factory):
-  logdir = tmp_path_factory.mktemp('straight')
-  return loop.train(_cfg(logdir), dataset=_dataset(), log=lambda *a, **k: None)
+@pytest.fixture
+def straight(pggan_straight):
+  """The whole schedule, trained once per session (tests/conftest.py)."""
+  return pggan_straight
 
 
-def _state(logdir):
-  reader = tf.train.load_checkpoint(os.path.join(logdir, 'checkpoints'))
+def _state(logdir, checkpoint=''):
+  """A checkpoint's tensors: the latest, or `checkpoint` ('ckpt-128': at 128 images)."""
+  reader = tf.train.load_checkpoint(os.path.join(logdir, 'checkpoints', checkpoint))
   return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
           if not k.startswith('_CHECKPOINTABLE') and 'save_counter' not in k}
 
@@ -115,17 +112,17 @@ def test_smoke_config_visits_every_resolution():
   assert any(s.lod != int(s.lod) for s in sched)  # the fades are visited too
 
 
-def test_mirrored_run_follows_the_single_device_trajectory(tmp_path):
+def test_mirrored_run_follows_the_single_device_trajectory(tmp_path, straight):
   # The schedule up to the end of the 16x16 fade (4x4, fades, Adam resets, data
   # positions, Gs) over two logical CPUs: minibatch 8 = 4 per replica; the checkpoint
-  # equals the one-device run's. (Not much further: GAN training amplifies float
-  # reordering, 1e-7 -> 1e-2 in ~40 more steps here, as it would any other reordering.)
+  # equals the one-device run's at that point (the straight run's, saved at 128 images).
+  # (Not much further: GAN training amplifies float reordering, 1e-7 -> 1e-2 in ~40 more
+  # steps here, as it would any other reordering.)
   quiet = lambda *a, **k: None
   kw = dict(total_kimg=0.128, allow_partial_schedule=True)
-  one = loop.train(_cfg(tmp_path / 'one', **kw), dataset=_dataset(), log=quiet)
   two = loop.train(_cfg(tmp_path / 'two', strategy='mirrored', **kw), dataset=_dataset(), log=quiet)
-  assert one.cur_nimg == two.cur_nimg == 128 and two.export_dir
-  a, b = _state(one.logdir), _state(two.logdir)
+  assert two.cur_nimg == 128 and two.export_dir
+  a, b = _state(straight.logdir, 'ckpt-128'), _state(two.logdir)
   assert sorted(a) == sorted(b)
   for k in a:
     np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=2e-5, err_msg=k)
