@@ -4,9 +4,13 @@ Field names and defaults are the arguments of the original code
 (github.com/tkarras/progressive_growing_of_gans): `train.py`
 `train_progressive_gan` and `TrainingSchedule`, `networks.py` `G_paper` /
 `D_paper`, `loss.py` `D_wgangp_acgan`; the `configs/pggan_*.cfg` flag files
-set what the original `config.py` sets. Per-resolution tables are
-strings `res:value,res:value` (e.g. `--minibatch_dict=4:128,8:128`). Each
-field is a `tf_gans.train` flag, its help text beside it (`tf_gans.flags`).
+set what the original `config.py` sets, and each of its switches is a field
+(`-nopixelnorm` is `--nouse_pixelnorm`, `-nogrowing` is
+`--lod_initial_resolution` = the dataset's resolution; the help texts name
+them); `configs/pggan_table1/` holds the paper's Table 1 rows the code can
+express. Per-resolution tables are strings `res:value,res:value` (e.g.
+`--minibatch_dict=4:128,8:128`). Each field is a `tf_gans.train` flag, its
+help text beside it (`tf_gans.flags`).
 """
 
 import dataclasses
@@ -23,9 +27,11 @@ RESUME_OVERRIDABLE = ('logdir', 'total_kimg', 'image_snapshot_ticks', 'network_s
 # The per-resolution tables ('res:value,...').
 TABLES = ('minibatch_dict', 'max_minibatch_per_gpu', 'G_lrate_dict', 'D_lrate_dict',
           'tick_kimg_dict')
-# Fields that define the networks' variables.
+# Fields that define the networks (G_paper / D_paper arguments): their variables, or
+# the function of the same variables (pixel norm, activation, latent normalisation).
 ARCHITECTURE = ('fmap_base', 'fmap_decay', 'fmap_max', 'latent_size', 'fused_scale',
-                'mbstd_group_size', 'use_wscale', 'max_label_size')
+                'mbstd_group_size', 'use_wscale', 'use_pixelnorm', 'pixelnorm_epsilon',
+                'use_leakyrelu', 'normalize_latents', 'max_label_size')
 
 
 @dataclasses.dataclass
@@ -42,12 +48,17 @@ class ProgressiveConfig(RunFileMixin):
   pad_to: int = field(0, 'Zero-pad images to this square size (MNIST 28 -> 32).')
   data_dir: str = field('', "TFDS data_dir for tfds:<name> (default: TFDS's).")
   max_label_size: int = field(0, 'Labels used from the dataset (0: unconditional, -1: all the '
-                              "dataset's labels; original max_label_size).")
+                              "dataset's labels; original dataset.max_label_size, config.py "
+                              "-cond = -1 ('full'), -cond1 = 1).")
   mirror_augment: bool = field(False, 'Flip reals along the width with p = 0.5 (original '
                                'mirror_augment).')
   seed: int = field(1000, 'Seeds initialisation, noise and data order (original random_seed 1000).')
   total_kimg: float = field(15000, 'Training length in thousands of real images shown to D.')
-  lod_initial_resolution: int = field(4, 'Resolution of the first phase.')
+  lod_initial_resolution: int = field(4, 'Resolution of the first phase (original '
+                                      'TrainingSchedule(lod_initial_resolution=...)); the '
+                                      "dataset's resolution trains at full resolution from the "
+                                      'start, no growing (config.py -nogrowing: 1024, with '
+                                      'lod_training_kimg = lod_transition_kimg = 0).')
   lod_training_kimg: float = field(600, 'kimg per phase at a fixed lod.')
   lod_transition_kimg: float = field(600, 'kimg per fade-in to the next resolution.')
   minibatch_base: int = field(16, 'Minibatch for resolutions not in --minibatch_dict.')
@@ -62,18 +73,37 @@ class ProgressiveConfig(RunFileMixin):
   tick_kimg_dict: str = field('4:160,8:140,16:120,32:100,64:80,128:60,256:40,512:20,1024:10', 'Tick'
                               ' length per resolution (log line, image grid).')
   G_smoothing: float = field(0.999, 'Gs = moving average of G with this beta per D step (0: Gs = '
-                             'G).')
+                             'G; original train_progressive_gan(G_smoothing=...), config.py '
+                             '-nosmoothing: 0).')
   D_repeats: int = field(1, 'D updates per G update.')
   minibatch_repeats: int = field(4, 'Minibatches per schedule evaluation (lod and lr frozen '
-                                 'meanwhile).')
-  reset_opt_for_new_lod: bool = field(True, 'Reset Adam whenever floor(lod) or ceil(lod) changes.')
+                                 'meanwhile; config.py -norepeat: 1).')
+  reset_opt_for_new_lod: bool = field(True, 'Reset Adam whenever floor(lod) or ceil(lod) changes '
+                                      '(config.py -noreset: --noreset_opt_for_new_lod).')
   fmap_base: int = field(8192, 'G_paper/D_paper fmap_base.')
   fmap_decay: float = field(1.0, 'G_paper/D_paper fmap_decay.')
   fmap_max: int = field(512, 'G_paper/D_paper fmap_max.')
   latent_size: int = field(0, "G latent size (0: nf(0), the reference's None).")
-  fused_scale: bool = field(True, 'Fused upscale/downscale convolutions in G and D.')
-  mbstd_group_size: int = field(4, 'D minibatch-stddev group size (<= 1: off).')
-  use_wscale: bool = field(True, 'Equalized learning rate (runtime weight scaling).')
+  fused_scale: bool = field(True, 'Fused upscale/downscale convolutions in G and D (networks.py '
+                            "G_paper/D_paper(fused_scale=...); the original's converted Theano "
+                            'networks: False).')
+  mbstd_group_size: int = field(4, 'D minibatch-stddev group size, <= 1: off (networks.py '
+                                'D_paper(mbstd_group_size=...); config.py -preset-v1-1gpu: 16).')
+  use_wscale: bool = field(True, "Equalized learning rate: N(0, 1) weights scaled by He's "
+                           'constant at run time, else He-initialised weights used as they are '
+                           '(networks.py G_paper/D_paper(use_wscale=...); config.py -nowscale: '
+                           '--nouse_wscale).')
+  use_pixelnorm: bool = field(True, "Pixelwise feature normalisation after each of G's conv / "
+                              'dense layers (networks.py G_paper(use_pixelnorm=...); config.py '
+                              '-nopixelnorm: --nouse_pixelnorm).')
+  pixelnorm_epsilon: float = field(0.0, "G's pixel-norm epsilon (networks.py "
+                                   "G_paper(pixelnorm_epsilon=...)); 0: the original's, 1e-8, or "
+                                   '1e-4 with --dtype=float16 as config.py -fp16 sets it.')
+  use_leakyrelu: bool = field(True, "G's activation: leaky ReLU 0.2, else ReLU; D always uses "
+                              'leaky ReLU (networks.py G_paper(use_leakyrelu=...); config.py '
+                              '-noleakyrelu: --nouse_leakyrelu).')
+  normalize_latents: bool = field(True, "Normalise G's input (latents and labels) onto the unit "
+                                  'hypersphere (networks.py G_paper(normalize_latents=...)).')
   dtype: str = field('float32', "Compute precision (see --dtype); float16 adds the reference's "
                      'loss scaling.')
   strategy: str = field('default', 'tf.distribute strategy (see --strategy).')
@@ -129,6 +159,12 @@ class ProgressiveConfig(RunFileMixin):
       raise ValueError(f'--G_smoothing must be in [0, 1), got {self.G_smoothing}.')
     if self.wgan_target <= 0:
       raise ValueError(f'--wgan_target must be > 0, got {self.wgan_target}.')
+    if self.pixelnorm_epsilon < 0:
+      raise ValueError(f"--pixelnorm_epsilon must be >= 0 (0: the original's), got "
+                       f'{self.pixelnorm_epsilon}.')
+    if self.max_label_size < -1:
+      raise ValueError(f'--max_label_size must be >= -1 (-1: all labels), got '
+                       f'{self.max_label_size}.')
     r = self.lod_initial_resolution
     if r < 4 or r & (r - 1):
       raise ValueError(f'--lod_initial_resolution must be a power of 2 >= 4, got {r}.')
@@ -151,19 +187,27 @@ class ProgressiveConfig(RunFileMixin):
           f'--allow_partial_schedule.')
 
   def network_kwargs(self, dataset):
-    """(G_paper kwargs, D_paper kwargs) for a dataset."""
+    """(G_paper kwargs, D_paper kwargs) for a dataset: every network switch of the run
+    (the original `config.py` sets the same ones through its `G` and `D` dicts)."""
     label_size = dataset.label_size if self.max_label_size < 0 else min(
         dataset.label_size, self.max_label_size)
     common = dict(num_channels=dataset.num_channels, resolution=2 ** dataset.resolution_log2,
                   label_size=label_size, fmap_base=self.fmap_base, fmap_decay=self.fmap_decay,
                   fmap_max=self.fmap_max, use_wscale=self.use_wscale,
-                  fused_scale=self.fused_scale)
-    common['dtype'] = self.dtype
-    g = dict(common, latent_size=self.latent_size or None)
-    if self.dtype == 'float16':  # the reference's fp16 preset: G.pixelnorm_epsilon = 1e-4
-      g['pixelnorm_epsilon'] = 1e-4
+                  fused_scale=self.fused_scale, dtype=self.dtype)
+    g = dict(common, latent_size=self.latent_size or None,
+             normalize_latents=self.normalize_latents, use_pixelnorm=self.use_pixelnorm,
+             pixelnorm_epsilon=self.resolved_pixelnorm_epsilon(),
+             use_leakyrelu=self.use_leakyrelu)
     d = dict(common, mbstd_group_size=self.mbstd_group_size)
     return g, d
+
+  def resolved_pixelnorm_epsilon(self):
+    """--pixelnorm_epsilon, or the original's when 0: G_paper's 1e-8, and 1e-4 in float16
+    (config.py -fp16: G.pixelnorm_epsilon = 1e-4)."""
+    if self.pixelnorm_epsilon:
+      return self.pixelnorm_epsilon
+    return 1e-4 if self.dtype == 'float16' else 1e-8
 
   def check_minibatch(self, sched, replicas):
     """Refuses a schedule minibatch that the replicas or minibatch stddev cannot split."""
