@@ -17,7 +17,9 @@ reference's TFRecords folders, `--dataset=tfrecords:<dir>`) and `ArrayLods`
 here, for any in-memory source of `tf_gans.data` (digits, mnist_idx, folder,
 tfds): the lower levels are computed as `dataset_tool.py`
 `TFRecordExporter.add_image` computes them (2x2
-means of the unquantised level above, then rint and clip).
+means of the unquantised level above, then rint and clip). Both draw the
+order per lod, the same way: the same images stream identically from memory
+and from their TFRecords folder.
 """
 
 import numpy as np
@@ -68,27 +70,34 @@ class ArrayLods:
     return self._levels[lod]
 
   def images(self, lod, seed, skip=0, rows=None):
-    """Shuffled passes (epoch e permuted by (seed, e)), from element `skip` on.
+    """Shuffled passes over the images of `lod`, from element `skip` on.
+
+    The order is the TFRecords reader's (`tf_gans.data.tfrecords.MultiResDataset.images`):
+    element i lies in epoch e = i // N at slot p = i % N and shows image
+    `index_shuffle(p, seed=(seed, e, 2 + lod))`, so every epoch is a fresh
+    permutation and every lod has its own permutations (the original
+    `dataset.py` shuffles each lod's pipeline independently), and the same
+    images give the same stream in memory and in a TFRecords folder. A pure
+    function of (lod, seed, skip): `skip=k` is the stream without its first
+    k elements, at no cost.
 
     rows: a `tf_gans.training.replicas.WorkerRows`: only this worker's
       elements of the stream (counted from `skip`, so a resumed stream selects
-      what the straight one did), chosen from the stream of image indices
-      before any image is gathered; None or one worker: every element.
+      what the straight one did), chosen from the stream positions before any
+      image is gathered; None or one worker: every element.
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tf_gans.data.tfrecords import reader  # pylint: disable=import-outside-toplevel
+    if int(skip) < 0:
+      raise ValueError(f'skip must be >= 0, got {skip}.')
     images = tf.constant(self.level(lod))
     labels = tf.constant(self.labels)
-    n = self.num_images
-    first_epoch, offset = divmod(int(skip), n)
-
-    def epoch(e):
-      keys = tf.random.stateless_uniform([n], tf.stack([tf.constant(seed, tf.int64), e]))
-      return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
-
-    order = tf.data.Dataset.range(first_epoch, 2 ** 62).flat_map(epoch).skip(offset)
+    # One definition of the order for both sources (the reader's position -> record).
+    image_of = reader._shuffle_fn(self.num_images, int(seed), int(lod))  # pylint: disable=protected-access
+    positions = tf.data.Dataset.counter(start=int(skip), dtype=tf.int64)
     if rows is not None:
-      order = rows.select(order)
-    return order.map(lambda i: self._gather(images, labels, i))
+      positions = rows.select(positions)
+    return positions.map(lambda p: self._gather(images, labels, image_of(p)))
 
   @staticmethod
   def _gather(images, labels, index):
