@@ -59,7 +59,7 @@ def test_config_is_valid(path):
   assert cfg.model in models.names()
 
 
-@pytest.mark.parametrize('path', PGGAN_CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize('path', PGGAN_CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_pggan_config_is_valid_and_reaches_full_resolution(path):
   values = parse_flagfile(path, PGGAN_FIELDS)
   resolution = values.pop('resolution', None)
@@ -103,6 +103,106 @@ def test_pggan_multi_gpu_presets_split_every_minibatch_over_their_gpus(gpus):
   # 1024: the base minibatch, capped at 4 per GPU.
   assert seen[1024] == min(base, 4 * gpus)
   assert cfg.tables()['G_lrate_dict'][1024] == {2: 0.002, 4: 0.003, 8: 0.003}[gpus]
+
+
+# ------------------------------------------------------------- PGGAN paper Table 1, no growing
+
+CONFIGS_DIR = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+TABLE1_DIR = CONFIGS_DIR / 'pggan_table1'
+# The original Theano config.py section 6.1 (the rows the code can express); Table 1 is
+# cumulative: row -> (the row above it, the fields its one addition switches).
+TABLE1_STEPS = {
+    'e': ('d', {'mbstd_group_size'}),                                 # + Minibatch stddev
+    'f': ('e', {'use_wscale', 'G_lrate_base', 'D_lrate_base'}),       # + Equalized learning rate
+    'g': ('f', {'use_pixelnorm'}),                                    # + Pixelwise normalization
+}
+# Section 6.1's setup against the code's defaults: the smaller networks, 800 kimg phases,
+# 10000 kimg, the Theano networks' unfused scaling, the data (and the whole-minibatch
+# stddev of 16 where it is on).
+TABLE1_SETUP = {'dataset', 'mirror_augment', 'fmap_base', 'fused_scale', 'lod_training_kimg',
+                'lod_transition_kimg', 'total_kimg'}
+# Row (d), revised training parameters: the setup without the three later additions.
+TABLE1_D_OFF = {'mbstd_group_size', 'use_wscale', 'G_lrate_base', 'D_lrate_base', 'use_pixelnorm'}
+
+
+def pggan_config(path):
+  return ProgressiveConfig(logdir='unused', **{
+      k: v for k, v in parse_flagfile(path, PGGAN_FIELDS).items() if k not in ('model',
+                                                                               'resolution')})
+
+
+def differences(a, b):
+  return {f.name for f in dataclasses.fields(ProgressiveConfig)
+          if getattr(a, f.name) != getattr(b, f.name)}
+
+
+def table1(row, data):
+  return pggan_config(TABLE1_DIR / f'{data}_{row}.cfg')
+
+
+def test_table1_rows_are_the_expressible_ones_for_both_datasets():
+  assert sorted(p.name for p in TABLE1_DIR.glob('*.cfg')) == sorted(
+      f'{data}_{row}.cfg' for data in ('bedroom', 'celeba') for row in 'defg')
+  for path in TABLE1_DIR.glob('*.cfg'):
+    text = path.read_text()
+    row = path.stem.split('_')[1]
+    assert text.startswith(f'# PGGAN paper Table 1, row ({row}) '), path.name
+    assert '--resolution=128' in text.splitlines()
+  # The rows that cannot be expressed are named, with why, in the nearest row's comment.
+  assert '(a)-(c)' in (TABLE1_DIR / 'celeba_d.cfg').read_text()
+  assert '(e*)' in (TABLE1_DIR / 'celeba_e.cfg').read_text()
+  assert '(h)' in (TABLE1_DIR / 'celeba_g.cfg').read_text()
+
+
+@pytest.mark.parametrize('data', ['celeba', 'bedroom'])
+@pytest.mark.parametrize('row', sorted(TABLE1_STEPS))
+def test_table1_row_differs_from_the_row_above_in_exactly_its_switches(row, data):
+  above, switches = TABLE1_STEPS[row]
+  assert differences(table1(row, data), table1(above, data)) == switches
+
+
+@pytest.mark.parametrize('data', ['celeba', 'bedroom'])
+def test_table1_rows_against_the_codes_defaults(data):
+  defaults = ProgressiveConfig(logdir='unused')
+  setup = TABLE1_SETUP - ({'mirror_augment'} if data == 'bedroom' else set())  # default False
+  d, e, f, g = (table1(row, data) for row in 'defg')
+  # (d): the setup with every later contribution off; (g): the setup with all of them on.
+  assert differences(d, defaults) == setup | TABLE1_D_OFF
+  assert differences(g, defaults) == setup | {'mbstd_group_size'}
+  assert d.mbstd_group_size <= 1 and not d.use_wscale and not d.use_pixelnorm
+  assert (d.G_lrate_base, d.D_lrate_base) == (e.G_lrate_base, e.D_lrate_base) == (1e-4, 1e-4)
+  assert (f.G_lrate_base, f.D_lrate_base) == (1e-3, 1e-3) and f.use_wscale
+  # Theano's stddev over the whole minibatch: one group of the minibatch at every resolution.
+  assert e.mbstd_group_size == e.minibatch_base == 16 and not e.tables()['minibatch_dict']
+  assert (g.fmap_base, g.fused_scale, g.total_kimg) == (2048, False, 10000)
+  assert g.lod_training_kimg == g.lod_transition_kimg == 800
+  assert g.mirror_augment == (data == 'celeba')
+
+
+def test_table1_datasets_differ_only_in_the_data():
+  for row in 'defg':
+    assert differences(table1(row, 'celeba'), table1(row, 'bedroom')) == {'dataset',
+                                                                          'mirror_augment'}
+
+
+@pytest.mark.parametrize('name', ['pggan_1024_nogrowing.cfg', 'pggan_digits_nogrowing.cfg'])
+def test_nogrowing_configs_train_at_full_resolution_from_the_start(name):
+  path = CONFIGS_DIR / name
+  cfg = pggan_config(path)
+  resolution = parse_flagfile(path, PGGAN_FIELDS).get('resolution')
+  if resolution is None:  # built-in data: its own resolution
+    from tf_gans.progressive import data as data_lib  # pylint: disable=import-outside-toplevel
+    resolution = 2 ** data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to).resolution_log2
+  assert cfg.lod_initial_resolution == resolution
+  r_log2 = resolution.bit_length() - 1
+  for kimg in (0, 0.4, cfg.total_kimg / 2, cfg.total_kimg):
+    sched = cfg.schedule(kimg * 1000, r_log2)
+    assert (sched.lod, sched.resolution) == (0, resolution)
+  if name == 'pggan_1024_nogrowing.cfg':  # the original's -nogrowing on its active config
+    base = pggan_config(CONFIGS_DIR / 'pggan_1024.cfg')
+    assert differences(cfg, base) == {'lod_initial_resolution', 'lod_training_kimg',
+                                      'lod_transition_kimg', 'total_kimg'}
+    assert (cfg.lod_training_kimg, cfg.lod_transition_kimg, cfg.total_kimg) == (0, 0, 10000)
 
 
 # ---------------------------------------------------------------- RGAN paper configs vs the scripts
