@@ -297,6 +297,13 @@ def test_paper_ralsgan_reaches_the_fakes_only_through_their_mean():
 def test_flags_and_default_penalties():
   needs_real = {name: losses.get(name).g_needs_real for name in losses.LOSSES.names()}
   assert {name for name, v in needs_real.items() if v} == set(RELATIVISTIC)
+  # Which real batch the G step sees: c6cbdc9 `GAN_losses_iter.py` ~line 665 draws one only
+  # for codes 10, 12, 14 (and the current code for 5-8); code 15 (~line 695) runs the updated
+  # D on the last D step's batch.
+  batches = {name: losses.get(name).g_real_batch for name in losses.LOSSES.names()}
+  assert batches == {name: ('last_d_batch' if name == 'ralsgan-paper' else 'fresh')
+                           if name in RELATIVISTIC else None for name in batches}
+  assert {n for n in batches if losses.get(n).g_draws_real} == set(RELATIVISTIC) - {'ralsgan-paper'}
   penalties = {name: losses.get(name).default_gradient_penalty for name in losses.LOSSES.names()}
   assert penalties.pop('wgan-gp') == 10.0
   assert set(penalties.values()) == {0.0}
@@ -309,8 +316,18 @@ def test_loss_pair_keeps_the_three_argument_constructor():
   assert pair.g_needs_real and pair.default_gradient_penalty == 0.0
   assert losses.LossPair(None, None).g_needs_real is False
   assert losses.LossPair._fields == ('d_loss', 'g_loss', 'g_needs_real',
-                                     'default_gradient_penalty')
+                                     'default_gradient_penalty', 'g_real_batch')
   assert losses.LossPair(None, None, default_gradient_penalty=5).default_gradient_penalty == 5.0
+  # g_needs_real alone means a fresh batch; the other batch must be asked for, and only
+  # by a G loss that looks at real data.
+  assert pair.g_real_batch == 'fresh' and pair.g_draws_real
+  assert losses.LossPair(None, None).g_real_batch is None
+  last = losses.LossPair(None, None, True, g_real_batch='last_d_batch')
+  assert last.g_needs_real and not last.g_draws_real
+  with pytest.raises(ValueError, match='g_real_batch must be one of'):
+    losses.LossPair(None, None, True, g_real_batch='next')
+  with pytest.raises(ValueError, match='needs g_needs_real=True'):
+    losses.LossPair(None, None, g_real_batch='fresh')
 
 
 # --- WGAN-GP gradient penalty (reference: rgan.md, Section 2). ---
@@ -441,3 +458,4 @@ def test_sample_interpolation_weights():
   assert not np.array_equal(u, other)
   np.testing.assert_array_equal(penalty.sample_interpolation_weights(5, 7).numpy(),
                                 penalty.sample_interpolation_weights(5, (7, 0)).numpy())
+

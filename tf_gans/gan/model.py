@@ -2,8 +2,11 @@
 
 One `train_step` is one iteration of Algorithm 1 (Goodfellow et al. 2014):
   k times: a fresh real minibatch and fresh noise; descend the D loss;
-  then:    fresh noise (and a fresh real minibatch when the loss needs one,
-           as the relativistic losses do); descend the G loss.
+  then:    fresh noise; when the G loss looks at real data
+           (the relativistic losses), the critic on a fresh real minibatch
+           (`LossPair.g_real_batch='fresh'`) or on the last D step's one,
+           under the updated D (`'last_d_batch'`: the paper-era RaLSGAN);
+           descend the G loss.
 With `simultaneous=True` it is instead what the 2014 MNIST code did: one
 forward pass, both gradients at the pre-update parameters, both applied.
 
@@ -25,7 +28,7 @@ stream (`tf_gans.training.replicas`: `gan_seed`, `contiguous_rows`).
 The relativistic average losses' minibatch means (m_r, m_f) are global: each
 replica all-reduces its sum and count (`losses.global_batch_mean`), so R
 replicas optimise the one-device objective (tested for rasgan, ralsgan,
-rahinge under MirroredStrategy).
+rahinge, ralsgan-paper under MirroredStrategy).
 """
 
 import keras
@@ -116,8 +119,9 @@ class GAN(keras.Model):
     """Keras `fit`, where `batch_size` is m, the minibatch of each D and G update.
 
     One train step consumes `real_batches_per_step` real minibatches (k D
-    steps, plus one for a relativistic G step). Given arrays, the GAN feeds
-    `batch_size * real_batches_per_step` rows a step itself (default m: 32). A
+    steps, plus one for a G step that draws its own, `LossPair.g_draws_real`).
+    Given arrays, the GAN feeds `batch_size * real_batches_per_step` rows a
+    step itself (default m: 32). A
     `tf.data.Dataset` must already yield that many rows an element
     (`tf_gans.data.make_dataset(..., batch_size=m * gan.real_batches_per_step,
     minibatch_size=m)`); its rows are split into the minibatches in order.
@@ -140,11 +144,12 @@ class GAN(keras.Model):
 
   @property
   def real_batches_per_step(self):
-    """How many real minibatches one iteration consumes."""
+    """How many real minibatches one iteration consumes: k, plus one when the G step
+    draws its own (`LossPair.g_real_batch == 'fresh'`); 1 for simultaneous updates."""
     if self.simultaneous:
       return 1
-    needs_real = self.loss_pair is not None and self.loss_pair.g_needs_real
-    return self.d_steps + (1 if needs_real else 0)
+    draws = self.loss_pair is not None and self.loss_pair.g_draws_real
+    return self.d_steps + (1 if draws else 0)
 
   @property
   def metrics(self):
@@ -230,10 +235,13 @@ class GAN(keras.Model):
           d_scaled = d_scale.scale_loss(d_total * inv_replicas)
         grads = d_scale.unscale(tape.gradient(d_scaled, D.trainable_variables))
         self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
-      x_g = minibatch(chunks - 1)
+      # The G step's real minibatch: its own (the last chunk), or the last D step's (x).
+      x_g = minibatch(chunks - 1) if self.loss_pair.g_draws_real else x
       with tf.GradientTape() as tape:
         c_fake_g = D(G(self.sample_latents(m, self.d_steps), training=True), training=True)
-        # Only the relativistic losses look at c_real here; D's weights are not updated.
+        # Only the relativistic losses look at real logits here, of the D the D steps
+        # just updated (on the fakes first, then the reals, as the reference); the others
+        # ignore c_real. D's weights are not updated in this step.
         c_real_g = D(x_g, training=True) if self.loss_pair.g_needs_real else c_real
         g_loss = self.loss_pair.g_loss(c_real_g, c_fake_g)
         g_scaled = g_scale.scale_loss(g_loss * inv_replicas)

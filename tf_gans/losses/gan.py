@@ -1,7 +1,7 @@
 """GAN losses as plain functions of the critic outputs, selected by name.
 
 Every entry of `LOSSES` is a `LossPair(d_loss, g_loss, g_needs_real,
-default_gradient_penalty)`; `d_loss` and `g_loss` are functions
+default_gradient_penalty, g_real_batch)`; `d_loss` and `g_loss` are functions
 `f(c_real, c_fake) -> scalar` of the discriminator's *logits* C(x_r), C(x_f)
 (shape [N] or [N, 1]), returning the mean over the (local) minibatch. Taking
 logits, never probabilities, keeps every log-sigmoid finite: log D = -sp(-a)
@@ -17,9 +17,11 @@ arXiv 1807.00734) are computed as the official code (AlexiaJM/RelativisticGAN,
 C_f,i are the logits of the i-th real and fake sample, m_r = mean_i C_r,i and
 m_f = mean_i C_f,i are minibatch means that are *not* detached (gradients flow
 through them), and "mean" is the mean over the minibatch. In a generator loss
-C_r stands for C'_r, the critic on a fresh real minibatch drawn in the
-generator step (`g_needs_real=True`); it gives the generator no gradient, so
-the real-centred terms reach G only through m_f.
+C_r stands for C'_r, the critic on a real minibatch in the generator step
+(`g_needs_real=True`): a fresh one for codes 5-8 (`g_real_batch='fresh'`),
+the last D step's one for the paper-era RaLSGAN (`'last_d_batch'`, see
+`ralsgan_paper_g_loss`); it gives the generator no gradient, so the
+real-centred terms reach G only through m_f.
 
 `gradient_penalty` is the two-sided WGAN-GP penalty (Gulrajani et al. 2017)
 as the same code applies it; `LossPair.default_gradient_penalty` is the
@@ -33,19 +35,45 @@ import tensorflow as tf
 from tf_gans.registry import Registry
 
 
+# Which real minibatch a generator step that needs real logits evaluates D on.
+FRESH = 'fresh'                # a new one, drawn for the G step (codes 5-8, 10, 12, 14)
+LAST_D_BATCH = 'last_d_batch'  # the last D step's, under the updated D (code 15)
+G_REAL_BATCHES = (FRESH, LAST_D_BATCH)
+
+
 class LossPair(
     collections.namedtuple(
-        'LossPair', ['d_loss', 'g_loss', 'g_needs_real', 'default_gradient_penalty'])):
-  """(d_loss, g_loss, g_needs_real, default_gradient_penalty).
+        'LossPair',
+        ['d_loss', 'g_loss', 'g_needs_real', 'default_gradient_penalty', 'g_real_batch'])):
+  """(d_loss, g_loss, g_needs_real, default_gradient_penalty, g_real_batch).
 
-  g_needs_real asks the train step for a fresh real minibatch in the generator
-  step (the relativistic losses do). default_gradient_penalty is the WGAN-GP
-  weight lambda used unless the user sets one (0.0: no penalty).
+  g_needs_real: the generator loss looks at the critic on real data (the
+  relativistic losses do); the train step then evaluates the current D, inside
+  the G step, on the real minibatch `g_real_batch` names: `FRESH` ('fresh', the
+  default: a new minibatch drawn for the G step, which costs the data pipeline
+  one more minibatch an iteration) or `LAST_D_BATCH` ('last_d_batch': the real
+  minibatch of the iteration's last D step, evaluated again by the updated D).
+  Without g_needs_real, g_real_batch is None. default_gradient_penalty is the
+  WGAN-GP weight lambda used unless the user sets one (0.0: no penalty).
   """
 
-  def __new__(cls, d_loss, g_loss, g_needs_real=False, default_gradient_penalty=0.0):
-    return super().__new__(cls, d_loss, g_loss, bool(g_needs_real),
-                           float(default_gradient_penalty))
+  def __new__(cls, d_loss, g_loss, g_needs_real=False, default_gradient_penalty=0.0,
+              g_real_batch=None):
+    g_needs_real = bool(g_needs_real)
+    if g_needs_real:
+      g_real_batch = FRESH if g_real_batch is None else g_real_batch
+      if g_real_batch not in G_REAL_BATCHES:
+        raise ValueError(f'g_real_batch must be one of {G_REAL_BATCHES}, got {g_real_batch!r}.')
+    elif g_real_batch is not None:
+      raise ValueError(f'g_real_batch={g_real_batch!r} needs g_needs_real=True (a generator '
+                       f'loss that looks at real data).')
+    return super().__new__(cls, d_loss, g_loss, g_needs_real, float(default_gradient_penalty),
+                           g_real_batch)
+
+  @property
+  def g_draws_real(self):
+    """Whether the generator step draws a real minibatch of its own."""
+    return self.g_real_batch == FRESH
 
 
 LOSSES = Registry('loss')
@@ -264,7 +292,9 @@ def rasgan_paper_d_loss(c_real, c_fake):
 def rasgan_paper_g_loss(c_real, c_fake):
   """RaSGAN as first released (code 12):  L_G = mean_i sp(C'_r,i - m_f).
 
-  Code 12 drew a fresh real minibatch for the generator step, as we do.
+  Code 12 drew a fresh real minibatch for the generator step (c6cbdc9
+  `code/GAN_losses_iter.py`, ~line 665: codes 10, 12, 14), as we do
+  (g_real_batch='fresh').
   """
   real_rel, _ = _relative_to_means(c_real, c_fake)
   return _mean_sp(real_rel)
@@ -286,17 +316,17 @@ def ralsgan_paper_g_loss(c_real, c_fake):
       L_G = mean (C_r,i - m_f + 1)^2 + mean (m_f - C_r,i - 1)^2
           = 2 mean_i (C_r,i - m_f + 1)^2
 
-  Code 15 did not draw a fresh real minibatch here: it re-ran the updated D on
-  the real minibatch of the last D step. We register it with
-  g_needs_real=True, so the train step passes C of a *fresh* minibatch under
-  the current D. The real logits give G no gradient, and G's gradient depends
-  on them only through m_r: dL_G/dC_f,j = -(4/B)(m_r - m_f + 1). A fresh batch
-  gives an unbiased estimate of E[C(x_r)] under the current D; the reused batch
-  is the one D was just trained on, so its m_r is biased upwards by one step of
-  overfitting. The expected update differs only by that (small) bias. The
-  alternative, g_needs_real=False, would pass the last D step's logits computed
-  *before* D's update, which misses the whole update and is further from the
-  original.
+  C_r here is the critic on the real minibatch of the iteration's last D
+  step, evaluated again by the D that step just updated: code 15 draws no real
+  minibatch in its G step (in c6cbdc9 `code/GAN_losses_iter.py` only codes
+  10, 12 and 14 call `random_sample.__next__()` there, ~line 665) and runs
+  `y_pred = D(x)` (~line 695), where `x` still holds the last D step's batch
+  and D's parameters have had `optimizerD.step()`. The pair is registered with
+  g_real_batch='last_d_batch', so the train step does the same: one fewer real
+  minibatch an iteration than the fresh-batch losses, and C_r from the updated
+  D inside the G step. The real logits give G no gradient; G's gradient
+  depends on them only through m_r, dL_G/dC_f,j = -(4/B)(m_r - m_f + 1), and
+  this m_r is that of a batch D has just been trained on.
   """
   real_rel, _ = _relative_to_means(c_real, c_fake)
   return 2.0 * _mean_sq(real_rel + 1.0)
@@ -314,7 +344,8 @@ LOSSES.register('rahinge', LossPair(rahinge_d_loss, rahinge_g_loss, g_needs_real
 LOSSES.register('rasgan-paper',
                 LossPair(rasgan_paper_d_loss, rasgan_paper_g_loss, g_needs_real=True))
 LOSSES.register('ralsgan-paper',
-                LossPair(ralsgan_paper_d_loss, ralsgan_paper_g_loss, g_needs_real=True))
+                LossPair(ralsgan_paper_d_loss, ralsgan_paper_g_loss, g_needs_real=True,
+                         g_real_batch=LAST_D_BATCH))
 
 
 def get(name):
