@@ -3,6 +3,9 @@
 - RaLSGAN "used in paper" (c6cbdc9 `code/GAN_losses_iter.py`, loss code 15):
   its G step draws no real minibatch (only codes 10, 12, 14 do, ~line 665) and
   runs the just-updated D on the last D step's batch (`y_pred = D(x)`, ~695).
+- PacGAN (`code/GAN_losses_iter_PAC.py`, the CAT 256x256 runs): the gradient
+  penalty takes one u per packed pair and the norm over the packed pair (the
+  WGAN-GP 256 run).
 """
 
 import keras
@@ -14,23 +17,26 @@ from tf_gans import latents
 from tf_gans import losses
 from tf_gans.gan.loop import replica_rows
 from tf_gans.gan.model import GAN
+from tf_gans.models.dcgan import PackSamples, packing_of
 from tf_gans.training import strategy as strategy_lib
 
 M, LATENT, SHAPE, SEED = 8, 4, (2, 2, 1), 7
 
 
-def tiny_nets(seed=0):
-  """G: z -> 2x2x1 images; D: images -> logits."""
+def tiny_nets(seed=0, pac=1):
+  """G: z -> 2x2x1 images; D: images -> logits, packing `pac` images first when pac > 1."""
   keras.utils.set_random_seed(seed)
   g = keras.Sequential([keras.Input((LATENT,)), keras.layers.Dense(6, 'tanh'),
                         keras.layers.Dense(4, 'sigmoid'), keras.layers.Reshape(SHAPE)])
-  d = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
-                        keras.layers.Dense(5, 'tanh'), keras.layers.Dense(1)])
+  head = [PackSamples(pac, name='pack')] if pac > 1 else []
+  d = keras.Sequential([keras.Input(SHAPE)] + head +
+                       [keras.layers.Flatten(), keras.layers.Dense(5, 'tanh'),
+                        keras.layers.Dense(1)])
   return g, d
 
 
-def make_gan(loss, d_steps=1, lr=0.1, gradient_penalty=None, **kw):
-  g, d = tiny_nets(0)
+def make_gan(loss, d_steps=1, lr=0.1, pac=1, gradient_penalty=None, **kw):
+  g, d = tiny_nets(0, pac)
   gan = GAN(g, d, LATENT, 'normal', d_steps=d_steps, seed=SEED, **kw)
   gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(lr), loss=loss,
               gradient_penalty=gradient_penalty)
@@ -129,6 +135,61 @@ def test_real_batches_per_step_counts_the_batches_the_g_step_draws(loss, extra):
           shuffle=False)
   assert int(gan.step.numpy()) == 3
   assert int(gan.d_optimizer.iterations.numpy()) == 6
+
+
+# ------------------------------------------- PacGAN's penalty: u per pair, norm over the pair
+
+
+def packed(x):
+  """GAN_losses_iter_PAC.py's `torch.cat([x[0:B], x[B:2B]], 1)`, NHWC: [2B,H,W,C] -> [B,H,W,2C]."""
+  half = len(x) // 2
+  return np.concatenate([x[:half], x[half:]], axis=-1)
+
+
+def test_pac_penalty_mixes_pairs_with_one_u_and_takes_the_norm_over_the_pair():
+  rng = np.random.default_rng(3)
+  real, fake = (rng.normal(size=(2 * M,) + SHAPE).astype(np.float32) for _ in range(2))
+  u = rng.uniform(size=(M, 1, 1, 1)).astype(np.float32)        # one per pair
+  w = rng.normal(size=SHAPE[:2] + (2 * SHAPE[2],))             # a weight per packed entry
+  pack = PackSamples(2)
+  # C(pair) = sum w * pair^2: its gradient is 2 w x_hat (x_hat the packed interpolate).
+  critic = lambda x, training=False: tf.reduce_sum(w * tf.square(pack(x)), axis=[1, 2, 3])
+  gp = losses.gradient_penalty(critic, real, fake, u, 10.0, pac=2).numpy()
+  x_hat = u * packed(real).astype(np.float64) + (1 - u) * packed(fake)   # [B, H, W, 2C]
+  norms = np.sqrt(np.sum((2 * w * x_hat).reshape(M, -1) ** 2, axis=1))  # over 2C x H x W
+  np.testing.assert_allclose(gp, 10.0 * np.mean((norms - 1.0) ** 2), rtol=1e-5)
+  # The per-image form (one u per image, a norm per image) is another number.
+  per_image = losses.gradient_penalty(critic, real, fake, np.tile(u, [2, 1, 1, 1]), 10.0)
+  assert abs(float(per_image) - gp) > 1e-3 * gp
+
+
+def test_a_packing_d_gets_the_pac_penalty_in_the_train_step():
+  gp_weight = 10.0
+  gan = make_gan('wgan-gp', pac=2)
+  assert gan.pac == 2 and gan.gp_weight == gp_weight
+  assert packing_of(tiny_nets()[1]) == 1
+  x = reals(1, 1)[0]
+  fit(gan, x[np.newaxis])
+  ref_g, ref_d = tiny_nets(0, pac=2)
+  inner = keras.Sequential([l for l in ref_d.layers if not isinstance(l, PackSamples)])
+  pair = losses.get('wgan-gp')
+  fake = ref_g(z_of(0)).numpy()
+  u = losses.sample_interpolation_weights(   # M / 2 weights: one per pair
+      M // 2, tf.random.experimental.stateless_fold_in(tf.constant([SEED, 0], tf.int64), 1))
+  assert u.shape == (M // 2, 1, 1, 1)
+
+  def d_loss():
+    x_hat = tf.constant(u * packed(x) + (1 - u) * packed(fake))
+    with tf.GradientTape() as tape:
+      tape.watch(x_hat)
+      total = tf.reduce_sum(inner(x_hat))
+    g = tape.gradient(total, x_hat)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(g, [M // 2, -1])), axis=1))
+    return pair.d_loss(ref_d(x), ref_d(fake)) + gp_weight * tf.reduce_mean(tf.square(norms - 1))
+
+  sgd_step(d_loss, ref_d.trainable_variables)
+  sgd_step(lambda: pair.g_loss(None, ref_d(ref_g(z_of(1)))), ref_g.trainable_variables)
+  assert_same_weights(gan, ref_g, ref_d)
 
 
 # ------------------------------------------------------------------ mirrored == one device

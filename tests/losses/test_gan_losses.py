@@ -459,3 +459,26 @@ def test_sample_interpolation_weights():
   np.testing.assert_array_equal(penalty.sample_interpolation_weights(5, 7).numpy(),
                                 penalty.sample_interpolation_weights(5, (7, 0)).numpy())
 
+
+def test_pac_penalty_of_a_packing_linear_critic():
+  # A critic on packed pairs (GAN_losses_iter_PAC.py: pair i = images i and B + i on the
+  # channel axis), C(pair) = sum(w * pair): g = w for every pair, so ||g|| is the norm of w
+  # over 2C x H x W (not of half of it) and GP = weight (||w|| - 1)^2 whatever u.
+  b = 3
+  rng = np.random.default_rng(5)
+  real, fake = (rng.normal(size=(2 * b, 2, 2, 1)).astype(np.float32) for _ in range(2))
+  w = rng.normal(size=(2, 2, 2))
+  critic = lambda x, training=False: tf.reduce_sum(
+      w * tf.concat([x[:b], x[b:]], axis=-1), axis=[1, 2, 3])
+  u = np.array([0.2, 0.6, 0.9], np.float32).reshape(b, 1, 1, 1)   # one per pair
+  gp = penalty.gradient_penalty(critic, real, fake, u, 10.0, pac=2).numpy()
+  np.testing.assert_allclose(gp, 10.0 * (np.linalg.norm(w) - 1.0) ** 2, rtol=1e-5)
+  # Pair i's u mixes both of its images: C(x_hat) = u C(real) + (1 - u) C(fake) pair by pair.
+  seen = []
+  def recording(x, training=False):
+    seen.append(x)
+    return critic(x)
+  penalty.gradient_penalty(recording, real, fake, u, 1.0, pac=2)
+  u_img = np.concatenate([u, u]).astype(np.float64)
+  np.testing.assert_allclose(seen[0].numpy(), u_img * real + (1 - u_img) * fake, rtol=1e-5,
+                             atol=1e-6)

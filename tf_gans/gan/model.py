@@ -13,6 +13,9 @@ forward pass, both gradients at the pre-update parameters, both applied.
 With a gradient penalty (WGAN-GP; `compile(gradient_penalty=lambda)` or a
 loss whose default has one) every D loss gets lambda * E[(||grad C(x_hat)|| - 1)^2]
 on interpolates x_hat = u x_r + (1 - u) x_f of that step's real and fake batches.
+A D that packs its input (PacGAN, `tf_gans.models.dcgan.packing_of`) gets the
+penalty as the RGAN PAC script computes it: one u per packed sample, the norm
+over the packed sample.
 
 The data pipeline delivers all real minibatches of one iteration as one
 batch of `real_batches_per_step * m` images, which the step splits.
@@ -36,6 +39,7 @@ import tensorflow as tf
 
 from tf_gans import latents as latents_lib
 from tf_gans import losses as losses_lib
+from tf_gans.models import dcgan
 from tf_gans.training import loss_scale as loss_scale_lib
 from tf_gans.training import replicas
 
@@ -70,6 +74,8 @@ class GAN(keras.Model):
     self.d_steps = d_steps
     self.simultaneous = simultaneous
     self.seed = int(seed)
+    # PacGAN: the D input's packing, which the gradient penalty follows.
+    self.pac = dcgan.packing_of(discriminator)
     # Iterations done (generator updates); drives the noise seeds and the data position.
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step',
                             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
@@ -185,12 +191,13 @@ class GAN(keras.Model):
     if not self.gp_weight:
       return d_loss, d_loss
     seed = self._slot_seed(slot, stream=1)
+    # One u per D input: per image, or per packed sample (PacGAN).
     u = replicas.contiguous_rows(lambda n: losses_lib.sample_interpolation_weights(n, seed),
-                                 tf.shape(x)[0])
+                                 tf.shape(x)[0] // self.pac)
     # mixed_float16: D's loss scale also guards the penalty's inner gradient (build the
     # optimizer before the first step: `tf_gans.gan.loop.build_gan`).
     gp = losses_lib.gradient_penalty(self.discriminator, x, fake, u, self.gp_weight,
-                                     loss_scale=self.d_loss_scale.scale)
+                                     loss_scale=self.d_loss_scale.scale, pac=self.pac)
     # A scale that overflows float16 makes gp inf: the optimizer skips that step and
     # halves its scale, so only finite penalties are averaged into the metric (an inf
     # metric would stop the run as diverged).

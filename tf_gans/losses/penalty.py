@@ -24,19 +24,29 @@ def sample_interpolation_weights(n, seed):
                                      dtype=tf.float32)
 
 
-def _l2_norm_per_sample(g):
+def _l2_norm_per_sample(g, pac=1):
   """||g_i||_2 over all non-batch axes, with no epsilon.
+
+  With `pac` > 1 the rows of g are the images of packed samples as
+  `tf_gans.models.dcgan.PackSamples` packs them (row j belongs to packed
+  sample j mod N/pac) and the norm is over each packed sample: sample i's is
+  the L2 norm over rows i, N/pac + i, ..., i.e. over its pac*C x H x W
+  input (packing only moves entries, so this is the norm of the gradient
+  with respect to the packed input).
 
   Where g_i = 0 exactly, the value is 0 and the gradient is 0 (as torch's
   norm backward gives), not the NaN of d sqrt(s)/ds at s = 0.
   """
   squares = tf.reduce_sum(tf.square(tf.reshape(g, [tf.shape(g)[0], -1])), axis=1)
+  if pac > 1:
+    squares = tf.reduce_sum(tf.reshape(squares, [pac, -1]), axis=0)
   positive = tf.not_equal(squares, 0.0)  # a NaN gradient stays NaN (not a norm of 0)
   safe = tf.where(positive, squares, tf.ones_like(squares))
   return tf.where(positive, tf.sqrt(safe), tf.zeros_like(squares))
 
 
-def penalty_from_mixed(critic_fn, mixed, weight, target=1.0, norm_scale=1.0, loss_scale=None):
+def penalty_from_mixed(critic_fn, mixed, weight, target=1.0, norm_scale=1.0, loss_scale=None,
+                       pac=1):
   """The gradient penalty at given mixed (interpolated) inputs; float32 scalar.
 
       g_i = d(sum_j C(mixed_j)) / d mixed_i
@@ -73,6 +83,9 @@ def penalty_from_mixed(critic_fn, mixed, weight, target=1.0, norm_scale=1.0, los
     target: gamma, the norm the penalty pulls towards.
     norm_scale: factor on each norm before the target is subtracted.
     loss_scale: None, or the current loss scale (a scalar).
+    pac: packed critic (PacGAN): the norm of each packed sample, over its
+      `pac` images (`_l2_norm_per_sample`); the mean is over the N/pac
+      packed samples.
   """
   with tf.GradientTape() as tape:
     tape.watch(mixed)
@@ -83,7 +96,7 @@ def penalty_from_mixed(critic_fn, mixed, weight, target=1.0, norm_scale=1.0, los
     loss_scale = tf.cast(loss_scale, tf.float32)
     g = tape.gradient(total, mixed, output_gradients=loss_scale,
                       unconnected_gradients=tf.UnconnectedGradients.ZERO) / loss_scale
-  norms = _l2_norm_per_sample(tf.cast(g, tf.float32)) * norm_scale
+  norms = _l2_norm_per_sample(tf.cast(g, tf.float32), pac) * norm_scale
   # The reference's order: the mean, then times lambda / gamma^2 (computed in Python
   # double precision when both are numbers, as the reference's graph constant is).
   factor = (tf.cast(weight, tf.float32) / target ** 2 if tf.is_tensor(weight)
@@ -91,7 +104,7 @@ def penalty_from_mixed(critic_fn, mixed, weight, target=1.0, norm_scale=1.0, los
   return tf.reduce_mean(tf.square(norms - target)) * factor
 
 
-def gradient_penalty(critic, real, fake, u, weight, loss_scale=None):
+def gradient_penalty(critic, real, fake, u, weight, loss_scale=None, pac=1):
   """Two-sided WGAN-GP penalty on the critic's raw output (GAN/RGAN).
 
       x_hat_i = u_i x_r,i + (1 - u_i) x_f,i          (the real batch gets u)
@@ -109,6 +122,16 @@ def gradient_penalty(critic, real, fake, u, weight, loss_scale=None):
   loss scale (`tf_gans.training.loss_scale`), which then also scales the
   inner gradient.
 
+  PacGAN (`pac` > 1, a critic that packs its input, `tf_gans.models.dcgan`
+  `PackSamples`: packed sample i = images i, B + i, ..., B = N/pac): as
+  `code/GAN_losses_iter_PAC.py` (~line 634-643 of c6cbdc9, ~647-656 of HEAD)
+  computes it for the WGAN-GP 256x256 run, which interpolates the *packed*
+  batches with u of shape (B, 1, 1, 1) and takes the norm over 2C x H x W:
+  `u` holds one weight per packed sample, [N/pac, 1, 1, 1], which every
+  image of that sample shares, and the norm is over the packed sample's
+  images together. Mixing the images with their sample's u and then packing
+  is packing and then mixing, so the critic sees the original's x_hat.
+
   Args:
     critic: callable `critic(x, training=True) -> [N] or [N, 1]` logits; it
       is called once, in training mode, on x_hat.
@@ -116,8 +139,10 @@ def gradient_penalty(critic, real, fake, u, weight, loss_scale=None):
     fake: fake minibatch, same shape.
     u: interpolation weights [N, 1, 1, 1] in [0, 1] (see
       `sample_interpolation_weights`); reshaped to broadcast over any rank.
+      With `pac` > 1, [N/pac, 1, 1, 1]: one per packed sample.
     weight: lambda (Python float or scalar tensor).
     loss_scale: None, or the current float16 loss scale (a scalar).
+    pac: the critic's packing (1: none).
 
   Returns:
     float32 scalar.
@@ -125,8 +150,10 @@ def gradient_penalty(critic, real, fake, u, weight, loss_scale=None):
   real = tf.stop_gradient(tf.cast(real, tf.float32))
   fake = tf.stop_gradient(tf.cast(fake, tf.float32))
   u = tf.cast(u, tf.float32)
+  if pac > 1:  # image g*B + i takes packed sample i's weight
+    u = tf.reshape(tf.tile(tf.reshape(u, [-1]), [pac]), [-1, 1, 1, 1])
   if real.shape.rank is not None:
     u = tf.reshape(u, [-1] + [1] * (real.shape.rank - 1))
   x_hat = u * real + (1.0 - u) * fake
   return penalty_from_mixed(lambda x: critic(x, training=True), x_hat, weight,
-                            loss_scale=loss_scale)
+                            loss_scale=loss_scale, pac=pac)

@@ -37,12 +37,16 @@ With `pac=k` D here starts with `PackSamples(k)`: [N, H, W, C] -> [N/k, H, W,
 kC], packed sample i = images i, N/k + i, ..., (k-1)N/k + i concatenated on
 channels in that order (k = 2: the reference's pairing), so a run's
 `--batch_size` counts images (2B = 64 for the reference's `--batch_size 32`)
-and D returns N/k logits. Two differences from the PAC script, by design:
-its G step re-packs the D step's `fake` tensor instead of the fresh G(z) it
-just drew (a bug: G trains on the D step's samples), and its gradient penalty
-(only the WGAN-GP 256 run) mixes packed pairs with one u per pair and takes
-the norm over 2C x H x W; here G gets fresh samples and the trainer's penalty
-mixes the images before packing (one u per image).
+and D returns N/k logits. The PAC script's two other departures from
+`GAN_losses_iter.py`, and how the trainer follows them:
+- its G step draws z but packs the D step's `fake` tensor instead of G(z)
+  (c6cbdc9 line 661, HEAD line 674), so G trains on the D step's samples;
+  here G gets fresh samples;
+- its gradient penalty (only the WGAN-GP 256 run) mixes the packed pairs with
+  u of shape (B, 1, 1, 1) and takes the norm over 2C x H x W (c6cbdc9 lines
+  634-643); the trainer's penalty does the same for any D that packs
+  (`packing_of(D)` > 1: one u per packed sample, the norm over its images,
+  `tf_gans.losses.penalty.gradient_penalty(pac=...)`).
 """
 
 import keras
@@ -85,6 +89,15 @@ class PackSamples(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), 'pac': self.pac}
+
+
+def packing_of(discriminator):
+  """k of a discriminator whose input layer packs k samples (`PackSamples`), else 1."""
+  packs = [layer.pac for layer in getattr(discriminator, 'layers', ())
+           if isinstance(layer, PackSamples)]
+  if len(packs) > 1:
+    raise ValueError(f'{discriminator.name} packs its input {len(packs)} times.')
+  return packs[0] if packs else 1
 
 
 def build_generator(image_size, channels, g_h_size):
