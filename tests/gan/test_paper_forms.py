@@ -3,10 +3,13 @@
 - RaLSGAN "used in paper" (c6cbdc9 `code/GAN_losses_iter.py`, loss code 15):
   its G step draws no real minibatch (only codes 10, 12, 14 do, ~line 665) and
   runs the just-updated D on the last D step's batch (`y_pred = D(x)`, ~695).
-- PacGAN (`code/GAN_losses_iter_PAC.py`, the CAT 256x256 runs): the gradient
-  penalty takes one u per packed pair and the norm over the packed pair (the
-  WGAN-GP 256 run).
+- PacGAN (`code/GAN_losses_iter_PAC.py`, the CAT 256x256 runs): the G step
+  trains on the D step's fakes (its z); the gradient penalty takes one u per
+  packed pair and the norm over the packed pair (the WGAN-GP 256 run).
 """
+
+import pathlib
+import signal
 
 import keras
 import numpy as np
@@ -15,12 +18,18 @@ import tensorflow as tf
 
 from tf_gans import latents
 from tf_gans import losses
+from tf_gans.gan import callbacks as cb
+from tf_gans.gan import loop
+from tf_gans.gan import restore
+from tf_gans.gan.config import RunConfig
 from tf_gans.gan.loop import replica_rows
 from tf_gans.gan.model import GAN
 from tf_gans.models.dcgan import PackSamples, packing_of
+from tf_gans.training import interrupts
 from tf_gans.training import strategy as strategy_lib
 
 M, LATENT, SHAPE, SEED = 8, 4, (2, 2, 1), 7
+RGAN_CONFIGS = pathlib.Path(__file__).resolve().parents[2] / 'configs' / 'rgan'
 
 
 def tiny_nets(seed=0, pac=1):
@@ -137,6 +146,58 @@ def test_real_batches_per_step_counts_the_batches_the_g_step_draws(loss, extra):
   assert int(gan.d_optimizer.iterations.numpy()) == 6
 
 
+# ------------------------------------------------ PacGAN's G step: the D step's z (and fakes)
+
+
+class RecordingG(keras.Model):
+  """A generator that records (z, G(z)) of every eager call in `log`."""
+
+  def __init__(self, inner, log):
+    super().__init__()
+    self.inner = inner
+    self._record = log.append  # (a list attribute would be Keras' tracked copy)
+
+  def call(self, z, training=False):
+    out = self.inner(z, training=training)
+    if tf.executing_eagerly():
+      self._record((np.array(z), np.array(out)))
+    return out
+
+
+@pytest.mark.parametrize('reuse', [True, False])
+def test_pac_g_step_trains_on_the_last_d_steps_z(reuse):
+  k, log = 2, []
+  g, d = tiny_nets(0, pac=2)
+  gan = GAN(RecordingG(g, log), d, LATENT, 'normal', d_steps=k, seed=SEED, g_reuses_d_z=reuse)
+  gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss='rasgan',
+              run_eagerly=True)
+  fit(gan, reals(1, gan.real_batches_per_step))
+  (z_d0, _), (z_d1, fake_d1), (z_g, fake_g) = log   # two D steps, then the G step
+  np.testing.assert_array_equal(z_d0, z_of(0, d_steps=k).numpy())
+  np.testing.assert_array_equal(z_d1, z_of(1, d_steps=k).numpy())
+  if reuse:
+    # GAN_losses_iter_PAC.py packs the D step's `fake` tensor: the same z, the same images
+    # (G has not changed since that D step).
+    np.testing.assert_array_equal(z_g, z_d1)
+    np.testing.assert_allclose(fake_g, fake_d1, rtol=0, atol=1e-7)
+  else:
+    np.testing.assert_array_equal(z_g, z_of(2, d_steps=k).numpy())
+
+
+def test_pac_g_step_on_the_d_steps_z_matches_the_update_by_hand():
+  k = 1
+  gan = make_gan('rsgan', d_steps=k, pac=2, g_reuses_d_z=True)
+  x = reals(1, gan.real_batches_per_step)[0]
+  fit(gan, x[np.newaxis])
+  pair = losses.get('rsgan')
+  ref_g, ref_d = tiny_nets(0, pac=2)
+  fake = ref_g(z_of(0))
+  sgd_step(lambda: pair.d_loss(ref_d(x[:M]), ref_d(fake)), ref_d.trainable_variables)
+  # G step: the D step's z (slot 0), and the fresh real batch rsgan draws.
+  sgd_step(lambda: pair.g_loss(ref_d(x[M:]), ref_d(ref_g(z_of(0)))), ref_g.trainable_variables)
+  assert_same_weights(gan, ref_g, ref_d)
+
+
 # ------------------------------------------- PacGAN's penalty: u per pair, norm over the pair
 
 
@@ -192,13 +253,15 @@ def test_a_packing_d_gets_the_pac_penalty_in_the_train_step():
   assert_same_weights(gan, ref_g, ref_d)
 
 
-# ------------------------------------------------------------------ mirrored == one device
+# ------------------------------------------------------- mirrored == one device, resume == straight
 
 
 # (A penalty of weight 10 at lr 0.1 amplifies the float noise of the replicas' sums to ~1e-5
 # on these tiny nets, for every loss; weight 1 keeps the comparison at float precision.)
 @pytest.mark.parametrize('loss,kw', [('ralsgan-paper', {}),
-                                     ('ralsgan-paper', {'gradient_penalty': 1.0})])
+                                     ('ralsgan-paper', {'gradient_penalty': 1.0}),
+                                     ('rasgan', {'g_reuses_d_z': True}),
+                                     ('ralsgan-paper', {'g_reuses_d_z': True})])
 def test_mirrored_step_equals_one_device_step(loss, kw):
   k, steps = 2, 3
   single = make_gan(loss, d_steps=k, **kw)
@@ -215,3 +278,45 @@ def test_mirrored_step_equals_one_device_step(loss, kw):
   for a, b in zip(single.generator.weights + single.discriminator.weights,
                   mirrored.generator.weights + mirrored.discriminator.weights):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_interrupt_and_resume_of_the_paper_forms_gives_the_same_weights(tmp_path, monkeypatch):
+  """ralsgan-paper (k real batches a step) with the G step on the D step's z."""
+  def config(logdir, **kw):
+    return RunConfig(logdir=str(logdir), dataset='digits', model='mlp2014', batch_size=20,
+                     steps=30, log_every=10, sample_every=10, checkpoint_every=10,
+                     num_samples=16, progress=False, export=False, seed=3, loss='ralsgan-paper',
+                     d_steps=2, pac_g_reuses_d_z=True, gradient_penalty=1.0, **kw)
+
+  quiet = lambda *_: None
+  loop.train(config(tmp_path / 'straight'), log=quiet)
+  original = cb.DivergenceGuard.on_train_batch_end
+
+  def stop_at_17(self, batch, logs=None):
+    original(self, batch, logs)
+    if int(self.model.step.numpy()) == 17:
+      stop.set()
+  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', stop_at_17)
+  with interrupts.stop_with() as stop:
+    result = loop.train(config(tmp_path / 'split', steps_per_execution=1), log=quiet)
+  assert result.interrupted and result.step == 17
+  monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', original)
+  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+  assert loop.train(config(tmp_path / 'split'), resume=True, log=quiet).step == 30
+  runs = [restore.load_run(str(tmp_path / name))[0] for name in ('straight', 'split')]
+  assert all(gan.g_reuses_d_z and gan.real_batches_per_step == 2 for gan in runs)
+  for net in ('generator', 'discriminator'):
+    for a, b in zip(getattr(runs[0], net).weights, getattr(runs[1], net).weights):
+      np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=a.path)
+
+
+# ------------------------------------------------------------------------ the CAT 256 configs
+
+
+def test_every_pac_config_trains_g_on_the_d_steps_z():
+  pac = [p for p in sorted(RGAN_CONFIGS.rglob('*.cfg')) if '--pac=2' in p.read_text()]
+  assert len(pac) == 9 and all(p.name.endswith('_cat256.cfg') for p in pac)
+  for p in RGAN_CONFIGS.rglob('*.cfg'):
+    flags = [line.strip() for line in p.read_text().splitlines()]
+    assert ('--pac_g_reuses_d_z' in flags) == (p in pac), p
+    assert ('Not reproduced' in p.read_text()) is False, p

@@ -64,6 +64,9 @@ class RunConfig(RunFileMixin):
   d_steps: int = field(1, 'k: discriminator updates per generator update.')
   simultaneous: bool = field(False, 'Update D and G from one forward pass, as the 2014 MNIST '
                              'code (needs --d_steps=1).')
+  pac_g_reuses_d_z: bool = field(False, 'The G step trains G on the last D step\'s noise (so on '
+                                 'its fakes) instead of fresh noise, as the RGAN PacGAN script '
+                                 'GAN_losses_iter_PAC.py does (the CAT 256x256 runs).')
   batch_size: int = field(100, 'm: global minibatch size of each update.')
   steps: int = field(5000, 'Training iterations (generator updates) in total.')
   seed: int = field(0, 'Seeds initialisation, noise, dropout and data order.')

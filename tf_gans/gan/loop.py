@@ -78,7 +78,8 @@ def build_gan(cfg, source):
   finally:
     keras.config.set_dtype_policy(previous)
   gan = GAN(nets.generator, nets.discriminator, nets.latent_dim, nets.latent_distribution,
-            d_steps=cfg.d_steps, simultaneous=cfg.simultaneous, seed=cfg.seed)
+            d_steps=cfg.d_steps, simultaneous=cfg.simultaneous, seed=cfg.seed,
+            g_reuses_d_z=cfg.pac_g_reuses_d_z)
   per_epoch = max(1, source.num_examples // cfg.batch_size)
   d_opt = optimizers.build(cfg.optimizer, cfg, 'd', updates_per_epoch=per_epoch)
   g_opt = optimizers.build(cfg.optimizer, cfg, 'g', updates_per_epoch=per_epoch)

@@ -2,7 +2,8 @@
 
 One `train_step` is one iteration of Algorithm 1 (Goodfellow et al. 2014):
   k times: a fresh real minibatch and fresh noise; descend the D loss;
-  then:    fresh noise; when the G loss looks at real data
+  then:    fresh noise (or, with `g_reuses_d_z`, the last D step's noise, as
+           the RGAN code's PacGAN script); when the G loss looks at real data
            (the relativistic losses), the critic on a fresh real minibatch
            (`LossPair.g_real_batch='fresh'`) or on the last D step's one,
            under the updated D (`'last_d_batch'`: the paper-era RaLSGAN);
@@ -56,10 +57,17 @@ class GAN(keras.Model):
     simultaneous: update D and G from one forward pass (the 2014 MNIST code);
       requires d_steps == 1.
     seed: seeds the noise; with the step counter it fixes every z drawn.
+    g_reuses_d_z: the G step trains G on the noise of the iteration's last D
+      step instead of fresh noise, as `code/GAN_losses_iter_PAC.py` of the RGAN
+      code does (its G step packs the D step's `fake` tensor, c6cbdc9 line
+      661). G(z) is computed again from that z inside the G step's tape: G's
+      weights have not changed since the D step and its BatchNorm uses batch
+      statistics, so the images and G's gradient are the original's (only
+      BatchNorm's unused moving statistics see the batch twice).
   """
 
   def __init__(self, generator, discriminator, latent_dim, latent_distribution='normal',
-               d_steps=1, simultaneous=False, seed=0, **kwargs):
+               d_steps=1, simultaneous=False, seed=0, g_reuses_d_z=False, **kwargs):
     super().__init__(**kwargs)
     if d_steps < 1:
       raise ValueError(f'd_steps (k) must be >= 1, got {d_steps}.')
@@ -74,6 +82,7 @@ class GAN(keras.Model):
     self.d_steps = d_steps
     self.simultaneous = simultaneous
     self.seed = int(seed)
+    self.g_reuses_d_z = bool(g_reuses_d_z)
     # PacGAN: the D input's packing, which the gradient penalty follows.
     self.pac = dcgan.packing_of(discriminator)
     # Iterations done (generator updates); drives the noise seeds and the data position.
@@ -242,10 +251,12 @@ class GAN(keras.Model):
           d_scaled = d_scale.scale_loss(d_total * inv_replicas)
         grads = d_scale.unscale(tape.gradient(d_scaled, D.trainable_variables))
         self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
+      # The G step's noise: fresh (slot k), or the last D step's (slot k - 1).
+      z_slot = self.d_steps - 1 if self.g_reuses_d_z else self.d_steps
       # The G step's real minibatch: its own (the last chunk), or the last D step's (x).
       x_g = minibatch(chunks - 1) if self.loss_pair.g_draws_real else x
       with tf.GradientTape() as tape:
-        c_fake_g = D(G(self.sample_latents(m, self.d_steps), training=True), training=True)
+        c_fake_g = D(G(self.sample_latents(m, z_slot), training=True), training=True)
         # Only the relativistic losses look at real logits here, of the D the D steps
         # just updated (on the fakes first, then the reals, as the reference); the others
         # ignore c_real. D's weights are not updated in this step.

@@ -41,7 +41,8 @@ and D returns N/k logits. The PAC script's two other departures from
 `GAN_losses_iter.py`, and how the trainer follows them:
 - its G step draws z but packs the D step's `fake` tensor instead of G(z)
   (c6cbdc9 line 661, HEAD line 674), so G trains on the D step's samples;
-  here G gets fresh samples;
+  `GAN(g_reuses_d_z=True)` (the flag `--pac_g_reuses_d_z`, on in the CAT-256
+  configs) does the same, else the G step draws fresh z;
 - its gradient penalty (only the WGAN-GP 256 run) mixes the packed pairs with
   u of shape (B, 1, 1, 1) and takes the norm over 2C x H x W (c6cbdc9 lines
   634-643); the trainer's penalty does the same for any D that packs
