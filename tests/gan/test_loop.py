@@ -3,6 +3,8 @@
 import dataclasses
 import json
 import os
+import pathlib
+import shutil
 import signal
 
 import numpy as np
@@ -87,12 +89,25 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, monkeypatch, vari
     np.testing.assert_allclose(a[name], b[name], rtol=1e-6, atol=1e-7, err_msg=name)
 
 
-def test_resume_extends_steps_and_refuses_trajectory_changes(tmp_path):
-  loop.train(small_config(tmp_path, steps=20), log=quiet)
+@pytest.fixture(scope='module')
+def ten_steps(tmp_path_factory):
+  """A finished 10-step run (one checkpoint), trained once for the tests that resume it or
+  point at it; each takes its own copy (`copy_of`)."""
+  logdir = tmp_path_factory.mktemp('ten_steps')
+  loop.train(small_config(logdir, steps=10, checkpoint_every=10, sample_every=10), log=quiet)
+  return logdir
+
+
+def copy_of(run, tmp_path):
+  return pathlib.Path(shutil.copytree(run, tmp_path / 'run'))
+
+
+def test_resume_extends_steps_and_refuses_trajectory_changes(tmp_path, ten_steps):
+  logdir = copy_of(ten_steps, tmp_path)
   with pytest.raises(ValueError, match=r"--seed=9 \(run has 3\)"):
-    loop.train(small_config(tmp_path, steps=30, seed=9), resume=True, explicit=('steps', 'seed'),
+    loop.train(small_config(logdir, steps=30, seed=9), resume=True, explicit=('steps', 'seed'),
                log=quiet)
-  result = loop.train(small_config(tmp_path, steps=30), resume=True, explicit=('steps',), log=quiet)
+  result = loop.train(small_config(logdir, steps=30), resume=True, explicit=('steps',), log=quiet)
   assert result.step == 30
 
 
@@ -136,20 +151,22 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_from_step_0(tmp_path)
   assert steps == [10, 20]  # the lost row was dropped and recomputed
 
 
-def test_resume_of_a_foreign_checkpoint_is_refused(tmp_path, mnist_dir):
-  loop.train(small_config(tmp_path, steps=10, checkpoint_every=10, sample_every=10), log=quiet)
+def test_resume_of_a_foreign_checkpoint_is_refused(tmp_path, mnist_dir, ten_steps):
+  logdir = copy_of(ten_steps, tmp_path)
   # Pretend the run was on 28x28 MNIST: its checkpoint cannot fit those models.
-  cfg = dataclasses.replace(RunConfig.load(str(tmp_path / 'run.json')),
+  cfg = dataclasses.replace(RunConfig.load(str(logdir / 'run.json')),
                             dataset=f'mnist_idx:{mnist_dir}', split='test[:100]')
-  cfg.save(str(tmp_path / 'run.json'))
+  cfg.save(str(logdir / 'run.json'))
   with pytest.raises(ValueError, match='does not match this model'):
-    loop.train(small_config(tmp_path), resume=True, log=quiet)
+    loop.train(small_config(logdir), resume=True, log=quiet)
 
 
-def test_a_new_run_never_overwrites_an_old_one(tmp_path):
-  loop.train(small_config(tmp_path, steps=10, checkpoint_every=10, sample_every=10), log=quiet)
+def test_a_new_run_never_overwrites_an_old_one(tmp_path, ten_steps):
+  logdir = copy_of(ten_steps, tmp_path)
+  before = {p: p.read_bytes() for p in logdir.rglob('*') if p.is_file()}
   with pytest.raises(FileExistsError, match='holds a run already; continue it with `python -m tf_gans.train --resume'):
-    loop.train(small_config(tmp_path), log=quiet)
+    loop.train(small_config(logdir), log=quiet)
+  assert {p: p.read_bytes() for p in logdir.rglob('*') if p.is_file()} == before
 
 
 @pytest.mark.parametrize('overrides, message', [
