@@ -58,15 +58,21 @@ def test_a_size_that_does_not_divide_log_every_is_refused_naming_both_flags(tmp_
     execution.ExecutionSize(bad, 10)
 
 
-def test_any_steps_per_execution_trains_the_same_weights(tmp_path):
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+  """The same 45-step run with K = 1, 10 and auto: {name: weights}, trained once."""
+  weights = {}
+  for name, k in (('one', 1), ('ten', 10), ('auto', 0)):
+    logdir = tmp_path_factory.mktemp(name)
+    result = loop.train(small_config(logdir, steps=45, steps_per_execution=k), log=quiet)
+    assert result.step == 45 and not result.interrupted
+    weights[name] = weights_of(logdir)
+  return weights
+
+
+def test_any_steps_per_execution_trains_the_same_weights(runs):
   """K = 1, a fixed K, and auto (which changes K between intervals) give identical weights,
   with a last interval shorter than K (steps=45: 45 % 10 = 5)."""
-  runs = {}
-  for name, k in (('one', 1), ('ten', 10), ('auto', 0)):
-    result = loop.train(small_config(tmp_path / name, steps=45, steps_per_execution=k),
-                        log=quiet)
-    assert result.step == 45 and not result.interrupted
-    runs[name] = weights_of(tmp_path / name)
   for name in ('ten', 'auto'):
     assert runs[name].keys() == runs['one'].keys()
     for var in runs['one']:
@@ -88,9 +94,8 @@ def test_callbacks_see_one_call_per_execution(tmp_path, monkeypatch):
 
 
 def test_a_stop_request_ends_at_an_execution_boundary_and_resumes_to_the_same_weights(
-    tmp_path, monkeypatch):
-  straight = tmp_path / 'straight'
-  loop.train(small_config(straight, steps_per_execution=5), log=quiet)
+    tmp_path, monkeypatch, runs):
+  """K = 5, stopped at step 25, resumed to 45: the weights of the straight K = 1 run."""
   split = tmp_path / 'split'
   original = cb.DivergenceGuard.on_train_batch_end
 
@@ -100,11 +105,12 @@ def test_a_stop_request_ends_at_an_execution_boundary_and_resumes_to_the_same_we
       stop.set()
   monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', stop_at_25)
   with interrupts.stop_with() as stop:
-    result = loop.train(small_config(split, steps_per_execution=5), log=quiet)
+    result = loop.train(small_config(split, steps=45, steps_per_execution=5), log=quiet)
   assert result.interrupted and result.step == 25
   monkeypatch.setattr(cb.DivergenceGuard, 'on_train_batch_end', original)
-  assert loop.train(small_config(split), resume=True, log=quiet).step == 40
-  a, b = weights_of(straight), weights_of(split)
+  assert loop.train(small_config(split), resume=True, log=quiet).step == 45
+  a, b = runs['one'], weights_of(split)
+  assert a.keys() == b.keys()
   for var in a:
     np.testing.assert_array_equal(a[var], b[var], err_msg=var)
 
