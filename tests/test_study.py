@@ -60,7 +60,7 @@ def test_cells_set_and_eval_parse_into_run_configs(tmp_path):
 
 @pytest.mark.parametrize('kwargs, message', [
     ({'cells': ['a:seed=3']}, r'--cell=a: --seed is set by the study'),
-    ({'cells': ['a:los=rsgan']}, r'--cell=a: --los is not a GAN / RGAN training flag'),
+    ({'cells': ['a:los=rsgan']}, r'--cell=a: --los is not a tf_gans.train flag'),
     ({'cells': ['a:steps=many']}, r'--cell=a: --steps: expected int'),
     ({'cells': ['a:', 'a:loss=rsgan']}, r'names must be unique, repeated: a'),
     ({'cells': ['a/b:loss=rsgan']}, r'must be a folder name'),
