@@ -23,7 +23,8 @@ class Variant:
 
   def __init__(self, cfg, source, warmup_steps):
     import keras  # pylint: disable=import-outside-toplevel
-    from tf_gans.gan import loop, strategy  # pylint: disable=import-outside-toplevel
+    from tf_gans.gan import loop  # pylint: disable=import-outside-toplevel
+    from tf_gans.training import strategy  # pylint: disable=import-outside-toplevel
     self.cfg = cfg
     keras.utils.set_random_seed(cfg.seed)
     strat = strategy.get(cfg.strategy)
