@@ -51,3 +51,11 @@ def test_export_a_pggan_run_mid_training_and_a_chosen_snapshot(tmp_path):
   assert not np.array_equal(earlier.numpy(), images)  # Gs moved between the two
   with pytest.raises(ValueError, match='no snapshot there'):
     families.export_run(cfg.logdir, str(tmp_path / 'none'), snapshot=0.5)
+
+
+def test_every_family_option_is_a_train_flag():
+  from tf_gans import flags as flags_lib  # pylint: disable=import-outside-toplevel
+  assert families.get('pggan').cli_options == flags_lib.PGGAN_OPTIONS
+  assert families.get('gan').cli_options == ()
+  assert {f.config_class for f in map(families.get, ('gan', 'pggan'))} == set(
+      flags_lib.CONFIG_CLASSES)
