@@ -37,7 +37,7 @@ def test_train_benchmark_reports_every_phase_for_both_sides(jit):
 
 def test_train_benchmark_times_strategy_and_precision_variants_beside_ours():
   # Two logical CPUs (tests/conftest.py): `ours_mirrored` trains the same global batch.
-  report = bench_pggan.run_train(8, [8], batch=8, fmap_base=64, fmap_max=16, rounds=1, iters=1,
+  report = bench_pggan.run_train(4, [4], batch=8, fmap_base=64, fmap_max=16, rounds=1, iters=1,
                                  log=lambda *a, **k: None, jit=False, strategies=['mirrored'],
                                  dtypes=['bfloat16'])
   (r,) = report['results']
@@ -83,7 +83,7 @@ def test_op_stage_and_type_names():
 
 
 def test_profile_breaks_both_steps_down_by_op_type_and_stage(tmp_path):
-  report = bench_pggan.profile_train(8, [8], batch=4, fmap_base=64, fmap_max=16, steps=1,
+  report = bench_pggan.profile_train(4, [4], batch=4, fmap_base=64, fmap_max=16, steps=1,
                                      scratch=str(tmp_path), log=lambda *a, **k: None)
   (r,) = report['results']
   for side in ('ours', 'official_ports'):
