@@ -26,7 +26,8 @@ class DivergenceGuard(keras.callbacks.Callback):
 
 
 class StopAtSignal(keras.callbacks.Callback):
-  """Ends training after the current step when SIGINT / SIGTERM arrived (`Lifecycle.check_stop`)."""
+  """Ends training after the current step when a stop was requested (`Lifecycle.check_stop`:
+  SIGINT / SIGTERM where the command line took them, or `interrupts.stop_with` in Python)."""
 
   def __init__(self, check_stop):
     super().__init__()
