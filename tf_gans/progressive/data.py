@@ -106,6 +106,11 @@ class ArrayLods:
     return tf.gather(images, index), tf.gather(labels, index)
 
 
+def open_run_dataset(cfg):
+  """The dataset of a run config (`ProgressiveConfig`: dataset, split, pad_to, data_dir, seed)."""
+  return open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir, seed=cfg.seed)
+
+
 def open_dataset(spec, split='train', pad_to=0, data_dir='', seed=0):
   """A multi-resolution dataset for `--dataset`: `tfrecords:<dir>`, a tf_gans.data spec,
   or `builtin_photos:<resolution>` (what `--smoke` falls back to; `seed` picks the crops)."""

@@ -14,7 +14,7 @@ def load_generator(cfg):
   """The run's G and Gs rebuilt in float32 (whatever the run trained in); Gs is the one
   evaluated and exported, as the original evaluates and ships Gs."""
   # pylint: disable=invalid-name
-  dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir, seed=cfg.seed)
+  dataset = data_lib.open_run_dataset(cfg)
   G, _, Gs = model.build_networks(cfg, dataset, dtype='float32', with_D=False)
   return RunGenerator({'G': G, 'Gs': Gs}, Gs, Gs.latent_size, 'normal', (-1.0, 1.0),
                       Gs.static_kwargs['label_size'], 'kimg', cfg.dataset, cfg.split, cfg.pad_to)

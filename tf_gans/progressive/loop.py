@@ -115,8 +115,7 @@ class ProgressiveRun:
     cfg = self.cfg = life.cfg
     self.life, self.log = life, log
     if dataset is None:
-      dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
-                                      seed=cfg.seed)
+      dataset = data_lib.open_run_dataset(cfg)
     cfg.check_schedule(dataset.resolution_log2, cfg.dataset)
     self.dataset, self.R = dataset, dataset.resolution_log2
     life.make_dirs()

@@ -80,8 +80,7 @@ class PGGAN:
       overrides['dataset'], dataset = dataset, None
     cfg = (cfg or ProgressiveConfig(logdir=overrides.pop('logdir', ''), **overrides)).validate()
     if dataset is None:
-      dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
-                                      seed=cfg.seed)
+      dataset = data_lib.open_run_dataset(cfg)
     self.cfg, self.dataset = cfg, dataset
     self.strategy = strategy or tf.distribute.get_strategy()
     tf.keras.utils.set_random_seed(cfg.seed)

@@ -42,8 +42,7 @@ def prepare(cfg, resume=False, log=print, smoke=False, resolution=0):
   # Before any TensorFlow op (reading TFRecords): MultiWorkerMirroredStrategy must come first.
   strategy_lib.get(cfg.strategy)
   try:
-    dataset = data_lib.open_dataset(cfg.dataset, cfg.split, cfg.pad_to, cfg.data_dir,
-                                    seed=cfg.seed)
+    dataset = data_lib.open_run_dataset(cfg)
   except (FileNotFoundError, ValueError) as e:
     if not smoke:
       raise
