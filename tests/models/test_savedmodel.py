@@ -65,3 +65,28 @@ def test_export_refuses_an_existing_folder_and_replaces_atomically(trained_run, 
 def test_load_generator_explains_a_bad_path(tmp_path):
   with pytest.raises(FileNotFoundError, match='not a SavedModel export'):
     savedmodel.load_generator(str(tmp_path))
+
+
+def test_in_memory_export_of_a_conditional_gs_is_fed_given_labels():
+  # evaluate --run feeds a conditional Gs the labels of the reals (the original
+  # util_scripts.evaluate_metrics: Gs.run(latents, labels[begin:end])): the in-memory
+  # export carries the metadata generate_with_labels reads, as a saved export does.
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  from tf_gans.models import pggan  # pylint: disable=import-outside-toplevel
+  gs = pggan.G_paper(num_channels=1, resolution=8, label_size=10, fmap_base=32, fmap_max=16,
+                     latent_size=16)
+  module = savedmodel.InMemoryExport(gs, 16, 'normal', (-1.0, 1.0), label_size=10)
+  assert evaluation.label_size(module) == 10
+  labels = np.eye(10, dtype=np.float32)[[3, 1, 4, 1, 5]]
+  got = evaluation.generate_with_labels(module, 7, labels)
+  latents = savedmodel.fixed_latents('normal', 5, 16, 7)
+  expected = gs([latents, tf.constant(labels)], training=False).numpy()
+  np.testing.assert_array_equal(
+      got, np.round(np.clip((expected + 1.0) / 2.0, 0.0, 1.0) * 255.0).astype(np.uint8))
+  # Other labels, other images: the labels reach the net.
+  other = evaluation.generate_with_labels(module, 7, np.eye(10, dtype=np.float32)[[0] * 5])
+  assert not np.array_equal(got, other)
+  unconditional = savedmodel.InMemoryExport(tf.keras.Sequential([tf.keras.layers.Dense(4)]),
+                                            3, 'uniform', (0, 1))
+  assert evaluation.label_size(unconditional) == 0 and unconditional.latent_dim == 3
+  assert unconditional.value_range == (0.0, 1.0)

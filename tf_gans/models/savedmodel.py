@@ -75,13 +75,24 @@ class GeneratorModule(tf.Module):
 
 class InMemoryExport:
   """What `load_generator` gives for a saved export, for a generator in memory: the same
-  signatures ('serving_default', 'generate', 'sample') and its static `image_shape`
-  (H, W, C) or None. Traced once; the generator's weights are read at each call, so
-  a checkpoint or snapshot restored into it later is what it samples."""
+  signatures ('serving_default', 'generate', 'sample'), the same metadata a loaded
+  export carries (`label_size`, `latent_dim`, `latent_distribution`, `value_range`,
+  here as plain Python values), and its static `image_shape` (H, W, C) or None. Traced
+  once; the generator's weights are read at each call, so a checkpoint or snapshot
+  restored into it later is what it samples.
+
+  The metadata is what `tf_gans.metrics.evaluation.generate_with_labels` reads to feed
+  a conditional generator given labels (the original `util_scripts.evaluate_metrics`
+  runs Gs on the labels of the last reals minibatches), so an in-memory run generator
+  (`evaluate --run`) is fed exactly as its saved export would be."""
 
   def __init__(self, generator, latent_dim, latent_distribution, value_range, label_size=0):
     module = GeneratorModule(generator, latent_dim, latent_distribution, value_range, label_size)
     self.module = module
+    self.label_size = int(label_size)
+    self.latent_dim = int(latent_dim)
+    self.latent_distribution = str(latent_distribution)
+    self.value_range = tuple(float(v) for v in value_range)
     self.signatures = {'serving_default': module.serve.get_concrete_function(),
                        'generate': module.generate.get_concrete_function(),
                        'sample': module.sample.get_concrete_function()}
