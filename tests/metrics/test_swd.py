@@ -34,7 +34,8 @@ def _ref_pyramid(images_nchw, levels):
 
 
 def _ref_descriptors(level, centres, per_image=128, size=7):
-  """ogrid flat indexing into NCHW, as the original get_descriptors_for_minibatch."""
+  """ogrid flat indexing into NCHW in our (channel, dy, dx) order (`_original_order_descriptors`:
+  the original's own order, each channel's block transposed)."""
   n_img, c, h, w = level.shape
   r = size // 2
   m = len(centres)
@@ -260,8 +261,8 @@ def test_laplacian_pyramid_agrees_with_tfgan(tfgan):
 
 def test_patch_extraction_agrees_with_tfgan(tfgan):
   """TF-GAN draws the centres (all y, then all x) with np.random.randint(3, H - 3) and
-  gathers (y, x, c) patches; on those centres ours gives the same values, in the
-  original's (c, y, x) order."""
+  gathers (y, x, c) patches; on those centres ours gives the same values, in our
+  (c, y, x) order."""
   level = np.random.default_rng(12).standard_normal((2, 32, 32, 3)).astype(np.float32)
   state = np.random.get_state()
   try:
@@ -342,3 +343,73 @@ def test_patch_streams_draw_fresh_positions_and_stream_0_is_the_default():
                                 np.random.default_rng([5, 0, 1, 2]).integers(1 << 30, size=4))
   with pytest.raises(ValueError, match='patch_stream'):
     swd.DescriptorAccumulator(patch_stream=-1)
+
+
+# --- greyscale tiling and the original's descriptor order (issue 22) ---
+
+def test_greyscale_is_tiled_to_rgb_as_the_original():
+  """util_scripts.evaluate_metrics tiles greyscale to RGB (`np.tile(images, [1, 3, 1, 1])`)
+  before SWD, which asserts 3 channels: a greyscale set and its RGB copy give the same
+  147-d descriptors and the same distance, through the plain `swd` metric too."""
+  from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
+  real = _smooth_images(20, n=8, channels=1, noise=6)
+  fake = _smooth_images(21, n=8, channels=1, noise=20)
+  rgb = lambda x: np.tile(x, [1, 1, 1, 3])
+  grey_desc, rgb_desc = swd.descriptors(real, seed=4), swd.descriptors(rgb(real), seed=4)
+  for level, (a, b) in enumerate(zip(grey_desc.levels, rgb_desc.levels)):
+    assert a.shape == (8 * 128, 147)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(swd.level_descriptors(real, level, seed=4), b)
+  want = swd.sliced_wasserstein(rgb(real), rgb(fake), seed=4)
+  assert want['SWDx1e3_avg'] > 0
+  assert swd.sliced_wasserstein(real, fake, seed=4) == want
+  assert swd.reference_sliced_wasserstein(real, fake, seed=4) == pytest.approx(want, rel=1e-6)
+
+  class Run:  # what the plain metric reads of an Evaluation
+    opt = type('Options', (), {'seed': 4})()
+    reals = staticmethod(lambda: real)
+    fakes = staticmethod(lambda: fake)
+
+  assert protocols.METRICS.get('swd')(Run()) == {**want, 'num_images': 8}
+
+
+def _original_order_descriptors(level_nchw, centres, per_image):
+  """The original get_descriptors_for_minibatch's indexing on fixed centres (y, x): its ogrid
+  names the patch axes (nhood, chan, x, y), x offset by the width centre, y by the height
+  centre, and `minibatch.flat[idx]` keeps that shape, so reshaped it is (chan, dx, dy)."""
+  n_img, c, h, w = level_nchw.shape
+  m = len(centres)
+  nhood, chan, x, y = np.ogrid[0:m, 0:c, -3:4, -3:4]
+  img = nhood // per_image
+  x = x + centres[:, 1].reshape(m, 1, 1, 1)
+  y = y + centres[:, 0].reshape(m, 1, 1, 1)
+  idx = ((img * c + chan) * h + y) * w + x
+  return level_nchw.flat[idx].reshape(m, -1)
+
+
+def test_descriptors_are_the_originals_order_permuted_and_swd_agrees_on_permuted_directions(
+    monkeypatch):
+  """Ours (channel, dy, dx) are the original's (channel, dx, dy) under one fixed permutation P
+  (each channel's 7x7 block transposed); projecting on P-permuted directions gives its SWD."""
+  rng = np.random.default_rng(8)
+  levels = [rng.standard_normal((2, 3, 9, 13)).astype(np.float32) for _ in range(2)]  # NCHW
+  centres = np.stack([rng.integers(3, 6, 12), rng.integers(3, 10, 12)], axis=1)       # (y, x)
+  ours = [swd.extract_descriptors(l.transpose(0, 2, 3, 1), centres, nhoods_per_image=6) for l in levels]
+  theirs = [_original_order_descriptors(l, centres, per_image=6) for l in levels]
+  perm = np.arange(3 * 49).reshape(3, 7, 7).transpose(0, 2, 1).reshape(-1)
+  for a, b in zip(ours, theirs):
+    assert a.shape == b.shape == (12, 147)
+    assert not np.array_equal(a, b)                  # the orders do differ ...
+    np.testing.assert_array_equal(a[:, perm], b)     # ... by the per-channel transpose
+  np.testing.assert_array_equal(perm[perm], np.arange(147))      # P is an involution
+
+  # SWD: the original's order on directions d equals ours on directions d permuted by P.
+  a, b = (np.repeat(d, 40, axis=0) + rng.standard_normal((480, 147)).astype(np.float32)
+          for d in ours)
+  original = swd.projected_distance(a[:, perm], b[:, perm], np.random.default_rng(3))
+  plain = swd.projected_distance(a, b, np.random.default_rng(3))
+  draw = swd.unit_directions
+  monkeypatch.setattr(swd, 'unit_directions', lambda *args: draw(*args)[perm])
+  permuted = swd.projected_distance(a, b, np.random.default_rng(3))
+  assert permuted == pytest.approx(original, rel=1e-6)
+  assert plain != pytest.approx(original, rel=1e-4)  # same law, other numbers

@@ -12,8 +12,12 @@ github.com/tkarras/progressive_growing_of_gans `metrics/sliced_wasserstein.py`
      'mirror', i.e. d c b | a b c d | c b a) and keeps [::2, ::2]; pyr_up
      inserts zeros x2 and convolves with 4x the same kernel.
   2. From every level of every image, `NHOODS_PER_IMAGE` = 128 random 7x7xC
-     neighbourhoods, centres y in [3, H-4] and x in [3, W-4], flattened in the
-     original's (channel, y, x) order: 147-d descriptors for RGB.
+     neighbourhoods, centres y in [3, H-4] and x in [3, W-4], flattened
+     channel-major: 147-d descriptors for RGB. Greyscale (C = 1) is tiled to
+     three equal channels first, as the original's `util_scripts.py`
+     (`evaluate_metrics`: `np.tile(images, [1, 3, 1, 1])  # grayscale => RGB`)
+     does before every metric, whose SWD asserts C = 3: 147-d descriptors for
+     greyscale too (module text below, Descriptor layout).
   3. Each set's descriptors of a level are normalised per colour channel
      (mean and population std over all its patches and pixels). Reals and
      fakes are normalised separately.
@@ -52,8 +56,29 @@ convolutions are separable 5-tap filters in float64 rounded to float32
 input type, so the pyramid matches it to the last bit or nearly); the
 normalisation statistics and the mean |difference| accumulate in float64
 (the original used float32 numpy reductions). Any channel count C is
-accepted (the original asserts C = 3). A constant channel (std 0) is left
-at 0 after centring instead of becoming nan.
+accepted (the original asserts C = 3; C = 1 is tiled to 3 as its caller
+does). A constant channel (std 0) is left at 0 after centring instead of
+becoming nan.
+
+Descriptor layout. Ours are ordered (channel, dy, dx): component
+c * 49 + (dy + 3) * 7 + (dx + 3). The original's `get_descriptors_for_minibatch`
+builds its index from `nhood, chan, x, y = np.ogrid[0:N, 0:3, -3:4, -3:4]`
+and adds the width centre to x and the height centre to y, so its patch is
+flattened (channel, dx, dy): each channel's 7x7 block is the transpose of
+ours. The two orders are one fixed permutation P of the components (an
+involution). The per-channel normalisation does not see the order, and the
+projection of a descriptor on a direction d equals the projection of the
+permuted descriptor on the permuted d, so with directions permuted by P the
+values agree (to float32 rounding of the dot products); with fresh random
+directions (i.i.d. normal components, so the direction law is invariant
+under P) they have the same distribution. `tests/metrics/test_swd.py`
+builds the original's order by hand and checks both.
+
+Greyscale tiling is applied to the descriptors rather than the images
+(`extract_descriptors` repeats the one channel's 49 components three times):
+the pyramid is computed per channel, so the descriptors, their per-channel
+statistics and the distance are the same bits as for the images tiled to
+RGB first, at a third of the pyramid's cost.
 
 Note that the per-channel normalisation makes SWD blind to per-channel
 affine intensity changes (x -> a x + b gives the same descriptors): it
@@ -269,15 +294,23 @@ def patch_centres(rng: np.random.Generator, num_images: int, height: int, width:
   return rng.integers(r, [height - r, width - r], size=(num_images * nhoods_per_image, 2))
 
 
+def descriptor_channels(channels: int) -> int:
+  """Channels of the descriptors of C-channel images: 3 for greyscale (tiled to RGB), else C."""
+  return 3 if int(channels) == 1 else int(channels)
+
+
 def extract_descriptors(level, centres: np.ndarray, nhood_size: int = NHOOD_SIZE,
                         nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
-  """Flattened nhood_size^2 x C patches of `level` [n, h, w, C] around `centres`.
+  """Flattened nhood_size^2 x C' patches of `level` [n, h, w, C] around `centres`.
 
   Patch j belongs to image j // nhoods_per_image. Components are ordered
-  (channel, dy, dx) as in the original NCHW code.
+  (channel, dy, dx); the original flattens (channel, dx, dy), each channel's
+  block transposed (module docstring, Descriptor layout). A greyscale level
+  (C = 1) gives its patch three times, C' = `descriptor_channels(C)` = 3: the
+  descriptors of the level tiled to RGB, as the original tiles greyscale.
 
   Returns:
-    float32 [n * nhoods_per_image, C * nhood_size^2].
+    float32 [n * nhoods_per_image, C' * nhood_size^2].
   """
   level = tf.convert_to_tensor(level, tf.float32)
   n, h, w, c = level.shape
@@ -289,6 +322,8 @@ def extract_descriptors(level, centres: np.ndarray, nhood_size: int = NHOOD_SIZE
   flat = (img[:, None, None] * h + ys) * w + xs                 # [m, k, k]
   patches = tf.gather(tf.reshape(level, [n * h * w, c]), flat)   # [m, k, k, C]
   patches = tf.transpose(patches, [0, 3, 1, 2])                  # [m, C, k, k]
+  if c == 1:
+    patches = tf.tile(patches, [1, 3, 1, 1])                     # greyscale => RGB
   return tf.reshape(patches, [len(centres), -1]).numpy()
 
 
@@ -319,7 +354,10 @@ def _normalise_in_place(desc: np.ndarray, total: np.ndarray, total_sq: np.ndarra
 
 @dataclasses.dataclass
 class Descriptors:
-  """Normalised descriptors of one image set, one float32 [M, C*49] array per pyramid level."""
+  """Normalised descriptors of one image set, one float32 [M, C'*49] array per pyramid level.
+
+  C' = `descriptor_channels(C)`: 3 for greyscale and RGB images.
+  """
   resolutions: Tuple[int, ...]
   levels: List[np.ndarray]
   num_images: int
@@ -336,7 +374,7 @@ class DescriptorAccumulator:
 
   The per-channel sums for the normalisation accumulate in float64 as
   batches arrive; the raw float32 descriptors of every level are kept (M x
-  C*49 per level, e.g. 16384 images x 128 patches x 147 x 4 B = 1.2 GB per
+  C'*49 per level, e.g. 16384 images x 128 patches x 147 x 4 B = 1.2 GB per
   level), as the original's pass-by-pass API needs. When both whole sets
   are at hand, `sliced_wasserstein` needs one level at a time instead.
   """
@@ -367,8 +405,8 @@ class DescriptorAccumulator:
     levels = len(self.resolutions)
     self._rngs = [patch_rng(self.seed, l, self.patch_stream) for l in range(levels)]
     self._chunks = [[] for _ in range(levels)]
-    self._sum = np.zeros((levels, shape[3]), np.float64)
-    self._sum_sq = np.zeros((levels, shape[3]), np.float64)
+    self._sum = np.zeros((levels, descriptor_channels(shape[3])), np.float64)
+    self._sum_sq = np.zeros((levels, descriptor_channels(shape[3])), np.float64)
 
   def update(self, images) -> None:
     """Adds a uint8 NHWC minibatch: pyramid, random patches, running channel sums."""
@@ -380,7 +418,7 @@ class DescriptorAccumulator:
     elif images.shape[1:] != self.image_shape:
       raise ValueError(f'minibatch images have shape {images.shape[1:]}, earlier ones '
                        f'{self.image_shape}; all images of a set must have one size.')
-    n, c = images.shape[0], images.shape[3]
+    n, c = images.shape[0], descriptor_channels(images.shape[3])
     for l, level in enumerate(laplacian_pyramid(images, len(self.resolutions))):
       centres = patch_centres(self._rngs[l], n, level.shape[1], level.shape[2],
                               self.nhood_size, self.nhoods_per_image)
@@ -397,7 +435,7 @@ class DescriptorAccumulator:
       raise ValueError('DescriptorAccumulator.finalize: no images were added.')
     if self._chunks is None:
       raise ValueError('DescriptorAccumulator.finalize was already called; start a new one.')
-    c = self.image_shape[2]
+    c = descriptor_channels(self.image_shape[2])
     levels = []
     for l in range(len(self._chunks)):
       desc = np.concatenate(self._chunks[l], axis=0)
@@ -412,7 +450,9 @@ def level_descriptors(images, level: int, seed: int = 0, minibatch_size: Optiona
                       min_resolution: int = MIN_RESOLUTION, patch_stream: int = 0,
                       nhood_size: int = NHOOD_SIZE,
                       nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
-  """Normalised descriptors of pyramid `level` of a whole uint8 NHWC set: float32 [N*128, C*49].
+  """Normalised descriptors of pyramid `level` of a whole uint8 NHWC set: float32 [N*128, C'*49].
+
+  C' = `descriptor_channels(C)` (greyscale is tiled to RGB, as the original).
 
   The same values as `descriptors(...).levels[level]` (same minibatches,
   patch centres and float64 sums), computed for this level alone: each
@@ -423,6 +463,7 @@ def level_descriptors(images, level: int, seed: int = 0, minibatch_size: Optiona
   """
   images = check_images('images', images, min_resolution)
   n, h, w, c = images.shape
+  c = descriptor_channels(c)
   num_levels = len(resolutions(h, min_resolution))
   mb = minibatch_size or default_minibatch_size(h)
   rng = patch_rng(_check_seed('seed', seed), level, _check_seed('patch_stream', patch_stream))
@@ -702,6 +743,7 @@ def _reference_pyramid(images, num_levels):
 def _reference_descriptors(images, seed, minibatch_size, min_resolution) -> List[np.ndarray]:
   """All levels' normalised descriptors of one set, every level held (the previous accumulator)."""
   n, h, w, c = images.shape
+  c = descriptor_channels(c)
   num_levels = len(resolutions(h, min_resolution))
   mb = minibatch_size or default_minibatch_size(h)
   rngs = [patch_rng(seed, l) for l in range(num_levels)]
