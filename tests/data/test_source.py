@@ -137,3 +137,48 @@ def test_pad_to_centres_the_images_and_refuses_to_shrink():
   assert not src.images[:, :2].any() and not src.images[:, 10:].any()
   with pytest.raises(ValueError, match='cannot pad 8x8 images to 6x6'):
     raw.pad_to(6)
+
+
+def test_lazy_images_read_only_the_rows_asked_for():
+  images = np.arange(6 * 2 * 2, dtype=np.uint8).reshape(6, 2, 2, 1)
+  reads = []
+
+  def read(rows):
+    reads.append(rows.tolist())
+    return images[rows]
+  lazy = source_lib.LazyImages(read, 6, (2, 2, 1), chunk=4)
+  src = data.ArraySource('lazy', lazy, 1 / 255, np.arange(6) % 3, label_size=3)
+  assert src.num_examples == 6 and src.image_shape == (2, 2, 1) and reads == []
+  sliced = src.slice(1, 5)  # a view: still nothing read
+  assert isinstance(sliced.images, source_lib.LazyImages) and reads == []
+  np.testing.assert_array_equal(sliced.images[[3, 0]], images[[4, 1]])
+  np.testing.assert_array_equal(sliced.images[np.array([True, False, True, False]), :, ::-1],
+                                images[[1, 3]][:, :, ::-1])
+  assert reads == [[4, 1], [1, 3]]
+  np.testing.assert_array_equal(np.asarray(src.images), images)  # chunks of 4 rows
+  assert reads[2:] == [[0, 1, 2, 3], [4, 5]]
+  np.testing.assert_allclose(src.pixel_mean(), images.mean(axis=0) / 255, rtol=1e-6)
+  np.testing.assert_allclose(sliced.as_float(), images[1:5] / 255, rtol=1e-6)
+  assert sliced.label_size == 3
+  with pytest.raises(ValueError, match='need a scale <= 1/255'):
+    data.ArraySource('lazy', lazy, 1 / 16)
+
+
+def test_label_vectors_and_class_indices():
+  images = np.zeros((4, 2, 2, 1), np.uint8)
+  classes = data.ArraySource('c', images, 1 / 255, np.array([0, 2, 1, 2]), label_size=4)
+  np.testing.assert_array_equal(classes.label_vectors(), np.eye(4)[[0, 2, 1, 2]])
+  np.testing.assert_array_equal(classes.class_indices(), [0, 2, 1, 2])
+  assert data.ArraySource('c', images, 1, np.array([0, 2, 1, 2])).label_vectors().shape == (4, 3)
+  multi = np.array([[1, 1], [0, 0], [0, 1], [1, 0]], np.float32)
+  vectors = data.ArraySource('m', images, 1, multi)
+  assert vectors.label_size == 2 and vectors.slice(1, 3).label_size == 2
+  np.testing.assert_array_equal(vectors.label_vectors(), multi)
+  with pytest.raises(ValueError, match="'m'.* not one-hot"):
+    vectors.class_indices()
+  one_hot = data.ArraySource('o', images, 1, np.eye(3, dtype=np.float32)[[2, 0, 1, 1]])
+  np.testing.assert_array_equal(one_hot.class_indices(), [2, 0, 1, 1])
+  with pytest.raises(ValueError, match=r'class labels lie in \[0, 4\], expected \[0, 4\)'):
+    data.ArraySource('c', images, 1, np.array([0, 4, 1, 2]), label_size=4)
+  with pytest.raises(ValueError, match=r'\[4\] \(class indices\) or \[4, label_size\]'):
+    data.ArraySource('c', images, 1, np.zeros((4, 2, 2)))

@@ -335,3 +335,55 @@ def test_display_prints_labels_and_saves_a_grid(tmp_path):
     pixels = np.asarray(grid)
   assert pixels.shape == (16, 16, 3)  # 2x2 tiles of 8x8, the fourth empty.
   assert pixels[0, 8, 0] == 1 and pixels[8, 0, 0] == 2 and pixels[8, 8].tolist() == [0, 0, 0]
+
+
+def test_tfrecords_source_reads_only_the_records_it_is_asked_for(tmp_path, monkeypatch):
+  # The source over lod 0 is lazy: a minibatch of rows reads those records (by offset),
+  # never the whole file; np.asarray reads them all, equal to load_images(0).
+  from tf_gans import data  # pylint: disable=import-outside-toplevel
+  from tf_gans.data import source as source_lib  # pylint: disable=import-outside-toplevel
+  images, _ = _index_images(11, size=8)
+  _write(tmp_path / 'ds', images)
+  read = []
+  original = tfrecords.MultiResDataset.read_records
+
+  def counting(self, lod, indices):
+    read.append((lod, np.asarray(indices).tolist()))
+    return original(self, lod, indices)
+  monkeypatch.setattr(tfrecords.MultiResDataset, 'read_records', counting)
+  source = data.load_source(f'tfrecords:{tmp_path / "ds"}', 'train[2:9]')
+  assert isinstance(source.images, source_lib.LazyImages) and read == []
+  assert source.num_examples == 7 and source.image_shape == (8, 8, 3) and source.labels is None
+  np.testing.assert_array_equal(source.images[[4, 0, 4]], images[[6, 2, 6]])
+  assert read == [(0, [6, 2, 6])]
+  np.testing.assert_array_equal(source.images[1:3], images[3:5])
+  np.testing.assert_array_equal(source.images[-1], images[8])
+  assert read[1:] == [(0, [3, 4]), (0, [8])]
+  np.testing.assert_array_equal(np.asarray(source.images), images[2:9])
+  np.testing.assert_allclose(source.pixel_mean(), images[2:9].mean(axis=0) / 255, rtol=1e-6)
+  dataset = tfrecords.MultiResDataset(tmp_path / 'ds')
+  np.testing.assert_array_equal(dataset.read_records(1, [10, 0]), dataset.load_images(1)[[10, 0]])
+  with pytest.raises(ValueError, match=r'ds-r03.tfrecords: no record 11; it holds 11'):
+    dataset.read_records(0, [11])
+
+
+def test_tfrecords_source_keeps_multi_hot_labels_and_the_one_hot_width(tmp_path):
+  # The original keeps its .labels rows as they are (dataset.py _np_labels); class
+  # indices are given only for one-hot rows, with the file's width kept.
+  from tf_gans import data  # pylint: disable=import-outside-toplevel
+  images, _ = _index_images(6, size=8)
+  multi = np.array([[1, 0, 1], [0, 0, 0], [1, 1, 1], [0, 1, 0], [1, 0, 0], [0, 1, 1]],
+                   np.float32)
+  _write(tmp_path / 'multi', images, multi)
+  source = data.load_source(f'tfrecords:{tmp_path / "multi"}', 'train[1:]')
+  assert source.labels.shape == (5, 3) and source.label_size == 3
+  np.testing.assert_array_equal(source.labels, multi[1:])
+  np.testing.assert_array_equal(source.label_vectors(), multi[1:])
+  with pytest.raises(ValueError, match=r"'tfrecords:.*multi\[1:\]'.* not one-hot"):
+    source.class_indices()
+  one_hot = np.eye(5, dtype=np.float32)[[0, 1, 0, 2, 1, 0]]  # classes 3, 4 never occur
+  _write(tmp_path / 'onehot', images, one_hot)
+  source = data.load_source(f'tfrecords:{tmp_path / "onehot"}', 'train[:4]')
+  np.testing.assert_array_equal(source.labels, [0, 1, 0, 2])
+  assert source.label_size == 5
+  np.testing.assert_array_equal(source.label_vectors(), one_hot[:4])  # width 5, not 3

@@ -12,6 +12,7 @@ original `dataset.py` / `dataset_tool.py`:
   MultiResWriter.add_labels(labels)              add_labels(labels)
   MultiResDataset(tfrecord_dir)                  TFRecordDataset(tfrecord_dir)
   MultiResDataset.images(lod, seed, skip)        configure(mb, lod) + get_minibatch_tf()
+  MultiResDataset.read_records(lod, indices)     (records by offset: metric reals passes)
   resolution, resolution_log2, label_size        the same names
   num_channels                                   shape[0]
 

@@ -14,7 +14,8 @@ replicas train on before mapping them to records, so a worker reading from
 disk reads and decodes only its 1/W of the records (the global order is
 unchanged: it is the shuffle's, a function of the position alone).
 `iter_images(lod)` reads a file in record order (the original's
-`shuffle_mb=0, repeat=False`).
+`shuffle_mb=0, repeat=False`); `read_records(lod, indices)` reads just the
+given records, by offset (the streaming `tfrecords:` source).
 """
 
 import os
@@ -316,6 +317,37 @@ class MultiResDataset:
       raise ValueError(
           f'{path} holds {"more than " if count > self.num_images else ""}{count} records '
           f'but {self.file(0)} holds {self.num_images}; every lod must hold the same images.')
+
+  def read_records(self, lod, indices):
+    """Decodes the records `indices` (row numbers, any order, repeats allowed) of `lod`.
+
+    Random access by byte offset (`record_offsets`, `os.pread`): only those records
+    are read, so memory is the images asked for, whatever the file's size. What a
+    `tfrecords:` source (`tf_gans.data.tfrecords_source`) reads its minibatches with.
+
+    Returns:
+      uint8 numpy array [len(indices), H, W, C]; row i goes with `labels[indices[i]]`.
+
+    Raises:
+      ValueError: Naming the file and record, for an index outside [0, num_images) or a
+        record whose shape differs from the first record's.
+    """
+    path = self.file(lod)
+    shape = self.image_shape(lod)
+    indices = np.asarray(indices, np.int64).reshape([-1])
+    bad = indices[(indices < 0) | (indices >= self.num_images)]
+    if bad.size:
+      raise ValueError(f'{path}: no record {int(bad[0])}; it holds {self.num_images} '
+                       f'(0..{self.num_images - 1}).')
+    read = self._record_reader(lod)
+    out = np.empty((len(indices),) + shape, np.uint8)
+    for i, index in enumerate(indices):
+      image = decode_example(read(index), f'record {int(index)} of {path}')
+      if image.shape != shape:
+        raise ValueError(f'{path}: record {int(index)} has shape {list(image.shape)} (H, W, C), '
+                         f'expected {list(shape)} like the first record.')
+      out[i] = image
+    return out
 
   def load_images(self, lod):
     """Decodes every image of `lod`, in file order.
