@@ -290,6 +290,97 @@ def test_leaky_relu_is_the_reference_maximum_to_the_bit_with_first_and_second_gr
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
+
+# The penalty's path: inside tf.function, the gradient of (dL/dx . v) w.r.t. the upstream gradient.
+
+_ALPHA = np.float32(0.2)
+_INF = np.float32(np.inf)
+# x: +0, -0, negative, positive, tiny; upstream gradients g: -0, +0, +-inf, finite; v: any sign, -0.
+_X = np.float32([0.0, -0.0, -1.5, 2.0, 0.0, -0.0, -3.0, 4.0, 0.0, -0.0, -2.5, 1.0, 1e-30, -1e-30,
+                 0.0, 7.0])
+_G = np.float32([-0.0, -0.0, -0.0, -0.0, 0.0, 0.0, 0.0, 0.0, _INF, _INF, _INF, _INF, -_INF, 2.0,
+                 -_INF, -_INF])
+_V = np.float32([1.5, -2.0, 3.0, -0.5, 0.25, -1.0, 2.0, 4.0, -3.0, 0.5, 1.0, -2.0, 0.75, -0.0,
+                 -0.0, 5.0])
+
+
+def _reference_maximum_gradients(x, g, v):
+  """The original networks.py `leaky_relu` = tf.maximum(x * alpha, x), differentiated by hand.
+
+  TensorFlow's Maximum gradient (math_grad._MaximumMinimumGrad, selector greater_equal)
+  routes g to the first input where first >= second and to the second elsewhere, each
+  branch's other side an exact zero; ties (x = +-0: alpha*x >= x) go to the first input,
+  x * alpha. So dL/dx = where(alpha*x >= x, g, 0) * alpha + where(alpha*x >= x, 0, g), and
+  d/dg sum(dL/dx * v) is the same map applied to v.
+  """
+  first = _ALPHA * x >= x
+  route = lambda t: np.where(first, t, np.float32(0)) * _ALPHA + np.where(first, np.float32(0), t)
+  return route(g), route(v)
+
+
+def _second_order(fn):
+  """(dL/dx, d/dg sum(dL/dx * v)) of fn at (_X, _G, _V), in a tf.function."""
+
+  @tf.function
+  def run(x, g, v):
+    with tf.GradientTape() as outer:
+      outer.watch(g)
+      with tf.GradientTape() as inner:
+        inner.watch(x)
+        y = fn(x)
+      dx = inner.gradient(y, x, output_gradients=g)
+      s = tf.reduce_sum(dx * v)
+    return dx, outer.gradient(s, g, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+  return [t.numpy() for t in run(tf.constant(_X), tf.constant(_G), tf.constant(_V))]
+
+
+def _check_second_order(fn):
+  """Values as the formula (a zero of either sign equal, inf and nan in place)."""
+  for got, want in zip(_second_order(fn), _reference_maximum_gradients(_X, _G, _V)):
+    np.testing.assert_array_equal(got, want)
+    # Signs may differ only on zeros, where the reference adds the +0 of the other branch.
+    other = np.signbit(got) != np.signbit(want)
+    assert np.all(got[other] == 0) and not np.any(np.signbit(want[other]))
+
+
+def test_leaky_relu_gradient_wrt_the_upstream_gradient_is_the_reference_maximums():
+  # The formula is the reference op's gradient in this TensorFlow (signs included) ...
+  for got, want in zip(_second_order(lambda x: tf.maximum(x * tf.constant(_ALPHA), x)),
+                       _reference_maximum_gradients(_X, _G, _V)):
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+  # ... and ours agrees with it; a -0 upstream gradient gives -0 here, +0 there (equal numbers).
+  _check_second_order(pggan.leaky_relu)
+  dx, dg = _second_order(pggan.leaky_relu)
+  assert np.array_equal(np.signbit(dx[:4]), [True] * 4) and np.signbit(dg[13])
+
+
+def _slope_at_ties_one(x):
+  """Wrong: x = 0 takes slope 1 (relu-style tie), in first and second order."""
+  return tf.where(x >= 0, x, x * _ALPHA)
+
+
+@tf.custom_gradient
+def _second_order_cut(x):
+  """Wrong: right values and first gradient, but the gradient is not differentiable in g."""
+  return tf.nn.leaky_relu(x, _ALPHA), lambda g: tf.stop_gradient(tf.raw_ops.LeakyReluGrad(
+      gradients=g, features=x, alpha=float(_ALPHA)))
+
+
+@tf.custom_gradient
+def _masked_products(x):
+  """Wrong: g * [x > 0] + g * alpha * [x <= 0], which turns an infinite g into nan."""
+  return tf.nn.leaky_relu(x, _ALPHA), lambda g: (g * tf.cast(x > 0, x.dtype)
+                                                 + g * _ALPHA * tf.cast(x <= 0, x.dtype))
+
+
+@pytest.mark.parametrize('wrong', [_slope_at_ties_one, _second_order_cut, _masked_products])
+def test_the_second_order_check_fails_for_a_wrong_leaky_relu(wrong):
+  with pytest.raises(AssertionError):
+    _check_second_order(wrong)
+
+
 # Keras integration.
 
 

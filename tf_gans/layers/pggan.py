@@ -67,8 +67,12 @@ def leaky_relu(x, alpha=LEAK):
   give x, else x * alpha (alpha in x's dtype; x = -0.0 included), and the
   gradient is g where x > 0, else g * alpha (the reference's tf.maximum routes
   g to its first input where alpha * x >= x, i.e. x <= 0, then through the
-  multiply by alpha, plus an exact 0 from its second input). The gradient of
-  that gradient (the penalty's double backprop) is LeakyReluGrad again. One
+  multiply by alpha, plus an exact 0 from its second input; that +0 makes a
+  -0 gradient +0 there and leaves it -0 here: equal numbers, and nothing
+  downstream reads the sign of a zero). The gradient of that gradient w.r.t.
+  g (the penalty's double backprop) is LeakyReluGrad again, v where x > 0,
+  else v * alpha, as the reference's (`tests/layers/test_pggan_layers.py`
+  checks both inside tf.function, ties, -0 and inf included). One
   kernel instead of Mul + Maximum forward, and LeakyReluGrad instead of
   GreaterEqual + two SelectV2 + Mul + AddN backward: grappler turns the
   Maximum gradient's zeros into a broadcast scalar, and that SelectV2 was a
