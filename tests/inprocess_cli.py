@@ -21,6 +21,7 @@ from absl import app
 from absl import flags
 from absl import logging as absl_logging
 
+from tf_gans import cli as cli_lib
 from tf_gans.training import interrupts
 
 FLAGS = flags.FLAGS
@@ -69,8 +70,8 @@ def _isolated(module_name, argv):
 
 
 def run_main(module, *args):
-  """Runs `python -m tf_gans.<module> *args` in this process: absl's flag parsing
-  (`app.parse_flags_with_usage`, as `app.run`), then the module's `main`.
+  """Runs `python -m tf_gans.<module> *args` in this process: the commands' flag parsing
+  (`tf_gans.cli.parse_flags`, as `tf_gans.cli.run`), then the module's `main`.
 
   Returns a namespace with `returncode` (of the SystemExit, else what `main` returned),
   `stdout`, `stderr` and `stop_signals` (whether main opted in to them). Any other
@@ -82,7 +83,7 @@ def run_main(module, *args):
   with _isolated(f'tf_gans.{module}', argv) as (cli, opted_in), \
       contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     try:
-      code = cli.main(app.parse_flags_with_usage(argv)) or 0  # app.run exits with it
+      code = cli.main(cli_lib.parse_flags(argv)) or 0  # app.run exits with it
     except SystemExit as e:
       code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except app.UsageError as e:  # what app.run prints and exits with

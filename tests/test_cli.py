@@ -77,8 +77,8 @@ def test_train_help_lists_the_main_flags_and_the_choices():
 
 
 @pytest.mark.parametrize('args, message, status', [
-    (['--flagfile=no_such.cfg'], 'no_such.cfg', 1),  # absl's flag parsing: status 1
-    (['--bogus=1'], "Unknown command line flag 'bogus'", 1),
+    (['--flagfile=no_such.cfg'], '--flagfile cannot be read: .*no_such.cfg', 2),  # cli.parse_flags
+    (['--bogus=1'], "Unknown command line flag 'bogus'", 2),
     (['--d_steps=0'], '--d_steps must be >= 1', 2),
     (['--loss=wgan-typo'], '--loss=wgan-typo: unknown', 2),
     (['--model=pggan', '--mixed_precision=fp8'], r"--mixed_precision.* must be one of .*'fp8'", 2),
@@ -135,6 +135,22 @@ def test_export_refuses_to_overwrite(trained_run, tmp_path):
   target.mkdir()
   refused(run_main('export', f'--logdir={trained_run.logdir}', f'--out={target}'), '--overwrite')
   assert list(target.iterdir()) == []
+
+
+def test_export_is_quiet_in_the_shell(trained_run, tmp_path):
+  """One line on stdout, nothing on stderr: no absl INFO notes on signature input names."""
+  out = run_cli('export', f'--logdir={trained_run.logdir}', f'--out={tmp_path / "g"}')
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stderr == '', out.stderr[-2000:]
+  assert out.stdout.strip().splitlines() == [
+      f'Exported the generator at step {trained_run.step} to {tmp_path / "g"}.']
+
+
+def test_flag_errors_in_the_shell_are_one_line_and_exit_status_2(tmp_path):
+  out = run_cli('export', f'--logdri={tmp_path}')
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert out.stderr.splitlines()[0] == (
+      "error: Unknown command line flag 'logdri'. Did you mean: logdir ?"), out.stderr
 
 
 # ------------------------------------------------------------------ outputs, in-process

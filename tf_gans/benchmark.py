@@ -22,7 +22,6 @@ feature-extraction overhead and SWD time (`tf_gans.bench.metrics`). The
 benchmarks themselves live in `tf_gans.bench`; this module parses the flags.
 """
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -248,4 +247,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

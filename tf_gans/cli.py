@@ -12,8 +12,11 @@ SavedModel writer's notes).
 import json
 import logging
 import os
+import re
 import sys
 
+from absl import app as absl_app
+from absl import flags as absl_flags
 from absl import logging as absl_logging
 
 from tf_gans import native_logs
@@ -58,6 +61,51 @@ def fail(error):
   msg = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
   sys.stderr.write(f'error: {msg}\n')
   sys.exit(WORKER_LOST_EXIT_STATUS if isinstance(error, WorkerLostError) else 2)
+
+
+_REQUIRED = re.compile(r'Flag --(\w+) must (?:have a value other than None|be (?:set|specified))')
+
+
+def _flag_error_message(error):
+  """absl's flag error as one sentence: a missing required flag says so plainly."""
+  text = str(error).strip()
+  missing = _REQUIRED.findall(text)
+  if missing:
+    return f'{", ".join("--" + m for m in missing)} {"is" if len(missing) == 1 else "are"} required.'
+  text = re.sub(r'^ERROR:+\s*', '', text)
+  text = text.replace('Unable to open flagfile:', '--flagfile cannot be read:')
+  return text.replace('\n', ' ')
+
+
+def parse_flags(argv):
+  """absl's flag parser with the project's error style: one `error:` line, a usage hint, exit 2.
+
+  Covers an unknown or mistyped flag (absl adds its "Did you mean" suggestions),
+  a flagfile that cannot be read, a bad value and a missing required flag
+  (also what running a command with no arguments gives); absl's own default is
+  a `FATAL Flags parsing error` with exit status 1.
+  """
+  try:
+    return absl_flags.FLAGS(argv)
+  except absl_flags.Error as e:
+    program = _program_name(argv[0] if argv else '')
+    sys.stderr.write(f'error: {_flag_error_message(e)}\n'
+                     f'usage: {program} --flag=value ... (--help lists the flags, '
+                     f'--helpfull all of them)\n')
+    sys.exit(2)
+
+
+def _program_name(argv0):
+  """'python -m tf_gans.train' for `-m tf_gans.train` (argv[0] is then the file's path)."""
+  module = os.path.splitext(os.path.basename(argv0))[0]
+  if module and module != '__main__' and os.path.basename(os.path.dirname(argv0)) == 'tf_gans':
+    return f'python -m tf_gans.{module}'
+  return os.path.basename(argv0) or 'python -m tf_gans.<command>'
+
+
+def run(main):
+  """`absl.app.run(main)` whose flag errors follow the project's error style (`parse_flags`)."""
+  absl_app.run(main, flags_parser=parse_flags)
 
 
 def print_json(result, path=None):

@@ -12,7 +12,6 @@ See `tf_gans.models.pggan_convert`.
 
 import json
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -78,4 +77,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -5,7 +5,6 @@ G, PGGAN Gs), restores it from the latest (or `--checkpoint`) checkpoint, finish
 or not, or from a snapshot (`--snapshot=K`), and writes the SavedModel atomically.
 """
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -23,6 +22,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  cli.quiet_logs()  # the SavedModel writer's INFO notes (signature input names) are not news
   from tf_gans import families  # pylint: disable=import-outside-toplevel
   try:
     path, where = families.export_run(FLAGS.logdir, FLAGS.out, checkpoint=FLAGS.checkpoint,
@@ -34,4 +34,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

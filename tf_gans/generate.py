@@ -13,7 +13,8 @@ generate_interpolation_video and generate_training_video, written as GIFs
 (tf_gans/animations.py).
 """
 
-from absl import app
+import sys
+
 from absl import flags
 
 from tf_gans import cli
@@ -75,8 +76,16 @@ def _image_size(module):
   return int(module.signatures['serving_default'].structured_outputs['images'].shape[1])
 
 
-def _progress(done, total):
-  print(f'\rframe {done}/{total}', end='\n' if done == total else '', flush=True)
+def _frame_progress():
+  """A `(done, total)` callback writing 'frames: done/total' through `tf_gans.progress`."""
+  from tf_gans import progress  # pylint: disable=import-outside-toplevel
+  bar = []
+
+  def report(done, total):
+    if not bar:
+      bar.append(progress.Progress('frames', total, stream=sys.stdout))
+    bar[0].update(done)
+  return report
 
 
 def main(argv):
@@ -109,7 +118,8 @@ def main(argv):
     if FLAGS.mode == 'interpolation':
       frames = animations.interpolation_frames(
           module, FLAGS.grid**2, FLAGS.duration_sec or 4.0, FLAGS.fps, FLAGS.smoothing_sec,
-          1000 if FLAGS.seed is None else FLAGS.seed, shrink, FLAGS.batch_size, _progress)
+          1000 if FLAGS.seed is None else FLAGS.seed, shrink, FLAGS.batch_size,
+          _frame_progress())
     else:
       frames = animations.training_frames(FLAGS.run, FLAGS.duration_sec or 20.0, FLAGS.fps,
                                           FLAGS.time_warp)
@@ -121,4 +131,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

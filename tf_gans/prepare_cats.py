@@ -8,7 +8,6 @@ The reference also deletes 134 outlier images; list them in a file for
 `--exclude` (whitespace-separated names, `#` comments).
 """
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -48,4 +47,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -31,7 +31,6 @@ import os
 import re
 import sys
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli  # first: quiets TensorFlow's native logs before it loads
@@ -250,7 +249,7 @@ def study_from_flags():
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+    cli.fail(ValueError(f'unexpected arguments {argv[1:]}; flags take the form --name=value.'))
   cli.quiet_logs(FLAGS.tf_log)
   from tf_gans.training import interrupts  # pylint: disable=import-outside-toplevel
   interrupts.take_stop_signals()  # a run stopped by Ctrl-C / SIGTERM saves, exits 130
@@ -268,4 +267,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -10,10 +10,10 @@ Spec: `folder:<path>`; only split `train`. Options:
 
 import os
 import pathlib
-import sys
 
 import numpy as np
 
+from tf_gans import progress
 from tf_gans.data.source import ArraySource
 from tf_gans.data.source import DATASETS
 from tf_gans.data.source import check_split
@@ -25,8 +25,7 @@ EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 _GREY_MODES = frozenset(('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L',
                          'I;16N', 'F'))
 _MAX_LISTED = 10
-_PROGRESS_THRESHOLD = 1000
-_PROGRESS_EVERY = 500
+_PROGRESS_THRESHOLD = 1000  # folders of more images show a loading counter
 
 
 def list_images(directory):
@@ -101,15 +100,6 @@ def _size_error(directory, paths, arrays):
   return None
 
 
-def _progress(done, total):
-  """Writes a progress counter to stderr for big folders."""
-  if total > _PROGRESS_THRESHOLD and (done % _PROGRESS_EVERY == 0 or
-                                      done == total):
-    end = '\n' if done == total else ''
-    sys.stderr.write(f'\rLoading images: {done}/{total}{end}')
-    sys.stderr.flush()
-
-
 def _pick_mode(channels, paths, corrupt):
   """Returns the Pillow mode to convert to, reading headers if needed."""
   if channels not in (None, 1, 3):
@@ -133,6 +123,8 @@ def _reason(error):
 def _decode_all(paths, mode, image_size, corrupt):
   """Decodes every path not already known to be corrupt."""
   good_paths, arrays = [], []
+  counter = progress.Progress('Loading images', len(paths),
+                              enabled=len(paths) > _PROGRESS_THRESHOLD)
   for done, path in enumerate(paths, start=1):
     if path not in corrupt:
       try:
@@ -140,7 +132,7 @@ def _decode_all(paths, mode, image_size, corrupt):
         good_paths.append(path)
       except Exception as error:  # pylint: disable=broad-except
         corrupt[path] = _reason(error)
-    _progress(done, len(paths))
+    counter.update(done)
   return good_paths, arrays
 
 

@@ -37,7 +37,6 @@ import os
 import tarfile
 from typing import Dict, Mapping, Tuple
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -362,4 +361,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

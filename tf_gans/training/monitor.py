@@ -5,9 +5,10 @@
   history.csv       one row per logging interval (GAN) or tick (PGGAN)
   loss_curves.png   drawn from history.csv when the run ends or stops
 
-and one progress line with rate and ETA: redrawn in place (`\\r`) on a
-terminal, written as plain lines every `plain_every_s` seconds into a file or
-pipe (a log file then reads line by line).
+and one progress line with rate and ETA, written by `tf_gans.progress.LineWriter`
+as every command's progress is: redrawn in place (`\\r`) on a terminal, plain
+lines every `plain_every_s` seconds into a file or pipe (a log file then reads
+line by line).
 """
 
 import csv
@@ -17,6 +18,7 @@ import time
 
 import tensorflow as tf
 
+from tf_gans import progress as progress_lib
 from tf_gans.training import plots
 
 HISTORY_FILE = 'history.csv'
@@ -64,7 +66,7 @@ class Monitor:
     self.plain_every_s = plain_every_s
     self._t0, self._p0 = None, start
     self._last_draw = 0.0
-    self._open_line = False
+    self._line = progress_lib.LineWriter(stream)
     _truncate_history(self.history_path, unit, start)
 
   @property
@@ -103,8 +105,7 @@ class Monitor:
     if self._t0 is None:  # rates count from the first report (after tracing)
       self._t0, self._p0, self._last_draw = now, position, now
       return
-    tty = self.stream.isatty()
-    interval = 0.5 if tty else self.plain_every_s
+    interval = progress_lib.TTY_EVERY_S if self._line.tty else self.plain_every_s
     if not force and now - self._last_draw < interval and position < self.total:
       return
     self._last_draw = now
@@ -117,19 +118,11 @@ class Monitor:
     line = (f'{self.unit} {self._fmt.format(position)}/{self._fmt.format(self.total)} '
             f'[{"=" * done}{"." * (width - done)}] {rate * self._rate_factor:.1f} '
             f'{self._rate_name} ETA {format_duration(eta)} {terms}'.rstrip())
-    if tty:
-      self.stream.write('\r' + line + '\033[K')
-      self._open_line = True
-    else:
-      self.stream.write(line + '\n')
-    self.stream.flush()
+    self._line.draw(line)
 
   def end_line(self):
     """Ends a `\\r` progress line so the next message starts on a fresh line."""
-    if self._open_line:
-      self.stream.write('\n')
-      self.stream.flush()
-      self._open_line = False
+    self._line.end()
 
   def close(self):
     """Flushes TensorBoard and draws loss_curves.png; returns its path (or None)."""

@@ -9,12 +9,11 @@ from the *unquantised* float32 image of the level above, as the 2x2 mean
 
 import dataclasses
 import os
-import sys
-import time
 
 import numpy as np
 
 from tf_gans import atomic
+from tf_gans import progress as progress_lib
 from tf_gans.data.tfrecords.format import FILE_RE
 from tf_gans.data.tfrecords.format import MIN_RESOLUTION_LOG2
 from tf_gans.data.tfrecords.format import check_image_shape
@@ -77,45 +76,6 @@ def build_lods(image):
     x = downscale2x(x)
     levels.append(quantise(x))
   return levels
-
-
-class _Progress:
-  """Periodic 'what: done/total' lines on stderr, for long exports only.
-
-  Nothing is printed during the first `interval` seconds, so short exports
-  stay quiet; on a terminal the line is rewritten in place.
-  """
-
-  def __init__(self, what, total, enabled=True, stream=None):
-    self._what = what
-    self._total = total
-    self._enabled = enabled
-    self._stream = stream or sys.stderr
-    self._tty = self._stream.isatty()
-    self._interval = 1.0 if self._tty else 10.0
-    self._start = self._last = time.monotonic()
-    self._printed = False
-
-  def update(self, done):
-    now = time.monotonic()
-    if self._enabled and now - self._last >= self._interval:
-      self._last = now
-      self._write(done, now, final=False)
-
-  def finish(self, done):
-    if self._enabled and self._printed:
-      self._write(done, time.monotonic(), final=True)
-
-  def _write(self, done, now, final):
-    total = f'/{self._total}' if self._total else ''
-    rate = done / max(now - self._start, 1e-9)
-    text = f'{self._what}: {done}{total} images ({rate:.0f}/s)'
-    if self._tty:
-      self._stream.write(f'\r{text}' + ('\n' if final else ''))
-    else:
-      self._stream.write(text + '\n')
-    self._stream.flush()
-    self._printed = True
 
 
 @dataclasses.dataclass
@@ -211,7 +171,8 @@ class MultiResWriter:
     self.resolution_log2 = None
     self.cur_images = 0
     self._labels = None
-    self._progress = _Progress(f'Writing {self.tfrecord_dir}', self.expected_images, progress)
+    self._progress = progress_lib.Progress(f'Writing {self.tfrecord_dir}', self.expected_images,
+                                           'images', enabled=progress, quiet_start=True)
 
   def __enter__(self):
     return self
