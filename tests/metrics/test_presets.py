@@ -1,5 +1,6 @@
 """tf_gans.metrics.presets: the PGGAN presets as the original util_scripts.py evaluate_metrics."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -169,3 +170,118 @@ def test_fid_and_is_presets_with_classifier_features(gen32, mnist_dir):
   # The FID against pass 1 is the plain metric's (same reals, same fakes, same features).
   plain = protocols.run(['fid'], gen32, plain_options(mnist_dir))['fid']['fid']
   assert results['fid-10k']['FID'] == pytest.approx(plain, rel=1e-6)
+
+
+class _OriginalDataset:
+  """The reading order of the original dataset.TFRecordDataset(shuffle_mb=0, repeat=True):
+  configure(minibatch_size) re-initialises the iterator (record 0 first) whenever the
+  size differs from the last one; get_minibatch_np(n) configures, then takes n records."""
+
+  def __init__(self, size):
+    import itertools  # pylint: disable=import-outside-toplevel
+    self._cycle = lambda: itertools.cycle(range(size))
+    self._iterator, self._cur_minibatch = None, -1
+
+  def get_minibatch_np(self, minibatch_size):
+    if self._cur_minibatch != minibatch_size:
+      self._iterator, self._cur_minibatch = self._cycle(), minibatch_size
+    return [next(self._iterator) for _ in range(minibatch_size)]
+
+
+def _original_passes(num, minibatch_size, real_passes, size):
+  """Records of each reals pass as util_scripts.evaluate_metrics asks for them."""
+  dataset, passes = _OriginalDataset(size), []
+  for _ in range(real_passes):
+    records = []
+    for begin in range(0, num, minibatch_size):
+      records += dataset.get_minibatch_np(min(begin + minibatch_size, num) - begin)
+    passes.append(records)
+  return passes
+
+
+@pytest.mark.parametrize('num,minibatch_size,size', [
+    (10, 4, 7), (12, 4, 7), (8, 4, 30), (10, 4, 30), (3, 4, 5), (16, 256, 24), (10000, 32, 30000)])
+def test_reals_passes_read_records_as_the_original_dataset(num, minibatch_size, size):
+  expected = _original_passes(num, minibatch_size, 3, size)
+  for real_pass in range(3):
+    got = presets.reals_pass_records(num, minibatch_size, real_pass, size)
+    assert [len(b) for b in got] == [min(minibatch_size, num - b)
+                                     for b in range(0, num, minibatch_size)]
+    assert np.concatenate(got).tolist() == expected[real_pass]
+  # The short last batch (num = 2 mb + 2) restarts at record 0; so does the next pass.
+  assert [b.tolist() for b in presets.reals_pass_records(10, 4, 0, 30)] == [
+      [0, 1, 2, 3], [4, 5, 6, 7], [0, 1]]
+  assert np.concatenate(presets.reals_pass_records(10, 4, 1, 30)).tolist() == [
+      0, 1, 2, 3, 4, 5, 6, 7, 0, 1]
+  # A multiple of the minibatch: pass p continues at p num, wrapping around the set.
+  assert np.concatenate(presets.reals_pass_records(8, 4, 1, 10)).tolist() == [
+      8, 9, 0, 1, 2, 3, 4, 5]
+
+
+def _numbered_tfrecords(tmp_path, num, labels=None):
+  """A tfrecords set of 16x16 RGB images whose pixels hold their record number."""
+  from tf_gans.data import dataset_writers  # pylint: disable=import-outside-toplevel
+  images = np.zeros([num, 16, 16, 3], np.uint8)
+  images[..., 0] = np.arange(num)[:, None, None]
+  images[..., 1] = np.arange(16)[None, :, None] * 8  # rows differ: SWD has something to see
+  images[..., 2] = np.arange(16)[None, None, :] * 3 + np.arange(num)[:, None, None] % 5
+  path = tmp_path / 'numbered'
+  dataset_writers.write_arrays(str(path), images, labels, progress=False)
+  return path, images
+
+
+def test_presets_stream_tfrecords_reals_with_the_short_last_batch_rule(tmp_path, monkeypatch):
+  # 30 records, 10 images per pass in minibatches of 4: [0..3] [4..7] then the short
+  # batch restarts at record 0 ([0, 1]); the second pass restarts too. Only the records
+  # of the minibatch being fed are read; the images are never loaded as a whole.
+  from tf_gans.data import source as source_lib  # pylint: disable=import-outside-toplevel
+  from tf_gans.data import tfrecords  # pylint: disable=import-outside-toplevel
+  path, images = _numbered_tfrecords(tmp_path, 30)
+  reads = []
+  read_records = tfrecords.MultiResDataset.read_records
+  monkeypatch.setattr(tfrecords.MultiResDataset, 'read_records', lambda self, lod, rows: (
+      reads.append(np.asarray(rows).tolist()), read_records(self, lod, rows))[1])
+
+  def never(*_, **__):
+    raise AssertionError('every image of the set was loaded')
+  monkeypatch.setattr(source_lib.LazyImages, '__array__', never)
+  monkeypatch.setattr(tfrecords.MultiResDataset, 'load_images', never)
+  opts = evaluation.Options(data=f'tfrecords:{path}', split='train', num_images=10,
+                            progress=False, warmup=False, seed=3)
+  driver = presets.PresetDriver(['swd-16k'], opts, minibatch_size=4)
+  batches = [[int(i) for i in b[:, 0, 0, 0]] for b, _ in driver.real_batches(10, 1)]
+  assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [0, 1]] and reads == batches
+  rows = driver.real_rows()
+  assert max(len(r) for r in reads) == 4 and sum(len(r) for r in reads) == 10 + 2 * 10
+  # The same values as the in-memory source of the same images.
+  monkeypatch.undo()
+  from tf_gans.data import source as source_mod  # pylint: disable=import-outside-toplevel
+  monkeypatch.setitem(source_mod.DATASETS._entries, 'numbered_in_memory',  # pylint: disable=protected-access
+                      lambda arg, split, **_: source_mod.ArraySource('mem', images, 1 / 255))
+  memory = presets.PresetDriver(['swd-16k'], dataclasses.replace(opts, data='numbered_in_memory'),
+                                minibatch_size=4)
+  assert [r.values for r in memory.real_rows()] == [r.values for r in rows]
+  # Reals2 holds the same records as Reals (both restart at 0); its patches are fresh.
+  assert rows[1].values['SWDx1e3_avg'] > 0
+
+
+def test_conditional_fakes_get_the_label_vectors_of_the_last_pass_cut_to_the_generator(tmp_path):
+  # Multi-hot rows are fed as they are (not argmax'ed), cut to the generator's label
+  # count: the original's _np_labels[:, :max_label_size] (Gs label_size = min(K, max)).
+  labels = np.random.default_rng(0).integers(0, 2, [30, 3]).astype(np.float32)
+  labels[:, 0] = 1 - labels[:, 1]  # not one-hot: column 2 is free
+  path, _ = _numbered_tfrecords(tmp_path, 30, labels)
+  opts = evaluation.Options(data=f'tfrecords:{path}', split='train', num_images=10,
+                            progress=False, warmup=False)
+  driver = presets.PresetDriver(['fid-10k'], opts, minibatch_size=4)
+  st = driver.states['fid-10k']
+  st.labels = np.concatenate([l for _, l in driver.real_batches(10, 0)])  # what real_rows keeps
+  gen = _RecordingGenerator()
+  gen.label_size = 2
+  list(driver.fake_batches(gen, 10, st.labels))
+  np.testing.assert_array_equal(np.concatenate(gen.labels), labels[[0, 1, 2, 3, 4, 5, 6, 7, 0, 1], :2])
+  gen.label_size = 4
+  with pytest.raises(ValueError, match=r'takes 4 label components but --data=tfrecords:.* has 3'):
+    list(driver.fake_batches(gen, 10, st.labels))
+  with pytest.raises(ValueError, match=r'takes 4 labels but --data=.* has none'):
+    list(driver.fake_batches(gen, 10, None))

@@ -17,8 +17,15 @@ Each metric is fed pass by pass as the original's `metrics/*.API` objects
 `_MsSsimPasses` (ms_ssim).
 
   * Reals are read in the dataset's order from its first image, wrapping
-    around (the original's dataset has shuffle_mb=0 and repeats): pass p
-    holds images [p N, (p + 1) N) mod the split's size. Under mirror augment
+    around (the original's dataset has shuffle_mb=0 and repeats), in
+    minibatches of clip(8192 // resolution, 4, 256) images, with the
+    original's rule for a short last minibatch (`reals_pass_records`): its
+    `TFRecordDataset.configure` restarts the stream from record 0 whenever
+    the minibatch size changes, so a pass of N = q mb + r images (r > 0)
+    feeds records [0, q mb) then [0, r), and every later pass starts again
+    at record 0; when mb divides N, pass p holds [p N, (p + 1) N) mod the
+    split's size. Only the minibatch being fed is in memory (a `tfrecords:`
+    source reads just those records: tf_gans.data.tfrecords_source). Under mirror augment
     (the run trained with it: the original's load_dataset_for_previous_run)
     each is flipped along the width with p = 0.5 (`misc.apply_mirror_augment`),
     drawn from `default_rng([seed, MIRROR_STREAM, pass])` one image at a time
@@ -33,9 +40,13 @@ Each metric is fed pass by pass as the original's `metrics/*.API` objects
     against the first. Then each generator is one row against pass 1.
   * Fakes: the preset's N from the `generate` stream of
     --seed in chunks of 500 (the samples the plain metrics see). A generator
-    that takes labels (label_size > 0) gets the same latents and the labels
+    that takes labels (label_size L > 0) gets the same latents and the labels
     of the reals in order: those of the last reals pass, as the original's
-    `labels` array holds after its passes.
+    `labels` array holds after its passes. The rows are the data's label
+    vectors (multi-hot rows as they are; class indices one-hot) cut to their
+    first L components, the original's `_np_labels[:, :max_label_size]` (a
+    PGGAN Gs has L = min(dataset labels, max_label_size)). Data without
+    labels, or with fewer than L components, is refused with the reason.
   * SWD draws fresh patch positions each pass (the original's global
     np.random): reals pass p uses `patch_stream` p, the fakes stream 2
     (tf_gans.metrics.swd), the same for every generator evaluated.
@@ -276,16 +287,52 @@ _PASSES = {'swd': _SwdPasses, 'fid': _FidPasses, 'is': _IsPasses, 'ms_ssim': _Ms
 # ------------------------------------------------------------------- the driver
 
 
-def _one_hot(labels, size: int) -> np.ndarray:
+def generator_labels(labels, size: int, data: str = '--data') -> np.ndarray:
+  """float32 [n, size]: label rows for a generator that takes `size` labels.
+
+  `labels`: the data's label vectors [n, K] (K >= size: the first `size` components,
+  as the original `TFRecordDataset` keeps `_np_labels[:, :max_label_size]`), or
+  class indices [n] (one-hot over `size` classes; each must be < size).
+  """
   labels = np.asarray(labels)
   if labels.ndim == 2:
-    if labels.shape[1] != size:
-      raise ValueError(f'the generator takes {size} labels, --data has {labels.shape[1]}.')
-    return labels.astype(np.float32)
+    if labels.shape[1] < size:
+      raise ValueError(f'the generator takes {size} label components but {data} has '
+                       f'{labels.shape[1]} per image; evaluate on the data the run trained on.')
+    return labels[:, :size].astype(np.float32)
   if labels.size and (labels.min() < 0 or labels.max() >= size):
-    raise ValueError(f'--data labels lie in [{labels.min()}, {labels.max()}]; the generator '
+    raise ValueError(f'{data} labels lie in [{labels.min()}, {labels.max()}]; the generator '
                      f'takes {size} classes.')
   return np.eye(size, dtype=np.float32)[labels.astype(np.int64)]
+
+
+def reals_pass_records(num: int, minibatch_size: int, real_pass: int, size: int):
+  """Record numbers of each minibatch of reals pass `real_pass`, as the original reads them.
+
+  The original `util_scripts.evaluate_metrics` asks its dataset for
+  `get_minibatch_np(end - begin)` for begin in range(0, num, minibatch_size), and
+  `dataset.TFRecordDataset.configure` re-initialises its iterator (a repeating,
+  unshuffled stream from record 0) whenever the requested size differs from the
+  last one, starting from a fresh dataset (size -1). So: within a pass the full
+  minibatches continue the stream; a short last minibatch of r images restarts
+  it and reads records [0, r); the next pass's first full minibatch restarts it
+  again. Positions wrap around the set's `size` records (repeat=True).
+
+  Returns:
+    A list of int64 arrays, one per minibatch of the pass.
+  """
+  position, current = 0, -1
+  for p in range(real_pass + 1):
+    batches = []
+    for first in range(0, num, minibatch_size):
+      n = min(minibatch_size, num - first)
+      if n != current:  # configure(n): the iterator starts again at record 0
+        position, current = 0, n
+      batches.append((position + np.arange(n, dtype=np.int64)) % size)
+      position += n
+    if p == real_pass:
+      return batches
+  return []
 
 
 @dataclasses.dataclass
@@ -314,7 +361,7 @@ class PresetDriver:
   """
 
   def __init__(self, names: Sequence[str], options: Options,
-               evaluation: Optional[Evaluation] = None):
+               evaluation: Optional[Evaluation] = None, minibatch_size: Optional[int] = None):
     unknown = [n for n in names if n not in PRESETS]
     if unknown:
       raise KeyError(f'Unknown preset(s) {", ".join(unknown)}; expected: {", ".join(PRESETS)}.')
@@ -324,8 +371,13 @@ class PresetDriver:
     self.opt = options
     self.ev = evaluation or Evaluation(None, options)
     shape = self.ev.source().image_shape
-    self.minibatch_size = int(np.clip(8192 // shape[0], 4, 256))
-    self.minibatch_size += self.minibatch_size % 2
+    if minibatch_size is None:  # the original's default
+      minibatch_size = int(np.clip(8192 // shape[0], 4, 256))
+      minibatch_size += minibatch_size % 2
+    if minibatch_size < 1:
+      raise ValueError(f'minibatch_size must be >= 1, got {minibatch_size}.')
+    self.minibatch_size = int(minibatch_size)
+    self._label_rows = None
     self.states: Dict[str, _PresetState] = {}
     seen = {}
     for name in names:
@@ -353,18 +405,31 @@ class PresetDriver:
 
   # ------------------------------------------------------------------ reals
 
+  def label_rows(self) -> Optional[np.ndarray]:
+    """The source's labels, made once: label vectors [N, K] when their width is known
+    (vectors, or class indices of a source with `label_size`), else class indices [N]
+    (then one-hot over the generator's label count); None without labels."""
+    if self._label_rows is None:
+      source = self.ev.source()
+      labels = source.labels
+      if labels is not None and (labels.ndim == 2 or getattr(source, 'label_size', 0)):
+        labels = source.label_vectors()
+      self._label_rows = labels
+    return self._label_rows
+
   def real_batches(self, num: int, real_pass: int):
-    """(uint8 images, labels or None) minibatches of reals pass `real_pass` (module docstring)."""
+    """(uint8 images, label vectors or None) minibatches of reals pass `real_pass`.
+
+    The records of `reals_pass_records` (the original's short-last-batch rule), read
+    one minibatch at a time (module docstring)."""
     source = self.ev.source()
+    labels = self.label_rows()
     rng = mirror_rng(self.opt.seed, real_pass) if self.opt.mirror_augment else None
-    for first in range(0, num, self.minibatch_size):
-      index = (real_pass * num + np.arange(first, min(first + self.minibatch_size, num))) % (
-          source.num_examples)
+    for index in reals_pass_records(num, self.minibatch_size, real_pass, source.num_examples):
       images = to_uint8(source, source.images[index])
       if rng is not None:
         images = mirror_augment(images, rng)
-      labels = None if source.labels is None else source.labels[index]
-      yield images, labels
+      yield images, None if labels is None else labels[index]
 
   def _warm_up(self):
     shape = self.ev.source().image_shape
@@ -418,8 +483,8 @@ class PresetDriver:
     for first in range(0, num, GENERATE_CHUNK):
       n = min(GENERATE_CHUNK, num - first)
       if size:
-        yield generate_with_labels(module, self.opt.seed + first,
-                                   _one_hot(labels[first:first + n], size))
+        yield generate_with_labels(module, self.opt.seed + first, generator_labels(
+            labels[first:first + n], size, f'--data={self.opt.data}'))
       else:
         yield generate(seed=self.opt.seed + first, num=n)['images'].numpy()
 
