@@ -1,0 +1,184 @@
+"""Checkpoint integrity: every checkpoint sealed when written and checked when restored; a
+damaged newest one is skipped for the newest intact one, its files kept aside, for GAN and
+PGGAN runs alike."""
+
+import json
+import re
+import os
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import PGGAN_BLOCKS
+from inprocess_cli import run_main
+from tf_gans.training import checkpoint as ckpt_lib
+
+DATA = 'ckpt-{}.data-00000-of-00001'
+
+
+def _damage(directory, number, how):
+  """Damages checkpoint ckpt-<number> in `directory` as a user's disk or copy might."""
+  data = os.path.join(directory, DATA.format(number))
+  if how == 'truncated':
+    with open(data, 'r+b') as f:
+      f.truncate(os.path.getsize(data) // 3)
+  elif how == 'missing index':
+    os.remove(os.path.join(directory, f'ckpt-{number}.index'))
+  elif how == 'corrupted bytes':
+    with open(data, 'r+b') as f:
+      f.seek(os.path.getsize(data) // 2)
+      byte = f.read(1)
+      f.seek(-1, os.SEEK_CUR)
+      f.write(bytes([byte[0] ^ 0xFF]))
+  else:
+    raise ValueError(how)
+
+
+class Tiny:
+  """A Dense net, its Adam and a step counter, checkpointed every `save()` at the step."""
+
+  def __init__(self, logdir, lines=None):
+    self.net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(64)])
+    self.opt = keras.optimizers.Adam()
+    self.opt.build(self.net.trainable_variables)
+    self.step = tf.Variable(0, dtype=tf.int64)
+    self.lines = [] if lines is None else lines
+    checkpoint = tf.train.Checkpoint(net=self.net, opt=self.opt, step=self.step)
+    self.ckpt = ckpt_lib.Checkpointer(checkpoint, str(logdir), str(logdir), 3, [self.net],
+                                      number=lambda: int(self.step.numpy()),
+                                      where=lambda: f'step {int(self.step.numpy())}',
+                                      warn=self.lines.append)
+
+  def train_to(self, step):
+    self.step.assign(step)
+    self.net.layers[0].kernel.assign(np.full((3, 64), step, np.float32))
+    return self.ckpt.save()
+
+
+def _three_checkpoints(logdir):
+  tiny = Tiny(logdir)
+  for step in (10, 20, 30):
+    tiny.train_to(step)
+  return os.path.join(logdir, 'checkpoints')
+
+
+def test_every_save_is_sealed_with_the_sizes_and_sha256_of_its_files(tmp_path):
+  ckpts = _three_checkpoints(tmp_path)
+  record = json.load(open(os.path.join(ckpts, 'ckpt-30.sha256.json')))
+  assert sorted(record) == ['ckpt-30.data-00000-of-00001', 'ckpt-30.index']
+  for name, entry in record.items():
+    path = os.path.join(ckpts, name)
+    assert entry['bytes'] == os.path.getsize(path)
+    assert entry['sha256'] == ckpt_lib._sha256(path)  # pylint: disable=protected-access
+  # A fourth save sweeps ckpt-10 (max_to_keep 3), and its record with it.
+  tiny = Tiny(tmp_path)
+  tiny.train_to(40)
+  names = set(os.listdir(ckpts))
+  assert 'ckpt-10.index' not in names and 'ckpt-10.sha256.json' not in names
+  assert {'ckpt-20.sha256.json', 'ckpt-40.sha256.json'} <= names
+
+
+@pytest.mark.parametrize('how, phrase', [
+    ('truncated', r'ckpt-30.data-00000-of-00001 is truncated \(\d+ of \d+ bytes\)'),
+    ('missing index', r'ckpt-30.index is missing'),
+    ('corrupted bytes', r'ckpt-30.data-00000-of-00001 has corrupted bytes'),
+])
+def test_a_damaged_newest_checkpoint_is_skipped_for_the_newest_intact_one(tmp_path, how, phrase):
+  ckpts = _three_checkpoints(tmp_path)
+  _damage(ckpts, 30, how)
+  damaged_files = sorted(f for f in os.listdir(ckpts) if f.startswith('ckpt-30'))
+  tiny = Tiny(tmp_path)
+  path = tiny.ckpt.restore()
+  assert path.endswith('ckpt-20') and int(tiny.step.numpy()) == 20
+  np.testing.assert_array_equal(tiny.net.layers[0].kernel.numpy(), 20)
+  assert len(tiny.lines) == 1, tiny.lines
+  line = tiny.lines[0]
+  assert line.startswith(f'warning: damaged checkpoint ckpt-30 in {ckpts} (')
+  assert re.search(phrase, line), line
+  assert 'resuming from ckpt-20' in line and f'moved to {ckpts}/damaged (nothing deleted)' in line
+  # Kept aside, never deleted; the state file now names the intact one.
+  assert sorted(os.listdir(os.path.join(ckpts, 'damaged'))) == damaged_files
+  assert not any(f.startswith('ckpt-30') for f in os.listdir(ckpts))
+  assert tf.train.latest_checkpoint(ckpts).endswith('ckpt-20')
+  # Training goes on from there: the next save is the latest, ckpt-10 and -20 still listed.
+  tiny.train_to(25)
+  again = Tiny(tmp_path)
+  assert again.ckpt.restore().endswith('ckpt-25') and not again.lines
+  assert [os.path.basename(p) for p in again.ckpt.manager.checkpoints] == [
+      'ckpt-10', 'ckpt-20', 'ckpt-25']
+
+
+def test_a_checkpoint_without_a_checksum_record_is_read_back_whole(tmp_path):
+  # Written before the record existed (or killed between its save and its record).
+  ckpts = _three_checkpoints(tmp_path)
+  for n in (20, 30):
+    os.remove(os.path.join(ckpts, f'ckpt-{n}.sha256.json'))
+  _damage(ckpts, 30, 'truncated')
+  tiny = Tiny(tmp_path)
+  assert tiny.ckpt.restore().endswith('ckpt-20')
+  assert 'ckpt-30.data-00000-of-00001 does not read back (IndexError: Read less bytes' in (
+      tiny.lines[0])
+
+
+def test_no_intact_checkpoint_left_is_one_error_naming_the_files_and_nothing_moves(tmp_path):
+  ckpts = _three_checkpoints(tmp_path)
+  for n, how in ((10, 'truncated'), (20, 'corrupted bytes'), (30, 'missing index')):
+    _damage(ckpts, n, how)
+  before = sorted(os.listdir(ckpts))
+  tiny = Tiny(tmp_path)
+  with pytest.raises(ckpt_lib.DamagedCheckpointError) as e:
+    tiny.ckpt.restore()
+  message = str(e.value)
+  assert message.startswith(f'no intact checkpoint in {ckpts} (')
+  for phrase in ('ckpt-30.index is missing', 'ckpt-20.data-00000-of-00001 has corrupted bytes',
+                 'ckpt-10.data-00000-of-00001 is truncated'):
+    assert phrase in message
+  assert 'nothing was moved or deleted' in message
+  assert f'python -m tf_gans.train --resume --logdir={tmp_path}' in message
+  assert sorted(os.listdir(ckpts)) == before
+  # An explicitly chosen damaged checkpoint is refused by name, not skipped.
+  with pytest.raises(ckpt_lib.DamagedCheckpointError, match=r'ckpt-20 is damaged: ckpt-20.data'):
+    tiny.ckpt.restore(os.path.join(ckpts, 'ckpt-20'))
+
+
+def _train_gan(logdir, *more):
+  return run_main('train', f'--logdir={logdir}', '--batch_size=20', '--steps=20',
+                  '--log_every=10', '--sample_every=10', '--checkpoint_every=10',
+                  '--num_samples=16', '--noprogress', '--noexport', *more)
+
+
+def test_gan_resume_skips_a_truncated_newest_checkpoint(tmp_path):
+  logdir = tmp_path / 'run'
+  out = _train_gan(logdir)
+  assert out.returncode == 0, out.stderr[-3000:]
+  ckpts = logdir / 'checkpoints'
+  _damage(ckpts, 20, 'truncated')
+  out = run_main('train', '--resume', f'--logdir={logdir}', '--steps=30', '--noprogress')
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert 'Traceback' not in out.stderr
+  warnings = [l for l in out.stderr.splitlines() if l.startswith('warning:')]
+  assert len(warnings) == 1 and 'ckpt-20.data-00000-of-00001 is truncated' in warnings[0]
+  assert 'Resumed' in out.stdout and 'at step 10 of 30' in out.stdout
+  assert 'Done: step 30' in out.stdout
+  assert (ckpts / 'damaged' / DATA.format(20)).exists()
+  rows = (logdir / 'history.csv').read_text().splitlines()[1:]
+  assert [int(float(r.split(',')[0])) for r in rows] == [10, 20, 30]
+
+
+def test_pggan_resume_skips_a_damaged_newest_checkpoint(tmp_path, pggan_straight):
+  logdir = tmp_path / 'run'
+  shutil.copytree(pggan_straight.logdir, logdir)
+  ckpts = logdir / 'checkpoints'
+  newest = int(tf.train.latest_checkpoint(str(ckpts)).rsplit('-', 1)[1])
+  assert newest == int(PGGAN_BLOCKS['total_kimg'] * 1000)
+  _damage(str(ckpts), newest, 'corrupted bytes')
+  out = run_main('train', '--resume', f'--logdir={logdir}', '--noprogress', '--noexport')
+  assert out.returncode == 0, out.stderr[-3000:]
+  warnings = [l for l in out.stderr.splitlines() if l.startswith('warning:')]
+  assert len(warnings) == 1, out.stderr[-3000:]
+  assert f'ckpt-{newest}.data-00000-of-00001 has corrupted bytes' in warnings[0]
+  assert f'Resumed {logdir} at 0.128 kimg' in out.stdout and 'Done: 0.192 kimg' in out.stdout
+  assert (ckpts / 'damaged' / DATA.format(newest)).exists()
