@@ -1,5 +1,7 @@
 """tf_gans.metrics.constraints and protocols.run: refuse before any work, then each metric alone."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -193,3 +195,21 @@ def test_nn_png_names_its_panels_and_columns(gen16, tmp_path):
   for left in (0, panel + 8):
     assert (image[:band, left:left + panel] < 128).any()           # its title / column headers
     assert (image[band:band + upscale, left:left + panel] == 0).all()  # the grid's top pad
+
+
+def test_fid_stats_in_a_folder_not_made_yet_is_accepted_and_written_there(tmp_path, monkeypatch):
+  """A study's --fid_stats=runs/studies/<name>/x.npz on a fresh clone: the folders do not exist yet."""
+  from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
+  stats = tmp_path / 'runs' / 'studies' / 'fresh' / 'reals.npz'
+  req = constraints.Request(_options(num_reals=500, fid_stats=str(stats)), (16, 16, 1), 1000, True)
+  assert constraints.violations(['fid'], req) == []
+  fid.save_statistics(stats, np.zeros(3), np.eye(3))
+  mu, sigma = fid.load_statistics(stats)
+  assert mu.shape == (3,) and np.array_equal(sigma, np.eye(3))
+  assert sorted(p.name for p in stats.parent.iterdir()) == ['reals.npz']  # no partial file left
+  # Where nothing can be written, the message names the nearest existing folder.
+  monkeypatch.setattr(constraints.os, 'access', lambda path, mode: mode != os.W_OK)
+  found = constraints.violations(['fid'], constraints.Request(
+      _options(num_reals=500, fid_stats=str(tmp_path / 'a' / 'b.npz')), (16, 16, 1), 1000, True))
+  assert found == [f'fid: --fid_stats={tmp_path / "a" / "b.npz"}: does not exist and {tmp_path} is '
+                   f'not writable (the real statistics are written there, missing folders created).']

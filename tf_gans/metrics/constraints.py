@@ -246,6 +246,14 @@ def _ms_ssim_size(req: Request) -> List[str]:
 # ------------------------------------------------------------------- plain metrics
 
 
+def _existing_ancestor(path):
+  """The nearest folder above `path` that exists (where its missing folders would be created)."""
+  folder = os.path.dirname(os.path.abspath(path))
+  while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+    folder = os.path.dirname(folder)
+  return folder
+
+
 @CHECKS.register('fid')
 def _fid(req: Request) -> List[str]:
   out = _features(req)
@@ -262,9 +270,9 @@ def _fid(req: Request) -> List[str]:
     if not os.access(stats, os.R_OK):
       out.append(f'--fid_stats={stats}: not readable.')
     return out
-  if stats and not os.access(os.path.dirname(os.path.abspath(stats)), os.W_OK):
-    out.append(f'--fid_stats={stats}: does not exist and its folder is not writable (the real '
-               f'statistics are written there).')
+  if stats and not os.access(_existing_ancestor(stats), os.W_OK):
+    out.append(f'--fid_stats={stats}: does not exist and {_existing_ancestor(stats)} is not '
+               f'writable (the real statistics are written there, missing folders created).')
   return (out + _full_rank(req, '--num_reals', req.num_reals, 'real')
           + _enough_reals(req, req.num_reals))
 

@@ -173,7 +173,11 @@ def frechet_distance_from_activations(act1, act2, eps: float = EPS,
 
 
 def save_statistics(path, mu, sigma) -> None:
-  """Writes (mu, sigma) as an uncompressed .npz with keys `mu` and `sigma` (the TTUR format)."""
+  """Writes (mu, sigma) as an uncompressed .npz with keys `mu` and `sigma` (the TTUR format).
+
+  Missing parent folders are created; the file is written beside its final name and
+  renamed in, so a kill never leaves a torn .npz that a later call would read as cached.
+  """
   mu = np.asarray(mu, np.float64)
   sigma = np.asarray(sigma, np.float64)
   if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
@@ -181,7 +185,15 @@ def save_statistics(path, mu, sigma) -> None:
   path = os.fspath(path)
   if not path.endswith('.npz'):
     raise ValueError(f'statistics files are .npz (the TTUR format), got {path!r}.')
-  np.savez(path, mu=mu, sigma=sigma)
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  partial = f'{path[:-len(".npz")]}.tmp-{os.getpid()}.npz'
+  try:
+    np.savez(partial, mu=mu, sigma=sigma)
+    os.replace(partial, path)
+  finally:
+    if os.path.exists(partial):
+      os.remove(partial)
 
 
 def load_statistics(path) -> Tuple[np.ndarray, np.ndarray]:
