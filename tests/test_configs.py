@@ -205,6 +205,72 @@ def test_nogrowing_configs_train_at_full_resolution_from_the_start(name):
     assert (cfg.lod_training_kimg, cfg.lod_transition_kimg, cfg.total_kimg) == (0, 0, 10000)
 
 
+# ---------------------------------------------------------------- what the comments say
+
+
+def comment_lines(path):
+  return [line[1:].strip() for line in path.read_text().splitlines() if line.startswith('#')]
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(CONFIGS_DIR)))
+def test_comments_have_no_cut_sentences(path):
+  # A line ending a sentence is not followed by one starting mid-sentence (a lowercase word).
+  lines = comment_lines(path)
+  for before, after in zip(lines, lines[1:]):
+    first = after.split(' ', 1)[0]
+    assert not (before.endswith('.') and first.isalpha() and first.islower()), (
+        f'{path.name}: {after!r} continues no sentence')
+
+
+def dataset_tool_commands(path):
+  """(command, arguments) of each `dataset_tool create_*` line in a flag file's comments."""
+  import re  # pylint: disable=import-outside-toplevel
+  text = ' '.join(comment_lines(path)).replace(' \\ ', ' ')
+  text = re.sub(r'<[^>]*>', 'X', text).replace('[', '').replace(']', '')
+  found = []
+  for piece in text.split('dataset_tool ')[1:]:
+    command, *rest = piece.split()
+    if not command.startswith('create_'):
+      continue
+    args = []
+    for token in rest:
+      if not (token == 'X' or token.startswith(('--', 'datasets/'))):
+        break
+      args.append(token.rstrip('.,;'))
+      if token.endswith(('.', ';')):  # the sentence ends
+        break
+    found.append((command, args))
+  return found
+
+
+@pytest.mark.parametrize('path', PGGAN_CONFIGS, ids=lambda p: str(p.relative_to(CONFIGS_DIR)))
+def test_dataset_tool_commands_in_comments_parse_and_write_the_configs_dataset(path):
+  from tf_gans import dataset_tool  # pylint: disable=import-outside-toplevel
+  dataset = parse_flagfile(path, PGGAN_FIELDS)['dataset']
+  for command, args in dataset_tool_commands(path):
+    parsed = dataset_tool._build_parser().parse_args([command, *args])  # pylint: disable=protected-access
+    assert f'tfrecords:{parsed.tfrecord_dir}' == dataset, path.name
+
+
+def test_lsun_config_uses_the_originals_100k_set():
+  path = CONFIGS_DIR / 'pggan_lsun_256.cfg'
+  assert parse_flagfile(path, PGGAN_FIELDS)['dataset'].endswith('-100k')
+  (command, args), = dataset_tool_commands(path)
+  assert command == 'create_lsun' and '--max_images=100000' in args and '--resolution=256' in args
+
+
+def test_cifar10_config_names_the_dataset_tool_commands_it_means():
+  (original, args), (tfds, _) = dataset_tool_commands(CONFIGS_DIR / 'pggan_cifar10.cfg')
+  assert (original, len(args), tfds) == ('create_cifar10', 2, 'create_cifar10_tfds')
+
+
+def test_gan_mnist_comment_says_which_50000_images():
+  text = ' '.join(comment_lines(CONFIGS_DIR / 'gan_mnist.cfg'))
+  assert parse_flagfile(CONFIGS_DIR / 'gan_mnist.cfg')['dataset'] == 'tfds:mnist'
+  assert 'first 50,000 training' not in text and 'shuffled' in text
+  assert '--dataset=mnist_idx:' in text and '--split=train[:50000]' in text
+
+
 # ---------------------------------------------------------------- RGAN paper configs vs the scripts
 
 RGAN_DIR = pathlib.Path(__file__).resolve().parents[1] / 'configs' / 'rgan'

@@ -5,6 +5,9 @@ main flags are listed by `--help`, all of them by `--helpfull`; see
 `tf_gans/flags.py` (one flag per field of the run configs). Which family trains
 the model (GAN / RGAN or PGGAN) is `tf_gans.families`'; every family runs
 through `tf_gans.training.run`.
+
+Without a flag file, `--model=pggan` takes the original train.py's (and networks.py's)
+defaults, not config.py's v2-1gpu preset: that is configs/pggan_1024.cfg.
 """
 
 import sys
