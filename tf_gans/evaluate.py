@@ -29,7 +29,8 @@ flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export
                     'converted PGGAN\'s Gs_savedmodel).')
 flags.DEFINE_string('run', None, 'A run folder: evaluate each kept snapshot (snapshots/) and '
                     'append one JSON line per snapshot to <run>/metrics.jsonl (instead of --model). '
-                    '--data / --split / --pad_to default to the run\'s training data.')
+                    '--data / --split / --pad_to default to the run\'s training data, '
+                    '--mirror_augment to the run\'s.')
 flags.DEFINE_string('snapshots', 'all', 'With --run: all, or the snapshots to evaluate by '
                     'position (steps for GAN / RGAN, kimg for PGGAN), e.g. 600,1200.')
 flags.DEFINE_list('metrics', ['parzen'],
@@ -190,7 +191,8 @@ def evaluate_run():
   Exits with status 1 when a metric of a snapshot failed (the rest are still evaluated and
   written)."""
   from tf_gans.metrics import run_eval  # pylint: disable=import-outside-toplevel
-  given = [name for name in ('data', 'split', 'pad_to') if FLAGS[name].present]
+  given = [name for name in ('data', 'split', 'pad_to', 'mirror_augment', 'num_samples')
+           if FLAGS[name].present]
   failures = []
   rows = run_eval.evaluate_run(FLAGS.run, FLAGS.metrics, options_from_flags(), FLAGS.snapshots,
                                given=given, log=lambda text: print(text, flush=True),

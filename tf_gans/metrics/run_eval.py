@@ -91,8 +91,8 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
     names: metric names (`tf_gans.metrics.protocols.METRICS`).
     options: `evaluation.Options`.
     snapshots: 'all' or 'K1,K2,...' (steps for GAN / RGAN, kimg for PGGAN).
-    given: the Options fields the user set; data / split / pad_to not in it
-      become the run's own (its training data).
+    given: the Options fields the user set; data / split / pad_to, mirror_augment and
+      num_samples not in it become the run's own (`default_options`).
   """
   # pylint: disable=import-outside-toplevel
   import tensorflow as tf
@@ -101,8 +101,8 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
   from tf_gans.metrics import presets as presets_lib
   from tf_gans.metrics import protocols
   from tf_gans import families
-  rg, _ = families.load_generator(logdir)
-  options = default_options(options, rg, given)
+  rg, cfg = families.load_generator(logdir)
+  options = default_options(options, rg, given, cfg)
   available = snapshots_lib.list_snapshots(logdir)
   if not available:
     raise FileNotFoundError(f'--run={logdir} holds no snapshots ({snapshots_lib.SNAPSHOT_DIR}/); '
@@ -221,8 +221,23 @@ def plot_metrics(rows, unit, out_path):
   return out_path
 
 
-def default_options(options, rg, given):
-  """`options` with the run's data / split / pad_to where the user gave none (`given`)."""
+# The run-config field that would carry a protocol's sample count (the RGAN CAT runs compute
+# FID on 10000 samples at 64 / 128 and 2000 at 256: their `gen_every` FID of
+# GAN_losses_iter.py). No run config defines it yet; a run whose config has it (> 0) is
+# evaluated on that many samples unless --num_samples is typed.
+RUN_SAMPLE_COUNT_FIELD = 'fid_num_samples'
+
+
+def default_options(options, rg, given, cfg=None):
+  """`options` with what the run says where the user gave nothing (`given`).
+
+  From the run, as the original `util_scripts.evaluate_metrics` takes the dataset and
+  `mirror_augment` from the run's config.txt (`misc.load_dataset_for_previous_run`):
+    data / split / pad_to   the run's training data (`rg`);
+    mirror_augment          the run's `mirror_augment` (PGGAN configs; False without one),
+                            so the metrics' reals are flipped as the run's reals were;
+    num_samples             the run config's `RUN_SAMPLE_COUNT_FIELD` when it has one (> 0).
+  """
   overrides = {}
   if 'data' not in given:
     overrides['data'] = rg.data
@@ -230,4 +245,9 @@ def default_options(options, rg, given):
     overrides['split'] = rg.split
   if 'pad_to' not in given:
     overrides['pad_to'] = rg.pad_to
+  if 'mirror_augment' not in given and cfg is not None:
+    overrides['mirror_augment'] = bool(getattr(cfg, 'mirror_augment', False))
+  count = int(getattr(cfg, RUN_SAMPLE_COUNT_FIELD, 0) or 0) if cfg is not None else 0
+  if 'num_samples' not in given and count > 0:
+    overrides['num_samples'] = count
   return dataclasses.replace(options, **overrides)

@@ -1,0 +1,76 @@
+"""evaluate --run takes from the run what the original util_scripts.evaluate_metrics takes
+from the run's config.txt (misc.load_dataset_for_previous_run): its data, mirror_augment
+and, for a conditional Gs, the labels of the reals it reads."""
+
+import os
+import types
+
+import numpy as np
+
+from tf_gans import families
+from tf_gans.data import dataset_writers
+from tf_gans.gan.config import RunConfig
+from tf_gans.metrics import evaluation
+from tf_gans.metrics import presets
+from tf_gans.metrics import run_eval
+from tf_gans.progressive import config as config_lib
+from tf_gans.training import runfile
+from tf_gans.training import snapshots
+
+
+def quiet(*_, **__):
+  pass
+
+
+def test_default_options_take_the_runs_mirror_augment_and_sample_count():
+  rg = types.SimpleNamespace(data='tfrecords:x', split='train', pad_to=0)
+  mirrored = config_lib.ProgressiveConfig(logdir='x', mirror_augment=True)
+  opts = run_eval.default_options(evaluation.Options(), rg, (), mirrored)
+  assert (opts.data, opts.split, opts.mirror_augment, opts.num_samples) == (
+      'tfrecords:x', 'train', True, evaluation.Options().num_samples)
+  typed = evaluation.Options(mirror_augment=False, num_samples=500)
+  assert not run_eval.default_options(typed, rg, ('mirror_augment',), mirrored).mirror_augment
+  plain = config_lib.ProgressiveConfig(logdir='x')
+  assert not run_eval.default_options(evaluation.Options(mirror_augment=True), rg, (),
+                                      plain).mirror_augment
+  assert not run_eval.default_options(evaluation.Options(), rg, (),
+                                      RunConfig(logdir='x')).mirror_augment
+  # A run config carrying the protocol's sample count (RGAN CAT: 10000 / 2000) is used
+  # unless --num_samples is typed.
+  counted = types.SimpleNamespace(**{run_eval.RUN_SAMPLE_COUNT_FIELD: 2000})
+  assert run_eval.default_options(evaluation.Options(), rg, (), counted).num_samples == 2000
+  assert run_eval.default_options(typed, rg, ('num_samples',), counted).num_samples == 500
+
+
+def test_a_conditional_mirrored_pggan_run_is_evaluated_as_the_original(tmp_path, monkeypatch):
+  # A 16x16 set with 3-wide multi-hot labels; the run used 2 of them (max_label_size=2)
+  # and mirror augment. Its Gs (untrained) gets the label rows of the last reals pass cut
+  # to 2 components, and the reals are flipped as the run's were.
+  rng = np.random.default_rng(1)
+  images = rng.integers(0, 256, [40, 16, 16, 3]).astype(np.uint8)
+  labels = rng.integers(0, 2, [40, 3]).astype(np.float32)
+  data = tmp_path / 'data'
+  dataset_writers.write_arrays(str(data), images, labels, progress=False)
+  logdir = tmp_path / 'run'
+  logdir.mkdir()
+  cfg = config_lib.ProgressiveConfig(
+      logdir=str(logdir), dataset=f'tfrecords:{data}', max_label_size=2, mirror_augment=True,
+      fmap_base=16, fmap_max=8, fmap_decay=0.0, mbstd_group_size=4, progress=False,
+      export=False)
+  cfg.save(os.path.join(logdir, runfile.RUN_FILE))
+  rg, _ = families.load_generator(str(logdir))
+  assert rg.label_size == 2
+  snapshots.Snapshots(str(logdir), 'pggan', rg.nets).write(0.032)
+  fed, flipped = [], []
+  generate, mirror = presets.generate_with_labels, presets.mirror_augment
+  monkeypatch.setattr(presets, 'generate_with_labels', lambda module, seed, rows: (
+      fed.append(np.array(rows)), generate(module, seed, rows))[1])
+  monkeypatch.setattr(presets, 'mirror_augment', lambda batch, r: (
+      flipped.append(len(batch)), mirror(batch, r))[1])
+  rows = run_eval.evaluate_run(str(logdir), ['swd-16k'], evaluation.Options(
+      num_images=12, progress=False, warmup=False), log=quiet)
+  row = [r for r in rows if r.get('kimg') == 0.032][0]
+  assert 'errors' not in row and np.isfinite(row['swd-16k/SWDx1e3_avg'])
+  assert flipped == [12, 12]  # both reals passes mirrored (one minibatch of 256 each)
+  # 12 < 256 images: one minibatch per pass, the second pass continues at record 12.
+  np.testing.assert_array_equal(np.concatenate(fed), labels[12:24, :2])
