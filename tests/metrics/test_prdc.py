@@ -90,17 +90,13 @@ def test_far_fakes_score_zero():
   assert prdc.density_coverage(real, fake) == {'density': 0.0, 'coverage': 0.0}
 
 
-def test_groups_make_copies_no_neighbours():
-  """Each point twice with one id: the k-th neighbour counting copies is the ceil(k/2)-th."""
+def test_copies_are_neighbours_at_distance_zero():
+  """As prdc: a point's copy is its nearest neighbour (radius 0 for k = 1), not skipped."""
   x = _features(9, 50)
   doubled = np.concatenate([x, x])
-  ids = np.concatenate([np.arange(50), np.arange(50)])
-  for k in (1, 2, 3, 4, 5):
-    got = prdc.knn_radii(doubled, k, groups=ids)
-    want = np.tile(_brute_radii(x, (k + 1) // 2), 2)
-    np.testing.assert_allclose(got, want, rtol=1e-9)
-  # Without ids a copy is a neighbour at distance 0.
   np.testing.assert_allclose(prdc.knn_radii(doubled, 1), 0.0, atol=1e-6)
+  np.testing.assert_allclose(prdc.knn_radii(doubled, 3), np.tile(_brute_radii(x, 1), 2),
+                             rtol=1e-9)
 
 
 @pytest.mark.parametrize('real,fake,k,match', [
@@ -113,9 +109,3 @@ def test_groups_make_copies_no_neighbours():
 def test_bad_input_is_refused(real, fake, k, match):
   with pytest.raises(ValueError, match=match):
     prdc.precision_recall(real, fake, k)
-
-
-def test_bad_groups_are_refused():
-  x = _features(10, 20)
-  with pytest.raises(ValueError, match='real_groups must be integer ids, one per feature'):
-    prdc.precision_recall(x, x, real_groups=np.arange(19))

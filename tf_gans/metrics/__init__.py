@@ -5,6 +5,7 @@ On features (e.g. Inception pool_3) of real and generated images:
   density_coverage  density and coverage, k = 5 (Naeem et al. 2020; .prdc)
   fid_infinity, is_infinity  the scores extrapolated to N = infinity (Chong and Forsyth
                     2020; .fid_infinity)
+Bootstrap percentile intervals of FID, KID and the above: tf_gans.metrics.bootstrap.
 """
 
 from tf_gans.metrics.fid_infinity import fid_infinity, is_infinity

@@ -49,13 +49,11 @@ distances would move near-tie comparisons away from prdc's float64 ones, so
 float64 numpy is used (exact agreement first); a 50k x 50k evaluation then
 costs about 3 x 2.5e9 x 2048 multiply-adds (tens of minutes on such a CPU).
 
-`groups` (optional integer ids, one per feature) treats features with one
-id as copies of one point: they are not each other's neighbours. The
-bootstrap (tf_gans.metrics.bootstrap) passes the resampled indices, so
-that a point drawn twice does not find itself at distance 0.
+`manifold_counts` returns the per-image quantities the four metrics
+average; the bootstrap intervals (tf_gans.metrics.bootstrap) resample them.
 """
 
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 
@@ -78,7 +76,7 @@ def _as_features(name: str, features) -> np.ndarray:
   return features
 
 
-def _check(real, fake, k: int, real_groups, fake_groups):
+def _check(real, fake, k: int):
   real = _as_features('real_features', real)
   fake = _as_features('fake_features', fake)
   if real.shape[1] != fake.shape[1]:
@@ -90,16 +88,7 @@ def _check(real, fake, k: int, real_groups, fake_groups):
     if n <= k:
       raise ValueError(f'{name} holds {n} features; a k = {k} nearest-neighbour radius needs '
                        f'at least {k + 1}.')
-  groups = []
-  for name, g, n in (('real_groups', real_groups, len(real)),
-                     ('fake_groups', fake_groups, len(fake))):
-    if g is not None:
-      g = np.asarray(g)
-      if g.shape != (n,) or not np.issubdtype(g.dtype, np.integer):
-        raise ValueError(f'{name} must be integer ids, one per feature ({n}), got '
-                         f'{g.dtype} {g.shape}.')
-    groups.append(g)
-  return real, fake, int(k), groups[0], groups[1]
+  return real, fake, int(k)
 
 
 def _row_block(columns: int, block_elements: int) -> int:
@@ -116,14 +105,13 @@ def _distances(x: np.ndarray, y: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> 
   return np.sqrt(d2, out=d2)
 
 
-def knn_radii(features, k: int, groups: Optional[np.ndarray] = None,
-              block_elements: int = BLOCK_ELEMENTS) -> np.ndarray:
+def knn_radii(features, k: int, block_elements: int = BLOCK_ELEMENTS) -> np.ndarray:
   """Distance of each feature to its k-th nearest neighbour in the same set, excluding itself.
 
   prdc's `compute_nearest_neighbour_distances`: the (k+1)-th smallest of the
-  row with the self-distance 0; here the self entry (and, with `groups`,
-  every entry of the same id) is set to +inf and the k-th smallest taken,
-  which is the same value since no distance is below 0.
+  row with the self-distance 0; here the self entry is set to +inf and the
+  k-th smallest taken, which is the same value since no distance is below 0
+  (copies of the point stay neighbours at distance 0, as in prdc).
   """
   features = _as_features('features', features)
   n = len(features)
@@ -137,18 +125,11 @@ def knn_radii(features, k: int, groups: Optional[np.ndarray] = None,
     last = min(first + rows, n)
     block = _distances(features[first:last], features, norms[first:last], norms)
     block[np.arange(last - first), np.arange(first, last)] = np.inf
-    if groups is not None:
-      block[groups[first:last, None] == groups[None, :]] = np.inf
     radii[first:last] = np.partition(block, k - 1, axis=1)[:, k - 1]
-  if not np.all(np.isfinite(radii)):
-    raise ValueError(f'fewer than k = {k} neighbours of another group for some feature '
-                     '(too few distinct points).')
   return radii
 
 
 def manifold_counts(real_features, fake_features, k: int,
-                    real_groups: Optional[np.ndarray] = None,
-                    fake_groups: Optional[np.ndarray] = None,
                     block_elements: int = BLOCK_ELEMENTS) -> Dict[str, np.ndarray]:
   """The per-feature quantities the four metrics average, from one blocked pass.
 
@@ -159,10 +140,9 @@ def manifold_counts(real_features, fake_features, k: int,
   precision = mean(fake_in_real > 0), density = mean(fake_in_real) / k,
   recall = mean(real_in_fake), coverage = mean(real_covered).
   """
-  real, fake, k, real_groups, fake_groups = _check(real_features, fake_features, k,
-                                                   real_groups, fake_groups)
-  real_radii = knn_radii(real, k, real_groups, block_elements)
-  fake_radii = knn_radii(fake, k, fake_groups, block_elements)
+  real, fake, k = _check(real_features, fake_features, k)
+  real_radii = knn_radii(real, k, block_elements)
+  fake_radii = knn_radii(fake, k, block_elements)
   real_norms = np.einsum('ij,ij->i', real, real)
   fake_norms = np.einsum('ij,ij->i', fake, fake)
   fake_in_real = np.zeros(len(fake), np.int64)
@@ -181,8 +161,6 @@ def manifold_counts(real_features, fake_features, k: int,
 
 
 def precision_recall(real_features, fake_features, k: int = PRECISION_RECALL_K,
-                     real_groups: Optional[np.ndarray] = None,
-                     fake_groups: Optional[np.ndarray] = None,
                      block_elements: int = BLOCK_ELEMENTS) -> Dict[str, float]:
   """Improved precision and recall (Kynkaanniemi et al. 2019), k-NN radii in feature space.
 
@@ -190,22 +168,18 @@ def precision_recall(real_features, fake_features, k: int = PRECISION_RECALL_K,
     real_features: [N_r, d] features of real images (e.g. Inception pool_3).
     fake_features: [N_f, d] features of generated images.
     k: the neighbour whose distance is a point's radius (paper: 3).
-    real_groups, fake_groups: optional ids of copies (see module docstring).
     block_elements: distances held in memory at once.
 
   Returns:
     {'precision': share of fakes in the real manifold,
      'recall': share of reals in the fake manifold}.
   """
-  counts = manifold_counts(real_features, fake_features, k, real_groups, fake_groups,
-                           block_elements)
+  counts = manifold_counts(real_features, fake_features, k, block_elements)
   return {'precision': float(np.mean(counts['fake_in_real'] > 0)),
           'recall': float(np.mean(counts['real_in_fake']))}
 
 
 def density_coverage(real_features, fake_features, k: int = DENSITY_COVERAGE_K,
-                     real_groups: Optional[np.ndarray] = None,
-                     fake_groups: Optional[np.ndarray] = None,
                      block_elements: int = BLOCK_ELEMENTS) -> Dict[str, float]:
   """Density and coverage (Naeem et al. 2020, eq. 4-5), on real k-NN balls only.
 
@@ -213,7 +187,6 @@ def density_coverage(real_features, fake_features, k: int = DENSITY_COVERAGE_K,
     {'density': mean over fakes of the real balls holding them, over k,
      'coverage': share of reals whose ball holds a fake}.
   """
-  counts = manifold_counts(real_features, fake_features, k, real_groups, fake_groups,
-                           block_elements)
+  counts = manifold_counts(real_features, fake_features, k, block_elements)
   return {'density': float(np.mean(counts['fake_in_real']) / k),
           'coverage': float(np.mean(counts['real_covered']))}
