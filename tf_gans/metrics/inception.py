@@ -111,6 +111,8 @@ import tensorflow as tf
 import keras
 from keras import layers
 
+from tf_gans.metrics import resize as resize_lib
+
 INPUT_SIZE = 299
 NUM_FEATURES = 2048
 NUM_CLASSES = 1008
@@ -441,8 +443,9 @@ def _check_range(batch: np.ndarray, first: int) -> None:
                   RuntimeWarning, stacklevel=3)
 
 
-def _batches(images, batch_size: int):
+def _batches(images, batch_size: int, resize: str = 'legacy_tf'):
   """Yields preprocessed float32 batches of an array or of a list of images."""
+  resizer = resize_lib.get(resize)
   if isinstance(images, (list, tuple)):
     for start in range(0, len(images), batch_size):
       chunk = []
@@ -453,29 +456,31 @@ def _batches(images, batch_size: int):
                            '[H, W], [H, W, 1] or [H, W, 3].')
         _check_range(image, start + i)
         image = image[np.newaxis] if image.ndim == 3 else image[np.newaxis, :, :, np.newaxis]
-        chunk.append(preprocess(image))
+        chunk.append(preprocess(resizer(image)))
       yield tf.concat(chunk, axis=0)
     return
   images = np.asarray(images) if not isinstance(images, tf.Tensor) else images.numpy()
   for start in range(0, len(images), batch_size):
     batch = images[start:start + batch_size]
     _check_range(batch, start)
-    yield preprocess(batch)
+    yield preprocess(resizer(batch))
 
 
-def _run(model: keras.Model, images, batch_size: int, output: int) -> np.ndarray:
+def _run(model: keras.Model, images, batch_size: int, output: int,
+         resize: str = 'legacy_tf') -> np.ndarray:
   if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
     raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')
   if len(images) == 0:
     raise ValueError('no images given.')
   out = []
-  for x in _batches(images, int(batch_size)):
+  for x in _batches(images, int(batch_size), resize):
     y = model.predict_on_batch(x)
     out.append(np.asarray(y[output] if isinstance(y, (list, tuple)) else y, np.float32))
   return np.concatenate(out)
 
 
-def inception_features(model: keras.Model, images, batch_size: int = BATCH_SIZE) -> np.ndarray:
+def inception_features(model: keras.Model, images, batch_size: int = BATCH_SIZE,
+                       resize: str = 'legacy_tf') -> np.ndarray:
   """pool_3 features of `images`, as TTUR's get_activations: float32 [N, 2048].
 
   Args:
@@ -485,14 +490,18 @@ def inception_features(model: keras.Model, images, batch_size: int = BATCH_SIZE)
       [H, W(, C)] arrays of different sizes (each resized on its own).
     batch_size: images per forward pass (TTUR: 50). Features do not depend
       on it beyond float rounding.
+    resize: 'legacy_tf' (the graph's own bilinear resize, TTUR-equal) or
+      'clean' (clean-fid's antialiased PIL bicubic), see `tf_gans.metrics.resize`.
 
   Raises:
-    ValueError: bad shapes, no images, or float values outside [0, 255].
+    ValueError: bad shapes, no images, float values outside [0, 255], or an
+      unknown resize mode.
   """
-  return _run(model, images, batch_size, output=0)
+  return _run(model, images, batch_size, output=0, resize=resize)
 
 
-def inception_logits(model: keras.Model, images, batch_size: int = BATCH_SIZE) -> np.ndarray:
+def inception_logits(model: keras.Model, images, batch_size: int = BATCH_SIZE,
+                     resize: str = 'legacy_tf') -> np.ndarray:
   """The 1008 Inception-score logits [N, 1008] (pool_3 @ softmax/weights), for
   `tf_gans.metrics.inception_score.inception_score_from_logits`.
 
@@ -502,12 +511,13 @@ def inception_logits(model: keras.Model, images, batch_size: int = BATCH_SIZE) -
     raise ValueError('this FID Inception model has no logits head: the TorchScript copy of the '
                      'weights has no classifier; import the original GraphDef '
                      f'({GRAPH_URL}) for the Inception score.')
-  return _run(model, images, batch_size, output=1)
+  return _run(model, images, batch_size, output=1, resize=resize)
 
 
-def feature_fn(model: keras.Model, batch_size: int = BATCH_SIZE):
+def feature_fn(model: keras.Model, batch_size: int = BATCH_SIZE, resize: str = 'legacy_tf'):
   """images -> float32 [N, 2048], the `FeatureFn` that `fid.feature_statistics` takes."""
-  return lambda images: inception_features(model, images, batch_size)
+  resize_lib.get(resize)  # an unknown mode fails here, before any image
+  return lambda images: inception_features(model, images, batch_size, resize)
 
 
 __all__ = ['build_fid_inception', 'load_fid_inception', 'preprocess', 'inception_features',
