@@ -5,6 +5,45 @@ Standard library only, so every layer (data, models, training) can use it.
 
 import os
 import shutil
+import tempfile
+
+
+class NotWritableError(PermissionError, ValueError):
+  """A folder a command must write is not writable, or a file stands where it should be.
+
+  A PermissionError for callers that handle file-system failures, a ValueError
+  for the command lines' one-line errors (exit 2)."""
+
+
+def unwritable(folder):
+  """Why `folder` cannot be written, or None if it can (or can be created and then written).
+
+  Tried, not inferred from permission bits (root passes every `os.access`
+  check, a read-only mount fails them all): a file is created and removed in
+  `folder`, or, while `folder` does not exist yet, in its nearest existing
+  ancestor, which must be a folder.
+  """
+  folder = os.path.abspath(os.fspath(folder))
+  probe = folder
+  while not os.path.exists(probe):
+    parent = os.path.dirname(probe)
+    if parent == probe:
+      break
+    probe = parent
+  if not os.path.isdir(probe):
+    if probe == folder:
+      return f'{folder} is a file, not a folder'
+    return f'{probe} is a file, so {folder} cannot be created'
+  try:
+    fd, path = tempfile.mkstemp(prefix='.write-test-', dir=probe)
+    os.close(fd)
+    os.remove(path)
+  except OSError as e:
+    why = e.strerror or type(e).__name__
+    if probe == folder:
+      return f'{folder} is not writable ({why})'
+    return f'{folder} cannot be created: {probe} is not writable ({why})'
+  return None
 
 
 def refuse_existing(target, overwrite, label='Folder'):

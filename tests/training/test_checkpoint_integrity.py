@@ -182,3 +182,22 @@ def test_pggan_resume_skips_a_damaged_newest_checkpoint(tmp_path, pggan_straight
   assert f'ckpt-{newest}.data-00000-of-00001 has corrupted bytes' in warnings[0]
   assert f'Resumed {logdir} at 0.128 kimg' in out.stdout and 'Done: 0.192 kimg' in out.stdout
   assert (ckpts / 'damaged' / DATA.format(newest)).exists()
+
+
+def test_reading_a_gan_run_skips_a_damaged_checkpoint_and_leaves_it_in_place(
+    tmp_path, trained_run, capsys):
+  from tf_gans.gan import restore  # pylint: disable=import-outside-toplevel
+  logdir = tmp_path / 'run'
+  shutil.copytree(trained_run.logdir, logdir)
+  ckpts = logdir / 'checkpoints'
+  _damage(str(ckpts), 20, 'truncated')
+  before = sorted(os.listdir(ckpts))
+  state = (ckpts / 'checkpoint').read_text()
+  _, _, _, step = restore.load_run(str(logdir))
+  assert step == 10
+  err = capsys.readouterr().err
+  assert 'ckpt-20.data-00000-of-00001 is truncated' in err and 'skipped, reading ckpt-10' in err
+  assert '(left where they are)' in err
+  assert sorted(os.listdir(ckpts)) == before and (ckpts / 'checkpoint').read_text() == state
+  with pytest.raises(ckpt_lib.DamagedCheckpointError, match='ckpt-20 is damaged'):
+    restore.load_run(str(logdir), str(ckpts / 'ckpt-20'))

@@ -1,4 +1,6 @@
-"""Rebuild a GAN / RGAN run's `GAN` (G, D, optimizers) from its folder and latest checkpoint."""
+"""Rebuild a GAN / RGAN run's `GAN` (G, D, optimizers) from its folder and newest intact
+checkpoint (`tf_gans.training.checkpoint`: a damaged newer one is skipped with a warning and
+left in place, since this only reads the run)."""
 
 from tf_gans.gan import loop
 from tf_gans.training import runfile
@@ -7,7 +9,11 @@ from tf_gans.gan.config import RunConfig
 
 
 def load_run(logdir, checkpoint=None):
-  """(gan, nets, cfg, step) of the run in `logdir`, restored from `checkpoint` or the latest."""
+  """(gan, nets, cfg, step) of the run in `logdir`, restored from `checkpoint` or the newest
+  intact one.
+
+  Raises DamagedCheckpointError when `checkpoint` (or every checkpoint) is damaged.
+  """
   run_file, family = runfile.locate(logdir)
   if run_file is None:
     raise FileNotFoundError(f'{logdir} is not a tf_gans run folder (no {runfile.RUN_FILE}).')
@@ -16,6 +22,6 @@ def load_run(logdir, checkpoint=None):
   cfg = RunConfig.load(run_file)
   source = loop.load_data(cfg)
   gan, nets = loop.build_gan(cfg, source)
-  state = TrainState(gan, logdir)
+  state = TrainState(gan, logdir, read_only=True)
   step = state.restore(checkpoint)
   return gan, nets, cfg, step

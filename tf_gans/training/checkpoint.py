@@ -141,7 +141,7 @@ def seal(prefix):
   try:
     variables = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
   except (tf.errors.OpError, IndexError, ValueError) as e:
-    raise RuntimeError(f'{name} does not read back ({_reason(e)})') from None
+    raise RuntimeError(f'{name} does not read back ({describe_error(e)})') from None
   files = checkpoint_files(prefix)
   directory = os.path.dirname(prefix)
   data = [f for f in files if '.data-' in f]
@@ -197,31 +197,31 @@ def damage(prefix):
   try:
     reader = tf.train.load_checkpoint(prefix)
   except (tf.errors.OpError, IndexError, ValueError, RuntimeError) as e:
-    return [f'{name}.index does not read back ({_reason(e)})']
+    return [f'{name}.index does not read back ({describe_error(e)})']
   try:
     for key in reader.get_variable_to_shape_map():
       reader.get_tensor(key)
   except (tf.errors.OpError, IndexError, ValueError, RuntimeError) as e:
     data = ', '.join(f for f in files if '.data-' in f)
-    problems.append(f'{data} does not read back ({_reason(e)})')
+    problems.append(f'{data} does not read back ({describe_error(e)})')
   return problems
 
 
-def _reason(error):
-  """A short phrase for an OSError / TensorFlow error."""
-  if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-    return 'the disk is full'
-  if isinstance(error, (PermissionError, tf.errors.PermissionDeniedError)) or (
+def describe_error(error):
+  """A short phrase for an OSError / TensorFlow error: 'the disk is full: ...',
+  'permission denied: ...' or its type, then its first 200 characters."""
+  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
+  message = ' '.join(re.sub(r'\{\{[^}]*\}\}', '', str(message)).split())
+  if len(message) > 200:
+    message = message[:200] + '...'
+  if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
+      'No space left on device' in message):
+    text = 'the disk is full'
+  elif isinstance(error, (PermissionError, tf.errors.PermissionDeniedError)) or (
       isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS)):
     text = 'permission denied'
   else:
     text = type(error).__name__
-  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
-  message = ' '.join(str(message).split())
-  if 'No space left on device' in message:
-    return 'the disk is full'
-  if len(message) > 200:
-    message = message[:200] + '...'
   return f'{text}: {message}' if message else text
 
 
@@ -308,10 +308,12 @@ class Checkpointer:
       naming what does not fit (e.g. PGGAN's per-variable shapes).
     warn: callable(line) for the line that reports skipped damaged checkpoints
       (default: stderr).
+    read_only: only restores (export, evaluate): damaged checkpoints are skipped
+      but left where they are, the state file untouched.
   """
 
   def __init__(self, checkpoint, out_dir, logdir, max_to_keep, models, number, where,
-               check=None, warn=None):
+               check=None, warn=None, read_only=False):
     self.checkpoint = checkpoint
     self.directory = os.path.join(out_dir, CHECKPOINT_DIR)
     self.restore_dir = os.path.join(logdir, CHECKPOINT_DIR)
@@ -320,6 +322,7 @@ class Checkpointer:
     self.manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep)
     self.models, self.number, self.where, self.check = models, number, where, check
     self.warn = warn or _stderr_line
+    self.read_only = read_only
     self._intact = {}  # prefix -> the _signature it was found intact with
 
   def check_finite(self):
@@ -395,7 +398,7 @@ class Checkpointer:
       what = 'no earlier checkpoint exists (a resume starts the run from the beginning)'
     partial = f'; the partial files of {name} were removed' if removed else ''
     return SaveError(f'could not write checkpoint {name} into {self.directory} at '
-                     f'{self.where()} ({_reason(error)}): {what}{partial}. Free some space or '
+                     f'{self.where()} ({describe_error(error)}): {what}{partial}. Free some space or '
                      f'make the folder writable, then continue with: '
                      f'{runfile.resume_command(self.logdir)}')
 
@@ -424,7 +427,7 @@ class Checkpointer:
     """The chief's newest intact checkpoint, or None if it has none.
 
     Damaged newer ones are skipped: on the process that writes the run folder
-    their files are moved into `checkpoints/damaged/` and the state file names
+    (unless read_only) their files are moved into `checkpoints/damaged/` and the state file names
     the intact one; one warning line says what was skipped.
 
     Raises:
@@ -447,13 +450,17 @@ class Checkpointer:
           f'no intact checkpoint in {self.restore_dir} ({detail}); nothing was moved or '
           f'deleted. Put intact copies of these files back, or start the run over from its '
           f'beginning: move {self.restore_dir} aside, then run {runfile.resume_command(self.logdir)}')
-    where = ''
-    if self.directory == self.restore_dir:  # this process owns the folder
-      where = f'; their files were moved to {self._set_aside(damaged, intact)} (nothing deleted)'
+    if self.read_only:
+      use, where = 'reading', ' (left where they are)'
+    else:
+      use, where = 'resuming from', ' (the steps after it are trained again)'
+      if self.directory == self.restore_dir:  # this process writes the folder
+        where += (f'; their files were moved to {self._set_aside(damaged, intact)} '
+                  f'(nothing deleted)')
     skipped = ', '.join(name for name, _ in damaged)
     self.warn(f'warning: damaged checkpoint{"s" if len(damaged) > 1 else ""} {skipped} in '
-              f'{self.restore_dir} ({detail}): skipped, resuming from '
-              f'{os.path.basename(intact)} (the steps after it are trained again){where}.')
+              f'{self.restore_dir} ({detail}): skipped, {use} {os.path.basename(intact)}'
+              f'{where}.')
     return intact
 
   def _set_aside(self, damaged, intact):
@@ -496,7 +503,7 @@ class Checkpointer:
     try:
       self.checkpoint.restore(path).assert_existing_objects_matched()
     except (tf.errors.DataLossError, IndexError) as e:
-      raise DamagedCheckpointError(f'checkpoint {path} is damaged: {_reason(e)}.') from e
+      raise DamagedCheckpointError(f'checkpoint {path} is damaged: {describe_error(e)}.') from e
     except (AssertionError, ValueError, tf.errors.OpError) as e:
       raise ValueError(f'Checkpoint {path} does not match this model: {e}') from e
     return path
@@ -522,7 +529,7 @@ def _seed_states(model):
 class TrainState(Checkpointer):
   """The checkpointable state of a `tf_gans.GAN` run."""
 
-  def __init__(self, gan, logdir, max_to_keep=3, restore_logdir=None):
+  def __init__(self, gan, logdir, max_to_keep=3, restore_logdir=None, read_only=False):
     self.gan = gan
     # Optimizer slots must exist before a restore can fill them.
     for opt, net in ((gan.d_optimizer, gan.discriminator), (gan.g_optimizer, gan.generator)):
@@ -536,7 +543,7 @@ class TrainState(Checkpointer):
         seed_states=_seed_states(gan.generator) + _seed_states(gan.discriminator))
     super().__init__(checkpoint, logdir, restore_logdir or logdir, max_to_keep,
                      models=(gan.generator, gan.discriminator), number=lambda: self.step,
-                     where=lambda: f'step {self.step}')
+                     where=lambda: f'step {self.step}', read_only=read_only)
 
   @property
   def step(self):

@@ -6,7 +6,9 @@
   prepare      the family opens its data and settles the config (before any
                TensorFlow op of the run: `Lifecycle` makes the strategy first)
   Lifecycle    run file, resume policy, chief / scratch folders, signals
+  preflight    every folder the run writes is tried for a write (`preflight`)
   trainer      nets, optimizers and checkpointable state under the strategy
+  free space   the disk must hold one more checkpoint (`check_free_space`)
   start        restore the latest checkpoint, or begin (first grids on the chief)
   Monitor      progress line, TensorBoard, history.csv, loss curves
   rounds       the family's body: its rounds, calling `check_stop` where the
@@ -32,19 +34,68 @@ A trainer class (the protocol; `tf_gans.gan.loop.GanRun` and
 """
 
 import os
+import shutil
 
+from tf_gans import atomic
+from tf_gans.training import checkpoint as checkpoint_lib
 from tf_gans.training import lifecycle
 from tf_gans.training import monitor as monitor_lib
+from tf_gans.training import snapshots as snapshots_lib
 
 EXPORT_DIR = os.path.join('export', 'generator')
 REALS_FILE = 'reals.png'
+SAMPLES_DIR = 'samples'  # GAN / RGAN sample grids (`tf_gans.gan.callbacks.SampleGrids`)
+
+
+class NotEnoughSpaceError(OSError, ValueError):
+  """The disk cannot hold one more checkpoint of the run (a ValueError: exit 2 in the CLI)."""
+
+
+def run_folders(out_dir, export):
+  """[(folder, what)] a run writes in `out_dir`, the run folder first."""
+  folders = [(out_dir, 'the run folder'),
+             (os.path.join(out_dir, checkpoint_lib.CHECKPOINT_DIR), 'its checkpoints folder'),
+             (os.path.join(out_dir, snapshots_lib.SNAPSHOT_DIR), 'its snapshots folder'),
+             (os.path.join(out_dir, SAMPLES_DIR), 'its samples folder'),
+             (os.path.join(out_dir, monitor_lib.TENSORBOARD_DIR), 'its TensorBoard folder')]
+  if export:
+    folders.append((os.path.join(out_dir, os.path.dirname(EXPORT_DIR)), 'its export folder'))
+  return folders
+
+
+def preflight(out_dir, logdir, export):
+  """Raises `atomic.NotWritableError` naming the first folder of the run that cannot be
+  written (tried with a file, see `atomic.unwritable`), before anything is trained."""
+  for folder, what in run_folders(out_dir, export):
+    why = atomic.unwritable(folder)
+    if why:
+      raise atomic.NotWritableError(
+          f'--logdir={logdir}: {what} cannot be written: {why}. Nothing was trained; make it '
+          f'writable (a folder, not a file) or choose another --logdir.')
+
+
+def check_free_space(checkpointer, logdir):
+  """Raises `NotEnoughSpaceError` when the checkpoints' disk cannot hold one more
+  checkpoint (the size of the state's variables): the first save would fail."""
+  need = checkpointer.size_estimate()
+  folder = checkpointer.directory
+  while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+    folder = os.path.dirname(folder)
+  free = shutil.disk_usage(folder).free
+  if free < need:
+    raise NotEnoughSpaceError(
+        f'--logdir={logdir}: {free / 1e6:.1f} MB free on the disk of {folder}, less than one '
+        f'checkpoint of this run ({need / 1e6:.1f} MB). Nothing was trained; free some space '
+        f'or choose another --logdir.')
 
 
 def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options):
   """Runs (or resumes) the run `cfg` describes with `trainer_class`; returns a `RunResult`.
 
   Raises DivergenceError on a non-finite loss (the last good checkpoint is
-  kept); SIGINT / SIGTERM (when the caller installed the handlers) save a
+  kept); `atomic.NotWritableError` / `NotEnoughSpaceError` before training when a
+  folder of the run cannot be written or its disk cannot hold a checkpoint;
+  `checkpoint.SaveError` when a save fails (the previous checkpoint is kept); SIGINT / SIGTERM (when the caller installed the handlers) save a
   checkpoint and return interrupted=True.
 
   Args:
@@ -55,7 +106,9 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
   """
   cfg, data = trainer_class.prepare(cfg, resume=resume, log=log, **options)
   life = lifecycle.Lifecycle(cfg, resume, explicit, log)
+  preflight(life.out_dir, life.logdir, life.cfg.export and life.chief)
   trainer = trainer_class(life, data, log)
+  check_free_space(trainer.checkpointer, life.logdir)
   trainer.started(life.start(trainer.checkpointer) is not None)
   cfg = life.cfg
   monitor = monitor_lib.Monitor(life.out_dir, trainer.total, trainer.unit,
@@ -65,12 +118,16 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
   trainer.attach(monitor)
   if trainer.position() == 0 and life.chief:
     trainer.first_grids()
-  if life.train(lambda: trainer.rounds(life.check_stop), trainer.checkpointer, trainer.where,
-                monitor):
-    return trainer.result(interrupted=True)
-  trainer.end()
-  export = lambda: trainer.export(os.path.join(life.logdir, EXPORT_DIR))
-  export_dir = life.finish(trainer.checkpointer, trainer.where, monitor,
-                           export=export if cfg.export else None,
-                           artefacts=trainer.artefacts())
+  try:
+    if life.train(lambda: trainer.rounds(life.check_stop), trainer.checkpointer, trainer.where,
+                  monitor):
+      return trainer.result(interrupted=True)
+    trainer.end()
+    export = lambda: trainer.export(os.path.join(life.logdir, EXPORT_DIR))
+    export_dir = life.finish(trainer.checkpointer, trainer.where, monitor,
+                             export=export if cfg.export else None,
+                             artefacts=trainer.artefacts())
+  except checkpoint_lib.SaveError:
+    monitor.end_line()  # the message starts on a line of its own, not after a \r progress line
+    raise
   return trainer.result(export_dir=export_dir)

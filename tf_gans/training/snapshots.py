@@ -20,8 +20,12 @@ tick (`--network_snapshot_ticks`) and at the end.
 
 import os
 import re
+import shutil
 
 import tensorflow as tf
+
+from tf_gans.training import checkpoint as checkpoint_lib
+from tf_gans.training import runfile
 
 SNAPSHOT_DIR = 'snapshots'
 # family -> (file prefix, unit of the number in the name)
@@ -49,13 +53,36 @@ class Snapshots:
     self.last = None
 
   def write(self, position):
-    """Writes the snapshot at `position` (step or kimg) unless it exists; returns its prefix."""
+    """Writes the snapshot at `position` (step or kimg) unless it exists; returns its prefix.
+
+    Raises `checkpoint.SaveError` when the write fails (permission, full disk):
+    its partial files are removed, the snapshots before it are kept.
+    """
     prefix = os.path.join(self.directory, snapshot_name(self.family, position))
     if not os.path.exists(prefix + '.index'):
-      os.makedirs(self.directory, exist_ok=True)
-      self.checkpoint.write(prefix)
+      try:
+        os.makedirs(self.directory, exist_ok=True)
+        self.checkpoint.write(prefix)
+      except (tf.errors.OpError, OSError) as e:
+        raise self._failed(prefix, e) from None
     self.last = prefix
     return prefix
+
+  def _failed(self, prefix, error):
+    name = os.path.basename(prefix)
+    for f in (os.listdir(self.directory) if os.path.isdir(self.directory) else ()):
+      if f == name + '.index' or f.startswith(name + '.data-'):
+        try:
+          os.remove(os.path.join(self.directory, f))
+        except OSError:
+          pass
+    shutil.rmtree(prefix + '_temp', ignore_errors=True)
+    logdir = os.path.dirname(self.directory)
+    return checkpoint_lib.SaveError(
+        f'could not write snapshot {name} into {self.directory} '
+        f'({checkpoint_lib.describe_error(error)}): the snapshots before it and the checkpoints '
+        f'are kept, its partial files removed. Free some space or make the folder writable, '
+        f'then continue with: {runfile.resume_command(logdir)}')
 
 
 def list_snapshots(logdir):
