@@ -156,6 +156,25 @@ def test_flag_errors_in_the_shell_are_one_line_and_exit_status_2(tmp_path):
 # ------------------------------------------------------------------ outputs, in-process
 
 
+def test_generate_pngs_writes_one_lossless_file_per_sample(trained_run, tmp_path):
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  folder = tmp_path / 'fakes'
+  out = run_main('generate', f'--model={trained_run.export_dir}', '--mode=pngs', '--num=10',
+                 '--batch_size=4', '--seed=5', f'--out={folder}/')
+  assert out.returncode == 0 and f'Wrote 10 PNG files to {folder}/.' in out.stdout, out.stderr
+  names = sorted(p.name for p in folder.iterdir())
+  assert names == [f'{i:06d}.png' for i in range(10)] + ['generate.json']
+  assert json.loads((folder / 'generate.json').read_text())['batch_size'] == 4
+  module = tf.saved_model.load(trained_run.export_dir)
+  want = np.concatenate([module.signatures['generate'](seed=5 + k, num=n)['images'].numpy()
+                         for k, n in enumerate((4, 4, 2))])
+  got = np.stack([np.asarray(Image.open(folder / f'{i:06d}.png')) for i in range(10)])
+  np.testing.assert_array_equal(got, want[..., 0])  # lossless, in order
+  refused(run_main('generate', f'--model={trained_run.export_dir}', '--mode=pngs', '--num=2',
+                   f'--out={folder}'), 'exists already')
+
+
 def test_generate_writes_a_grid(trained_run, tmp_path):
   png = tmp_path / 'grid.png'
   out = run_main('generate', f'--model={trained_run.export_dir}', '--num=9', f'--out={png}',

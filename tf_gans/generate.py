@@ -5,12 +5,16 @@
   python -m tf_gans.generate --model=<Gs export> --num=16 --resolution=256 --out=grid.png
   python -m tf_gans.generate --model=<Gs export> --mode=interpolation --grid=2 --out=walk.gif
   python -m tf_gans.generate --mode=training --run=<run folder> --out=progress.gif
+  python -m tf_gans.generate --model=<export or run> --mode=pngs --num=50000 --out=fakes/
 
 `grid` needs only the SavedModel (its `generate` signature, or, with
 --resolution, `serving_default` and N(0, 1) latents as the reference's
 generate_fake_images). `interpolation` and `training` are the reference's
 generate_interpolation_video and generate_training_video, written as GIFs
-(tf_gans/animations.py).
+(tf_gans/animations.py). `pngs` writes each sample as a lossless PNG in one flat
+folder (`000000.png`, ...), the input pytorch-fid, clean-fid and torch-fidelity
+read and `evaluate --fakes=folder:<dir>` takes; it is written beside its final
+name and renamed in when complete, with a `generate.json` saying what made it.
 """
 
 import sys
@@ -19,19 +23,21 @@ from absl import flags
 
 from tf_gans import cli
 
-MODES = ('grid', 'interpolation', 'training')
+MODES = ('grid', 'interpolation', 'training', 'pngs')
 
 flags.DEFINE_enum('mode', 'grid', MODES,
                   'grid: one PNG of --num samples; interpolation: a looping GIF of smooth latent-'
-                  'space walks (--grid x --grid cells); training: a GIF of the run\'s snapshot grids.')
+                  'space walks (--grid x --grid cells); training: a GIF of the run\'s snapshot grids; '
+                  'pngs: --num samples as PNG files in the folder --out.')
 flags.DEFINE_string('model', None, 'Generator SavedModel folder (a run\'s export/generator, or '
                     'a converted PGGAN\'s Gs_savedmodel), or a training run folder (its '
                     'generator, PGGAN Gs, at its latest checkpoint). Needed by grid and '
                     'interpolation.')
 flags.DEFINE_string('run', None, 'Training run folder (its fakes*.png or samples/step_*.png); '
                     'for --mode=training.')
-flags.DEFINE_integer('num', 64, 'grid: number of images.')
-flags.DEFINE_string('out', None, 'Output path (.png for grid, .gif for the animations).')
+flags.DEFINE_integer('num', 64, 'grid, pngs: number of images.')
+flags.DEFINE_string('out', None, 'Output path (.png for grid, .gif for the animations, a new '
+                    'folder for pngs).')
 flags.DEFINE_integer('seed', None, 'Noise seed (the same seed gives the same images); default 0 '
                      'for grid, 1000 (the reference\'s) for interpolation.')
 flags.DEFINE_integer('upscale', 0, 'Enlarge the output by this factor (0: to about 256 px).')
@@ -65,6 +71,13 @@ def _check_flags():
     raise ValueError('--run is only for --mode=training.')
   if FLAGS.duration_sec is not None and FLAGS.duration_sec <= 0:
     raise ValueError(f'--duration_sec must be > 0, got {FLAGS.duration_sec}.')
+  if FLAGS.mode == 'pngs':
+    if not FLAGS.out:
+      raise ValueError('--mode=pngs needs --out=<new folder for the PNG files>.')
+    if FLAGS.resolution:
+      raise ValueError('--resolution is for grid and interpolation; pngs writes the generator\'s '
+                       'full-resolution images.')
+    return FLAGS.out.rstrip('/') or '/'
   suffix = '.png' if FLAGS.mode == 'grid' else '.gif'
   out = FLAGS.out or ('grid.png' if FLAGS.mode == 'grid' else f'{FLAGS.mode}.gif')
   if not out.lower().endswith(suffix):
@@ -88,6 +101,38 @@ def _frame_progress():
   return report
 
 
+def write_pngs(module, num, out, seed, batch_size):
+  """Writes `num` samples of `module` as `out/000000.png`...; returns the folder.
+
+  Batch k is the export's `generate(seed=seed + k, num)`: the images depend on
+  --seed and --batch_size, both recorded in `out/generate.json`. The folder is
+  written beside its final name and renamed in (never half written); an
+  existing --out is refused.
+  """
+  # pylint: disable=import-outside-toplevel
+  import json
+  import os
+  from tf_gans import atomic
+  from tf_gans import progress
+  from tf_gans.training import images
+  counter = progress.Progress(f'Writing {out}', num, 'images')
+  digits = max(6, len(str(num - 1)))
+  with atomic.AtomicFolder(out, overwrite=False) as tmp:
+    done = 0
+    for k, first in enumerate(range(0, num, batch_size)):
+      count = min(batch_size, num - first)
+      batch = module.signatures['generate'](seed=seed + k, num=count)['images'].numpy()
+      for i, image in enumerate(batch):
+        images.save_png(image, os.path.join(tmp, f'{first + i:0{digits}d}.png'))
+      done += count
+      counter.update(done)
+    with open(os.path.join(tmp, 'generate.json'), 'w') as f:
+      json.dump({'model': os.path.abspath(FLAGS.model), 'num': num, 'seed': seed,
+                 'batch_size': batch_size, 'batch_seeds': 'seed + batch index',
+                 'shape': list(batch.shape[1:])}, f, indent=2)
+  return out
+
+
 def main(argv):
   del argv
   # pylint: disable=import-outside-toplevel
@@ -103,6 +148,10 @@ def main(argv):
       print(f'{FLAGS.model}: the generator at {where} (its latest checkpoint).')
     elif FLAGS.model:
       module = savedmodel.load_generator(FLAGS.model)
+    if FLAGS.mode == 'pngs':
+      write_pngs(module, FLAGS.num, out, 0 if FLAGS.seed is None else FLAGS.seed, FLAGS.batch_size)
+      print(f'Wrote {FLAGS.num} PNG files to {out}/.')
+      return
     shrink = animations.shrink_for_resolution(_image_size(module), FLAGS.resolution) if module else 1
     if FLAGS.mode == 'grid':
       seed = 0 if FLAGS.seed is None else FLAGS.seed
