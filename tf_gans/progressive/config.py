@@ -21,9 +21,12 @@ from tf_gans.training import precision
 from tf_gans.training.runfile import RunFileMixin, field
 
 # Fields that may change on --resume (they do not change the weights' trajectory).
+# skip_nonfinite_steps: a run that stopped on a non-finite step may go on from its last
+# checkpoint skipping such updates (finite steps are the same either way).
 RESUME_OVERRIDABLE = ('logdir', 'total_kimg', 'image_snapshot_ticks', 'network_snapshot_ticks',
                       'keep_checkpoints', 'progress', 'progress_every_s', 'export', 'dataset', 'data_dir',
-                      'allow_partial_schedule', 'strategy', 'jit_compile')
+                      'allow_partial_schedule', 'strategy', 'jit_compile',
+                      'skip_nonfinite_steps')
 # The per-resolution tables ('res:value,...').
 TABLES = ('minibatch_dict', 'max_minibatch_per_gpu', 'G_lrate_dict', 'D_lrate_dict',
           'tick_kimg_dict')
@@ -112,6 +115,13 @@ class ProgressiveConfig(RunFileMixin):
   wgan_epsilon: float = field(0.001, 'Drift term weight (eps * D(x)^2).')
   wgan_target: float = field(1.0, 'WGAN-GP target gradient norm (gamma).')
   cond_weight: float = field(1.0, 'AC-GAN label loss weight.')
+  skip_nonfinite_steps: bool = field(False, 'Skip a D or G update whose gradients are not all '
+                                     'finite and go on, as the original code does (tfutil.py '
+                                     'Optimizer.apply_updates: tf.cond(grad_ok, apply, no-op); '
+                                     "Adam's moments and step count stay); the skipped updates "
+                                     'are counted in the progress line and history.csv. '
+                                     'Default: a non-finite float32 step stops the run '
+                                     '(DivergenceError). May be added on --resume.')
   image_snapshot_ticks: int = field(1, 'Ticks between Gs image grids (fakesKKKKKK.png).')
   network_snapshot_ticks: int = field(10, 'Ticks between checkpoints and network snapshots '
                                       '(snapshots/).')

@@ -149,7 +149,7 @@ class ProgressiveRun:
     self.monitor = monitor
     self.grids = SnapshotGrids(self.run, self.dataset, self.R,
                                self.life.out_dir if self.life.chief else None, monitor)
-    self.ticks = _Ticks(self.run.cur_nimg)
+    self.ticks = _Ticks(self.run.cur_nimg, skipped_start=self.run.trainer.skipped_updates())
 
   def first_grids(self):
     cfg = self.cfg
@@ -167,7 +167,7 @@ class ProgressiveRun:
       run.train_round(sched, say)
       run.check_finite()
       check_stop()  # a round is the unit a resume continues from
-      monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched))
+      monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched, cfg))
       done = run.cur_nimg >= total_nimg
       if run.cur_nimg >= ticks.tick_start_nimg + sched.tick_kimg * 1000 or done:
         _end_tick(run, cfg, sched, ticks, monitor, self.grids, done, self.log)
@@ -208,14 +208,20 @@ class _Ticks:
   tick_start_nimg: int
   tick: int = 0
   tick_start_time: float = dataclasses.field(default_factory=time.time)
+  skipped_start: tuple = (0, 0)  # the trainer's (D, G) skipped updates at the tick's start
 
 
-def _progress_terms(run, sched):
+def _progress_terms(run, sched, cfg):
+  """lod and the last losses; the updates skipped since this process started, under
+  --skip_nonfinite_steps or once there are any."""
   terms = run.trainer.last_terms
   out = {'lod': sched.lod}
   for name in ('D_loss', 'G_loss'):
     if name in terms:
       out[name] = float(terms[name])
+  skipped = run.trainer.skipped_updates()
+  if cfg.skip_nonfinite_steps or any(skipped):
+    out.update(D_skipped=skipped[0], G_skipped=skipped[1])
   return out
 
 
@@ -226,15 +232,19 @@ def _end_tick(run, cfg, sched, state, monitor, grids, done, log):
   seconds = now - state.tick_start_time
   kimg_done = (run.cur_nimg - state.tick_start_nimg) / 1000.0
   terms = {k: float(v) for k, v in run.trainer.last_terms.items() if 'applied' not in k}
+  skipped = run.trainer.skipped_updates()
+  d_skipped, g_skipped = (a - b for a, b in zip(skipped, state.skipped_start))
   scalars = dict(terms, lod=sched.lod, minibatch=sched.minibatch, G_lrate=sched.G_lrate,
                  D_lrate=sched.D_lrate, images_per_sec=kimg_done * 1000 / max(seconds, 1e-9),
-                 **run.trainer.loss_scale_values())
+                 D_skipped=d_skipped, G_skipped=g_skipped, **run.trainer.loss_scale_values())
   monitor.scalars(run.cur_nimg / 1000, scalars)
   monitor.end_line()
   log(f'tick {state.tick:<5d} kimg {run.cur_nimg / 1000:<8.1f} lod {sched.lod:<5.2f} minibatch '
       f'{sched.minibatch:<4d} time {seconds:6.1f}s sec/kimg {seconds / max(kimg_done, 1e-9):<7.2f} '
-      f'D_loss {terms.get("D_loss", float("nan")):.3f} G_loss {terms.get("G_loss", float("nan")):.3f}')
+      f'D_loss {terms.get("D_loss", float("nan")):.3f} G_loss {terms.get("G_loss", float("nan")):.3f}'
+      + (f' skipped D {d_skipped} G {g_skipped}' if d_skipped or g_skipped else ''))
   state.tick_start_nimg, state.tick_start_time = run.cur_nimg, now
+  state.skipped_start = skipped
   if state.tick % cfg.image_snapshot_ticks == 0 or done:
     grids.write(run.cur_nimg, sched.tick_kimg)
   if state.tick % cfg.network_snapshot_ticks == 0 or done:

@@ -101,6 +101,7 @@ class PGGAN:
     # The data stream (not checkpointed: reopened at the data position on resume); under
     # several workers this worker reads only its replicas' rows (`replicas.WorkerRows`).
     self.rows = replicas_lib.WorkerRows.of_strategy(self.strategy)
+    self._skips_checked = (0, 0)  # the trainer's skipped updates at the last check_finite
     self._stream, self._stream_key, self._seen_resolution = None, None, 0
     if out_dir or cfg.logdir:
       checkpoint = tf.train.Checkpoint(
@@ -177,12 +178,21 @@ class PGGAN:
     return iter(images.batch(rows.share(minibatch), drop_remainder=True).prefetch(2))
 
   def check_finite(self):
-    """A non-finite D or G loss stops the run (DivergenceError, as for every model).
+    """Stops the run (DivergenceError) on a non-finite float32 step, unless the run skips them.
 
-    The trainer skips a step whose gradients are not finite, so the weights stay
-    good; with float16 loss scaling a skipped step is expected (the scale then
-    drops) and only a non-finite loss at a loss scale below 1 counts.
+    The trainer skips every update whose gradients are not all finite, as the original
+    `tfutil.py` `Optimizer.apply_updates` does, so the weights stay good. By default a
+    non-finite D or G loss, or a float32 update skipped since the last check, stops the run
+    (as for every model); with float16 loss scaling a skipped step is expected (the scale
+    then drops) and only a non-finite loss at a loss scale below 1 counts. With
+    `--skip_nonfinite_steps` nothing stops it: it goes on as the original does, and the
+    skipped updates are counted (`ProgressiveTrainer.skipped_updates`).
     """
+    skipped = self.trainer.skipped_updates()
+    new = [now - before for now, before in zip(skipped, self._skips_checked)]
+    self._skips_checked = skipped
+    if self.cfg.skip_nonfinite_steps:
+      return
     for name in ('D_loss', 'G_loss'):
       value = self.trainer.last_terms.get(name)
       if value is None or math.isfinite(float(value)):
@@ -191,7 +201,12 @@ class PGGAN:
         scale = self.trainer.D_log2_scale if name == 'D_loss' else self.trainer.G_log2_scale
         if float(scale.numpy()) >= 0:
           continue
-      raise checkpoint_lib.divergence(name, float(value), self.where())
+      raise _diverged(name, float(value), self.where())
+    if not self.trainer.loss_scaling:
+      for net, count in zip('DG', new):
+        if count:
+          raise _diverged(f'the {net} gradient', f'not finite ({count} {net} update'
+                          f'{"s" if count > 1 else ""} skipped)', self.where())
 
   def generate(self, num, seed=0, net='Gs', labels=None):
     """`num` images of Gs (or 'G') on latents drawn from N(0, I) with `seed`: float32
@@ -225,6 +240,13 @@ class PGGAN:
   def restore(self):
     """Restores the chief's latest checkpoint (on every worker); returns its path."""
     return self.checkpointer.restore()
+
+
+def _diverged(what, value, where):
+  """The shared DivergenceError, naming the switch that would have gone on."""
+  return checkpoint_lib.DivergenceError(
+      f'{checkpoint_lib.divergence(what, value, where)} To skip such updates and go on, as '
+      f'the original code does, resume with --skip_nonfinite_steps.')
 
 
 def check_checkpoint_shapes(path, models):

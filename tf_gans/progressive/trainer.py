@@ -130,6 +130,11 @@ class ProgressiveTrainer(tf.Module):
       self.cur_nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name='cur_nimg')
       self.D_loss_scale = loss_scale_lib.Log2LossScale('D_log2_scale', loss_scaling)
       self.G_loss_scale = loss_scale_lib.Log2LossScale('G_log2_scale', loss_scaling)
+      # Updates skipped for non-finite gradients since this trainer was built (not
+      # checkpointed: a tick's count goes to history.csv; the reference's autosummary
+      # `TrainD/overflow_frequency`, `TrainG/overflow_frequency`).
+      self.D_skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name='D_skipped')
+      self.G_skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name='G_skipped')
     self.D_log2_scale = self.D_loss_scale.log2_scale
     self.G_log2_scale = self.G_loss_scale.log2_scale
     self.seed = int(seed)
@@ -173,8 +178,10 @@ class ProgressiveTrainer(tf.Module):
         mixed = reals + (fakes - reals) * mixing_factors, the norm scaled by grad_scale;
       gradients of D_loss / R (its share of the mean) * 2**D_log2_scale, / 2**D_log2_scale.
     Then `tfutil.py` `Optimizer.apply_updates`: the replicas' gradients summed, Adam
-    applied unless one is non-finite on any replica, D_log2_scale += 0.0005 if applied
-    else -1; `Gs_update_op`: Gs <- G + (Gs - G) * G_smoothing; step += 1, cur_nimg += minibatch.
+    applied unless one is non-finite on any replica (`tf.cond(grad_ok, apply, no_op)`: a
+    skipped update leaves the weights, Adam's moments and its step count as they were;
+    D_skipped += 1), D_log2_scale += 0.0005 if applied else -1; `Gs_update_op` (run
+    either way): Gs <- G + (Gs - G) * G_smoothing; step += 1, cur_nimg += minibatch.
     """
     G, D, loss_scale = self.G, self.D, self.D_loss_scale
     minibatch = _global_minibatch(reals_uint8, num_workers)
@@ -202,6 +209,7 @@ class ProgressiveTrainer(tf.Module):
     with self.strategy.scope():
       terms, applied = self._on_replicas(inputs, forward_backward, self.D_opt, D, num_workers)
       loss_scale.update(applied)
+      self.D_skipped.assign_add(1 - tf.cast(applied, tf.int64))
       with tf.name_scope('GsUpdate'):   # `Gs.setup_as_moving_average_of`; a profiler stage
         for gs, g in zip(self.Gs.trainable_variables, G.trainable_variables):
           gs.assign(g + (gs - g) * self.G_smoothing)
@@ -218,8 +226,8 @@ class ProgressiveTrainer(tf.Module):
       (`dataset.py` `get_random_labels_tf`); fakes = G(latents, labels);
       `loss.py` `G_wgan_acgan`: G_loss = -E[D(fakes)] + cond_weight xent(labels, D(fakes));
       gradients of G_loss / R * 2**G_log2_scale, / 2**G_log2_scale.
-    Then `tfutil.py` `Optimizer.apply_updates` as in the D step, with G_log2_scale;
-    step += 1. Gs moves with the D step, as in the reference.
+    Then `tfutil.py` `Optimizer.apply_updates` as in the D step, with G_log2_scale
+    (G_skipped += 1 when skipped); step += 1. Gs moves with the D step, as in the reference.
     """
     G, D, loss_scale = self.G, self.D, self.G_loss_scale
 
@@ -242,6 +250,7 @@ class ProgressiveTrainer(tf.Module):
     with self.strategy.scope():
       terms, applied = self._on_replicas(inputs, forward_backward, self.G_opt, G)
       loss_scale.update(applied)
+      self.G_skipped.assign_add(1 - tf.cast(applied, tf.int64))
       self.step.assign_add(1)
     return dict(terms, G_applied=applied)
 
@@ -295,6 +304,10 @@ class ProgressiveTrainer(tf.Module):
     return [(g if g is not None else tf.zeros_like(v), v)
             for g, v in zip(grads, net.trainable_variables)
             if g is not None or self.zero_fill_unused]
+
+  def skipped_updates(self):
+    """(D, G): updates skipped for non-finite gradients since this trainer was built."""
+    return int(self.D_skipped.numpy()), int(self.G_skipped.numpy())
 
   def loss_scale_variables(self):
     """{name: variable} of the loss scales to checkpoint ({} without loss scaling)."""
