@@ -6,6 +6,7 @@ import os
 import types
 
 import numpy as np
+import pytest
 
 from tf_gans import families
 from tf_gans.data import dataset_writers
@@ -38,7 +39,8 @@ def test_default_options_take_the_runs_mirror_augment_and_sample_count():
   # A run config carrying the protocol's sample count (RGAN CAT: 10000 / 2000) is used
   # unless --num_samples is typed.
   counted = types.SimpleNamespace(**{run_eval.RUN_SAMPLE_COUNT_FIELD: 2000})
-  assert run_eval.default_options(evaluation.Options(), rg, (), counted).num_samples == 2000
+  opts = run_eval.default_options(evaluation.Options(), rg, (), counted)
+  assert opts.num_samples == opts.num_images == 2000  # num_images: fid-rgan's typed count
   assert run_eval.default_options(typed, rg, ('num_samples',), counted).num_samples == 500
 
 
@@ -74,3 +76,44 @@ def test_a_conditional_mirrored_pggan_run_is_evaluated_as_the_original(tmp_path,
   assert flipped == [12, 12]  # both reals passes mirrored (one minibatch of 256 each)
   # 12 < 256 images: one minibatch per pass, the second pass continues at record 12.
   np.testing.assert_array_equal(np.concatenate(fed), labels[12:24, :2])
+  # The plain metrics sample Gs on the labels of their reals (the first images of the
+  # split, in order), not the export's random one-hot labels.
+  asked = []
+  labels_for = run_eval.RealLabelled.labels_for
+  monkeypatch.setattr(run_eval.RealLabelled, 'labels_for', lambda self, seed, num: (
+      asked.append(labels_for(self, seed, num)), asked[-1])[1])
+  rows = run_eval.evaluate_run(str(logdir), ['swd'], evaluation.Options(
+      num_samples=16, progress=False), log=quiet)
+  row = [r for r in rows if r.get('metrics') == ['swd']][0]
+  assert 'errors' not in row and row['swd/num_images'] == 16
+  np.testing.assert_array_equal(np.concatenate(asked), labels[:16, :2])
+
+
+def test_real_labelled_samples_are_the_conditional_exports_on_those_labels(monkeypatch):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tf_gans.models import pggan  # pylint: disable=import-outside-toplevel
+  from tf_gans.models import savedmodel  # pylint: disable=import-outside-toplevel
+  gs = pggan.G_paper(num_channels=3, resolution=8, label_size=3, fmap_base=32, fmap_max=16,
+                     latent_size=8)
+  module = savedmodel.InMemoryExport(gs, 8, 'normal', (-1.0, 1.0), label_size=3)
+  rows = np.eye(3, dtype=np.float32)[[0, 2, 1, 1, 0]]
+  labelled = run_eval.RealLabelled(module, rows, seed=10)
+  got = labelled.signatures['generate'](seed=13, num=4)['images'].numpy()  # samples 3..6
+  np.testing.assert_array_equal(got, evaluation.generate_with_labels(module, 13, rows[[3, 4, 0, 1]]))
+  unit = labelled.signatures['sample'](seed=13, num=4)['images'].numpy()
+  np.testing.assert_array_equal(np.round(unit * 255).astype(np.uint8), got)
+  plain = savedmodel.InMemoryExport(tf.keras.Sequential([tf.keras.layers.Dense(4)]), 3,
+                                    'uniform', (0, 1))
+  assert run_eval.real_labelled(plain, evaluation.Options()) is plain
+  # Data that cannot give the labels is refused, naming it.
+  from tf_gans.data import source as source_lib  # pylint: disable=import-outside-toplevel
+  monkeypatch.setitem(source_lib.DATASETS._entries, 'unlabelled',  # pylint: disable=protected-access
+                      lambda arg, split, **_: source_lib.ArraySource(
+                          'unlabelled', np.zeros([4, 8, 8, 3], np.uint8), 1 / 255))
+  with pytest.raises(ValueError, match=r'takes 3 labels but --data=unlabelled .* has none'):
+    run_eval.real_labelled(module, evaluation.Options(data='unlabelled', split='train'))
+  monkeypatch.setitem(source_lib.DATASETS._entries, 'two_labels',  # pylint: disable=protected-access
+                      lambda arg, split, **_: source_lib.ArraySource(
+                          'two', np.zeros([4, 8, 8, 3], np.uint8), 1 / 255, np.ones([4, 2])))
+  with pytest.raises(ValueError, match=r'takes 3 label components but --data=two_labels has 2'):
+    run_eval.real_labelled(module, evaluation.Options(data='two_labels', split='train'))

@@ -306,6 +306,16 @@ def generator_labels(labels, size: int, data: str = '--data') -> np.ndarray:
   return np.eye(size, dtype=np.float32)[labels.astype(np.int64)]
 
 
+def source_label_rows(source) -> Optional[np.ndarray]:
+  """A source's labels for `generator_labels`: label vectors [N, K] when their width is
+  known (vectors, or class indices of a source with `label_size`), else its class
+  indices [N]; None without labels."""
+  labels = source.labels
+  if labels is not None and (labels.ndim == 2 or getattr(source, 'label_size', 0)):
+    labels = source.label_vectors()
+  return labels
+
+
 def reals_pass_records(num: int, minibatch_size: int, real_pass: int, size: int):
   """Record numbers of each minibatch of reals pass `real_pass`, as the original reads them.
 
@@ -410,11 +420,7 @@ class PresetDriver:
     (vectors, or class indices of a source with `label_size`), else class indices [N]
     (then one-hot over the generator's label count); None without labels."""
     if self._label_rows is None:
-      source = self.ev.source()
-      labels = source.labels
-      if labels is not None and (labels.ndim == 2 or getattr(source, 'label_size', 0)):
-        labels = source.label_vectors()
-      self._label_rows = labels
+      self._label_rows = source_label_rows(self.ev.source())
     return self._label_rows
 
   def real_batches(self, num: int, real_pass: int):

@@ -17,6 +17,17 @@ training. PGGAN snapshots are evaluated through Gs, as the original does. The
 original's presets (`swd-16k`, `fid-10k`, ...) run through one
 `presets.PresetDriver`: the reals passes (and the Reals / Reals2 rows) once,
 then one row of the original's log table per snapshot.
+
+What the original takes from the run's config.txt
+(`misc.load_dataset_for_previous_run`), this takes from the run file unless
+the flag is typed (`default_options`): the data (--data / --split /
+--pad_to) and `mirror_augment` (the metrics' reals flipped as the run's
+were); and a sample count when the run config carries one
+(`RUN_SAMPLE_COUNT_FIELD`). A conditional Gs (label_size > 0) is fed the
+reals' labels, never random ones: the presets give it the labels of their
+last reals pass (`presets.PresetDriver`), the plain metrics the labels of
+their reals in order (`RealLabelled`); rows are cut to Gs's label count (the
+original's `max_label_size`), and data without them is refused.
 """
 
 import dataclasses
@@ -112,7 +123,12 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
   from tf_gans.models import savedmodel
   module = savedmodel.InMemoryExport(rg.generator, rg.latent_dim, rg.latent_distribution,
                                      rg.value_range, rg.label_size)
-  constraints.require(names, evaluation.Evaluation(module, options), module)
+  ev = evaluation.Evaluation(module, options)
+  constraints.require(names, ev, module)
+  # The plain metrics sample a conditional Gs on the reals' labels; the presets' driver
+  # feeds it the labels of its last reals pass itself.
+  labelled = real_labelled(module, options, ev) if any(
+      n not in presets_lib.PRESETS for n in names) else module
   path = os.path.join(logdir, METRICS_FILE)
   done = {(r.get(rg.unit), tuple(sorted(r.get('metrics', [])))) for r in read_rows(path)
           if not r.get('errors')}
@@ -126,7 +142,7 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
   driver, driver_error = None, None
   if presets and todo:  # the original's driver: the reals passes once, one log row per snapshot
     try:
-      driver = presets_lib.PresetDriver(presets, options)
+      driver = presets_lib.PresetDriver(presets, options, evaluation=ev)
       real_rows = driver.real_rows()
     except Exception as e:  # pylint: disable=broad-except
       driver, driver_error = None, protocols.error_entry(e)['error']
@@ -156,7 +172,8 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
     values = {}
     if plain:
       try:
-        values = flatten(protocols.run(plain, module, options, errors='record', on_error=record))
+        values = flatten(protocols.run(plain, labelled, options, errors='record',
+                                       on_error=record))
       except Exception as e:  # pylint: disable=broad-except
         for name in plain:  # the run as a whole failed (e.g. its data): each metric failed
           record(name, protocols.error_entry(e)['error'])
@@ -250,4 +267,70 @@ def default_options(options, rg, given, cfg=None):
   count = int(getattr(cfg, RUN_SAMPLE_COUNT_FIELD, 0) or 0) if cfg is not None else 0
   if 'num_samples' not in given and count > 0:
     overrides['num_samples'] = count
+    overrides['num_images'] = count  # what fid-rgan and the presets read as a typed count
   return dataclasses.replace(options, **overrides)
+
+
+class RealLabelled:
+  """A conditional generator export whose `generate` / `sample` feed the reals' labels.
+
+  The export's own `generate` gives a conditional generator random one-hot labels
+  (tf_gans.models.savedmodel); the original evaluates Gs on the labels of the reals
+  it reads (`util_scripts.evaluate_metrics`: `Gs.run(latents, labels[begin:end])`).
+  The plain metrics draw `generate(seed + first, n)` / `sample(seed + first, n)` for
+  samples [first, first + n) (tf_gans.metrics.evaluation, rgan_fid), and their reals
+  are the first images of --data / --split, so sample i gets the label row of real
+  image i (mod the split's size): rows = the data's labels cut to the generator's
+  `label_size` (presets.generator_labels: the original's max_label_size cut). The
+  latents are those of `generate(seed)` (savedmodel.fixed_latents), the images
+  quantised as `generate` does.
+  """
+
+  def __init__(self, module, rows, seed):
+    self.module, self.rows, self.seed = module, np.asarray(rows, np.float32), int(seed)
+    for name in ('label_size', 'latent_dim', 'latent_distribution', 'value_range',
+                 'image_shape'):
+      setattr(self, name, getattr(module, name, None))
+    self.signatures = {'serving_default': module.signatures['serving_default'],
+                       'generate': self._generate, 'sample': self._sample}
+
+  def labels_for(self, seed, num):
+    """The label rows of samples [seed - self.seed, + num) (wrapping around the rows)."""
+    first = int(seed) - self.seed
+    return self.rows[(first + np.arange(int(num))) % len(self.rows)]
+
+  def _unit(self, seed, num):
+    from tf_gans.models import savedmodel  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    latents = savedmodel.fixed_latents(self.latent_distribution, int(num), self.latent_dim, seed)
+    images = self.module.signatures['serving_default'](
+        latents=latents, labels=tf.constant(self.labels_for(seed, num)))['images'].numpy()
+    lo, hi = self.value_range
+    return np.clip((images - lo) / (hi - lo), 0.0, 1.0)
+
+  def _sample(self, seed, num):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    return {'images': tf.constant(self._unit(seed, num), tf.float32)}
+
+  def _generate(self, seed, num):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    return {'images': tf.constant(np.round(self._unit(seed, num) * 255.0).astype(np.uint8))}
+
+
+def real_labelled(module, options, evaluation=None):
+  """`module` as it is when it takes no labels, else a `RealLabelled` over the labels of
+  --data / --split; refuses (ValueError) data without labels or with too few components."""
+  # pylint: disable=import-outside-toplevel
+  from tf_gans.metrics import evaluation as evaluation_lib
+  from tf_gans.metrics import presets as presets_lib
+  size = evaluation_lib.label_size(module)
+  if not size:
+    return module
+  ev = evaluation or evaluation_lib.Evaluation(module, options)
+  rows = presets_lib.source_label_rows(ev.source())
+  if rows is None:
+    raise ValueError(f'the generator takes {size} labels but --data={options.data} '
+                     f'--split={options.split} has none to give it (the original feeds the '
+                     f'reals\' labels); evaluate on the data the run trained on.')
+  return RealLabelled(module, presets_lib.generator_labels(rows, size, f'--data={options.data}'),
+                      options.seed)
