@@ -59,7 +59,8 @@ def test_intervals_shrink_with_n():
     f = bootstrap.fid_interval(reals, fakes, num_resamples=40, seed=0)
     pr = bootstrap.precision_recall_interval(reals, fakes, num_resamples=200, seed=0)
     dc = bootstrap.density_coverage_interval(reals, fakes, num_resamples=200, seed=0)
-    widths[n] = {'fid': f.high - f.low, **{name: i.high - i.low for name, i in {**pr, **dc}.items()}}
+    widths[n] = {'fid': f.high - f.low,
+                 **{name: i.high - i.low for name, i in {**pr, **dc}.items()}}
   for name, wide in widths[150].items():
     assert widths[1200][name] < 0.7 * wide, (name, wide, widths[1200][name])   # ~ 1/sqrt(8)
 
@@ -111,3 +112,48 @@ def test_bad_settings_are_refused(ci, num, match):
   reals, fakes = _sets(6, 20)
   with pytest.raises(ValueError, match=match):
     bootstrap.precision_recall_interval(reals, fakes, ci=ci, num_resamples=num)
+
+
+# --------------------------------------------- --ci in the evaluate adapters (metrics.evaluation)
+
+
+def _evaluation(reals, fakes, **options):
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  ev = evaluation.Evaluation(None, evaluation.Options(features='classifier', **options))
+  cache = ev._cache  # pylint: disable=protected-access
+  cache.update({'features:reals': reals, 'features:fakes': fakes,
+                'reals': np.zeros((len(reals), 8, 8, 1), np.uint8)})   # stand-in images
+  return ev
+
+
+def test_ci_option_adds_intervals_to_the_adapters():
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  reals, fakes = _sets(7, 150)
+  ev = _evaluation(reals, fakes, ci=0.9, ci_resamples=30, seed=5)
+  pr = evaluation.FEATURE_METRICS['precision_recall'](ev)
+  want = bootstrap.precision_recall_interval(reals, fakes, ci=0.9, num_resamples=30, seed=5)
+  assert pr['ci'] == {name: interval.to_dict() for name, interval in want.items()}
+  assert pr['precision'] == prdc.precision_recall(reals, fakes)['precision']
+  dc = evaluation.FEATURE_METRICS['density_coverage'](ev)
+  assert set(dc['ci']) == {'density', 'coverage'} and dc['ci']['density']['ci'] == 0.9
+  fid_ci = evaluation.confidence_interval(ev, 'fid')['ci']
+  assert fid_ci == bootstrap.fid_interval(reals, fakes, ci=0.9, num_resamples=30,
+                                          seed=5).to_dict()
+  few = _evaluation(reals[:40], fakes[:40], ci=0.9, ci_resamples=3)   # KID: 100 subsets each
+  assert evaluation.confidence_interval(few, 'kid')['ci']['num_resamples'] == 3
+  with pytest.raises(ValueError, match="--ci applies to fid, kid, precision_recall and "
+                     "density_coverage; not to 'swd'"):
+    evaluation.confidence_interval(ev, 'swd')
+  # Without --ci: no interval, no extra work.
+  plain = _evaluation(reals, fakes)
+  assert 'ci' not in evaluation.FEATURE_METRICS['precision_recall'](plain)
+  assert not evaluation.confidence_interval(plain, 'fid')
+
+
+def test_ci_with_cached_real_statistics_resamples_the_fakes(tmp_path):
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  reals, fakes = _sets(8, 120)
+  path = str(tmp_path / 'reals.npz')
+  fid.save_statistics(path, *fid.statistics(reals))
+  ev = _evaluation(reals, fakes, ci=0.95, ci_resamples=20, fid_stats=path)
+  assert evaluation.confidence_interval(ev, 'fid')['ci']['resampled'] == 'fakes'

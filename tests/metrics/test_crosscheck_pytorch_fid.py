@@ -24,8 +24,8 @@ from tf_gans.metrics import fid
 
 def _pytorch_fid_frechet():
   try:
-    from pytorch_fid.fid_score import calculate_frechet_distance  # pylint: disable=import-outside-toplevel
-    return calculate_frechet_distance
+    from pytorch_fid import fid_score  # pylint: disable=import-outside-toplevel
+    return fid_score.calculate_frechet_distance
   except (ImportError, RuntimeError, OSError):
     pass
   package = importlib.util.find_spec('pytorch_fid')
@@ -37,7 +37,8 @@ def _pytorch_fid_frechet():
            if isinstance(n, ast.FunctionDef) and n.name == 'calculate_frechet_distance']
   assert len(nodes) == 1, f'no calculate_frechet_distance in {path}'
   namespace = {'np': np, 'linalg': linalg}
-  exec(compile(ast.Module(body=nodes, type_ignores=[]), path, 'exec'), namespace)  # pylint: disable=exec-used
+  code = compile(ast.Module(body=nodes, type_ignores=[]), path, 'exec')
+  exec(code, namespace)  # pylint: disable=exec-used
   return namespace['calculate_frechet_distance']
 
 

@@ -92,3 +92,62 @@ def test_bad_counts_are_refused():
     fid_infinity.extrapolate([100, 100], [1.0, 2.0])
   with pytest.raises(ValueError, match=r'fake_features must be \[N, 4\]'):
     fid_infinity.fid_infinity(np.zeros((10, 4)) + np.arange(4), np.zeros((10, 3)), smallest=2)
+
+
+# --------------------------------------------- the evaluate adapters (metrics.evaluation)
+
+
+def _evaluation(reals, fakes, logits, **options):
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  ev = evaluation.Evaluation(None, evaluation.Options(features='classifier', **options))
+  cache = ev._cache  # pylint: disable=protected-access
+  cache.update({'features:reals': reals, 'features:fakes': fakes, 'logits:fakes': logits,
+                # Stand-in images: the adapters read the features; real_statistics counts them.
+                'reals': np.zeros((len(reals), 8, 8, 1), np.uint8)})
+  return ev
+
+
+def _inputs(n=400, d=8):
+  rng = np.random.default_rng(21)
+  return (rng.standard_normal((n, d)), rng.standard_normal((n, d)) + 0.2,
+          rng.standard_normal((n, 10)) * 3)
+
+
+def test_evaluate_adapters_fit_from_a_tenth_of_the_samples():
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  reals, fakes, logits = _inputs()
+  ev = _evaluation(reals, fakes, logits, seed=7, fid_method='eigh')
+  got = evaluation.FEATURE_METRICS['fid_inf'](ev)
+  want = fid_infinity.fid_infinity(fid.statistics(reals), fakes, seed=7, smallest=40,
+                                   method='eigh')
+  assert {k: got[k] for k in want} == want
+  assert got['counts'][0] == 40 and got['num_samples'] == 400
+  got_is = evaluation.FEATURE_METRICS['is_inf'](ev)
+  assert got_is['is_inf'] == fid_infinity.is_infinity(logits, seed=7, smallest=40)['is_inf']
+
+
+def test_evaluate_fid_inf_refuses_subsets_below_the_feature_size():
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  reals, fakes, logits = _inputs(n=60, d=40)
+  ev = _evaluation(reals[:41], fakes, logits)     # reals: full rank; fakes: subsets too small
+  with pytest.raises(ValueError, match=r'N from 41 to --num_samples=60, which must be at '
+                     r'least 82: each N must exceed the feature dimensions'):
+    evaluation.FEATURE_METRICS['fid_inf'](ev)
+  small = _evaluation(reals[:41], fakes, logits, fid_small_sample=True, fid_method='eigh')
+  assert evaluation.FEATURE_METRICS['fid_inf'](small)['counts'][0] == 6
+
+
+def test_protocols_run_computes_the_new_names(monkeypatch):
+  """Through the evaluate runner, registered under their names (as protocols.METRICS should)."""
+  from tf_gans.metrics import evaluation, protocols  # pylint: disable=import-outside-toplevel
+  entries = dict(protocols.METRICS._entries)  # pylint: disable=protected-access
+  for name, adapter in evaluation.FEATURE_METRICS.items():
+    entries.setdefault(name, adapter)
+  monkeypatch.setattr(protocols.METRICS, '_entries', entries)
+  reals, fakes, logits = _inputs()
+  ev = _evaluation(reals, fakes, logits)
+  names = ['precision_recall', 'density_coverage', 'fid_inf', 'is_inf']
+  out = protocols.run(names, None, ev.opt, evaluation=ev)
+  assert list(out) == names
+  assert 0 < out['precision_recall']['precision'] <= 1 and out['density_coverage']['k'] == 5
+  assert out['fid_inf']['fid_inf'] > 0 and out['is_inf']['is_inf'] > 1

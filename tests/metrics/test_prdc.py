@@ -109,3 +109,26 @@ def test_copies_are_neighbours_at_distance_zero():
 def test_bad_input_is_refused(real, fake, k, match):
   with pytest.raises(ValueError, match=match):
     prdc.precision_recall(real, fake, k)
+
+
+# --------------------------------------------- the evaluate adapters (metrics.evaluation)
+
+
+def _evaluation(reals, fakes, **options):
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  ev = evaluation.Evaluation(None, evaluation.Options(features='classifier', **options))
+  cache = ev._cache  # pylint: disable=protected-access
+  cache.update({'features:reals': reals, 'features:fakes': fakes})
+  return ev
+
+
+def test_evaluate_adapters_compute_from_the_evaluation_features():
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  reals, fakes = _features(11, 120), _features(12, 100, shift=0.3)
+  ev = _evaluation(reals, fakes)
+  pr = evaluation.FEATURE_METRICS['precision_recall'](ev)
+  dc = evaluation.FEATURE_METRICS['density_coverage'](ev)
+  assert pr == {**prdc.precision_recall(reals, fakes, 3), 'k': 3, 'num_reals': 120,
+                'num_samples': 100, 'features': 'classifier'}
+  assert dc == {**prdc.density_coverage(reals, fakes, 5), 'k': 5, 'num_reals': 120,
+                'num_samples': 100, 'features': 'classifier'}

@@ -1,4 +1,4 @@
-"""Bootstrap confidence intervals for the feature metrics: FID, KID, precision/recall, density/coverage.
+"""Bootstrap confidence intervals: FID, KID, precision/recall, density/coverage.
 
 One FID number hides its spread. The nonparametric bootstrap (Efron and
 Tibshirani 1993, "An Introduction to the Bootstrap", ch. 6 and 13, the

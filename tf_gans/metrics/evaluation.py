@@ -81,6 +81,8 @@ class Options:
   fid_method: str = 'sqrtm'            # fid: 'sqrtm' (TTUR) or 'eigh' (same trace, faster)
   num_images: int = 0                  # presets: images per pass (0: the preset's count)
   warmup: bool = True                  # presets: untimed noise minibatch first
+  ci: float = 0.0                      # bootstrap interval coverage (e.g. 0.95); 0: none
+  ci_resamples: int = 100              # bootstrap resamples per interval
   extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -180,6 +182,11 @@ class Evaluation:
                  len(images), start, self.opt.progress)
       return np.concatenate(out)
     return self._once(f'features:{which}', make)
+
+  def fake_logits(self) -> np.ndarray:
+    """float64 [N, K] class logits of the generated samples (Inception or digit classifier)."""
+    return self._once('logits:fakes',
+                      lambda: np.asarray(image_logits(self, self.fakes()), np.float64))
 
   def real_statistics(self):
     """(mu, sigma) of the reals: from --fid_stats if it exists, else computed (and saved there)."""
@@ -288,3 +295,122 @@ def generate_with_labels(module, seed: int, labels) -> np.ndarray:
       latents=latents, labels=tf.constant(labels, tf.float32))['images'].numpy()
   unit = np.clip((images - lo) / (hi - lo), 0.0, 1.0)
   return np.round(unit * 255.0).astype(np.uint8)
+
+
+# ------------------------------------------------ feature metrics and intervals
+#
+# The adapters (Evaluation) -> dict of the metrics computed from the features
+# (and logits) above; `FEATURE_METRICS` names them as users type them.
+
+
+def _counts(ev: Evaluation) -> Dict[str, Any]:
+  return {'num_reals': len(ev.features('reals')), 'num_samples': len(ev.features('fakes')),
+          'features': ev.opt.features}
+
+
+def _intervals(intervals) -> Dict[str, Any]:
+  return {name: interval.to_dict() for name, interval in intervals.items()}
+
+
+def _manifold_metric(ev: Evaluation, names, k: int) -> Dict[str, Any]:
+  """precision/recall or density/coverage at k, with bootstrap intervals under --ci."""
+  from tf_gans.metrics import bootstrap, prdc  # pylint: disable=import-outside-toplevel
+  reals, fakes = ev.features('reals'), ev.features('fakes')
+  if ev.opt.ci:
+    make = (bootstrap.precision_recall_interval if names[0] == 'precision'
+            else bootstrap.density_coverage_interval)
+    intervals = make(reals, fakes, k=k, ci=ev.opt.ci, num_resamples=ev.opt.ci_resamples,
+                     seed=ev.opt.seed)
+    values = {name: intervals[name].value for name in names}
+    extra = {'ci': _intervals(intervals)}
+  else:
+    metric = prdc.precision_recall if names[0] == 'precision' else prdc.density_coverage
+    values, extra = metric(reals, fakes, k), {}
+  return {**values, 'k': k, **_counts(ev), **extra}
+
+
+def precision_recall_metric(ev: Evaluation) -> Dict[str, Any]:
+  """Improved precision and recall, k = 3 (Kynkaanniemi et al. 2019; tf_gans.metrics.prdc)."""
+  from tf_gans.metrics import prdc  # pylint: disable=import-outside-toplevel
+  return _manifold_metric(ev, ('precision', 'recall'), prdc.PRECISION_RECALL_K)
+
+
+def density_coverage_metric(ev: Evaluation) -> Dict[str, Any]:
+  """Density and coverage, k = 5 (Naeem et al. 2020; tf_gans.metrics.prdc)."""
+  from tf_gans.metrics import prdc  # pylint: disable=import-outside-toplevel
+  return _manifold_metric(ev, ('density', 'coverage'), prdc.DENSITY_COVERAGE_K)
+
+
+def infinity_smallest(num: int, flag_note: str, dims: int = 0) -> int:
+  """The first N of the FID_inf / IS_inf fit, for `num` samples.
+
+  Chong and Forsyth fit N from 5000 to 50,000 (a tenth to all); smaller
+  evaluations keep a tenth, raised to dims + 1 where each FID_N needs a
+  full-rank covariance of `dims`-d features. The fit needs N to span at least
+  a factor 2, else ValueError (`flag_note` says what to raise).
+  """
+  from tf_gans.metrics import fid_infinity  # pylint: disable=import-outside-toplevel
+  smallest = min(fid_infinity.SMALLEST, max(num // 10, dims + 1, 2))
+  if 2 * smallest > num:
+    raise ValueError(f'the 1/N fit evaluates N from {smallest} to --num_samples={num}, which '
+                     f'must be at least {2 * smallest}{flag_note} (the paper: 50000).')
+  return smallest
+
+
+def fid_infinity_metric(ev: Evaluation) -> Dict[str, Any]:
+  """FID extrapolated to infinitely many samples (Chong and Forsyth 2020)."""
+  from tf_gans.metrics import fid_infinity  # pylint: disable=import-outside-toplevel
+  (mu_r, sigma_r), reals_from = ev.real_statistics()
+  fakes = ev.features('fakes')
+  full_rank = not ev.opt.fid_small_sample
+  smallest = infinity_smallest(
+      len(fakes), ': each N must exceed the feature dimensions for a full-rank covariance, '
+      'or pass --fid_small_sample' if full_rank else '', fakes.shape[1] if full_rank else 0)
+  result = fid_infinity.fid_infinity((mu_r, sigma_r), fakes, seed=ev.opt.seed,
+                                     smallest=smallest, method=ev.opt.fid_method)
+  return {**result, 'reals': reals_from, 'num_samples': len(fakes),
+          'features': ev.opt.features}
+
+
+def is_infinity_metric(ev: Evaluation) -> Dict[str, Any]:
+  """Inception score (one split) extrapolated to infinitely many samples (Chong and Forsyth)."""
+  from tf_gans.metrics import fid_infinity  # pylint: disable=import-outside-toplevel
+  logits = ev.fake_logits()
+  smallest = infinity_smallest(len(logits), '')
+  result = fid_infinity.is_infinity(logits, seed=ev.opt.seed, smallest=smallest)
+  return {**result, 'num_samples': len(logits), 'features': ev.opt.features}
+
+
+# name -> adapter, for the metric registry of tf_gans.metrics.protocols.
+FEATURE_METRICS = {
+    'precision_recall': precision_recall_metric,
+    'density_coverage': density_coverage_metric,
+    'fid_inf': fid_infinity_metric,
+    'is_inf': is_infinity_metric,
+}
+
+
+def confidence_interval(ev: Evaluation, name: str) -> Dict[str, Any]:
+  """{'ci': interval dict} of 'fid' or 'kid' under --ci (tf_gans.metrics.bootstrap); {} without.
+
+  FID: reals and fakes resampled, or the fakes only when the reals come as
+  statistics from an existing --fid_stats file; --fid_method as the value.
+  KID: as the kid metric (fid.kernel_distance defaults, seed 0), resampled.
+  """
+  if not ev.opt.ci:
+    return {}
+  from tf_gans.metrics import bootstrap  # pylint: disable=import-outside-toplevel
+  fakes = ev.features('fakes')
+  if name == 'fid':
+    path = ev.opt.fid_stats
+    real = ev.real_statistics()[0] if path and os.path.exists(path) else ev.features('reals')
+    interval = bootstrap.fid_interval(real, fakes, ci=ev.opt.ci,
+                                      num_resamples=ev.opt.ci_resamples, seed=ev.opt.seed,
+                                      method=ev.opt.fid_method)
+  elif name == 'kid':
+    interval = bootstrap.kid_interval(ev.features('reals'), fakes, ci=ev.opt.ci,
+                                      num_resamples=ev.opt.ci_resamples, seed=0)
+  else:
+    raise ValueError(f'--ci applies to fid, kid, precision_recall and density_coverage; '
+                     f'not to {name!r}.')
+  return {'ci': interval.to_dict()}
