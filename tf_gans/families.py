@@ -40,18 +40,24 @@ def load_generator(logdir):
   return family.load_generator(cfg), cfg
 
 
-def generator_module(logdir, checkpoint=None):
+def generator_module(logdir, checkpoint=None, snapshot=None):
   """(module, where) of the run in `logdir`: its generator (PGGAN: Gs) at the latest (or the
-  given) training checkpoint, finished or not, with the signatures of an export
+  given) training checkpoint, finished or not, or at its snapshot `snapshot` (a step, or
+  PGGAN kimg), with the signatures of an export
   (`tf_gans.models.savedmodel.InMemoryExport`); `where` is e.g. 'step 600'."""
   # pylint: disable=import-outside-toplevel
   from tf_gans.models import savedmodel
   from tf_gans.training.family import restore_latest
   rg, _ = load_generator(logdir)
-  restored = restore_latest(rg, logdir, checkpoint)
+  if snapshot is not None:
+    if checkpoint:
+      raise ValueError('a checkpoint and a snapshot name two sources; give one.')
+    where = _restore_snapshot(rg, logdir, snapshot)
+  else:
+    where = _where(rg, restore_latest(rg, logdir, checkpoint))
   module = savedmodel.InMemoryExport(rg.generator, rg.latent_dim, rg.latent_distribution,
                                      rg.value_range, rg.label_size)
-  return module, _where(rg, restored)
+  return module, where
 
 
 def _restore_snapshot(rg, logdir, position):

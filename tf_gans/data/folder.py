@@ -174,3 +174,62 @@ def load_folder(arg, split, image_size=None, channels=None, **options):
   if images.ndim == 3:
     images = images[..., np.newaxis]
   return ArraySource(name=f'folder:{directory}', images=images, scale=1.0 / 255)
+
+
+def _read_size(path):
+  """(width, height) from the file header (no pixel decoding)."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  with Image.open(path) as image:
+    return image.size
+
+
+def open_folder(arg, channels=None):
+  """Every image under a folder as a lazily decoded `ArraySource` (for evaluation).
+
+  Unlike `load_folder`, nothing is decoded here: each file's header is read, a
+  folder that is empty, holds unreadable files or mixes image sizes is refused
+  now (naming the files), and the pixels of a row are decoded when it is read
+  (`LazyImages`), so a pass over the folder holds one minibatch, however many
+  images it holds. Images keep their size (no --image_size: metrics resize).
+
+  Args:
+    arg: The folder.
+    channels: 1, 3, or None (3 if any image is colour, else 1).
+  """
+  from tf_gans.data.source import LazyImages  # pylint: disable=g-import-not-at-top
+  if not arg:
+    raise ValueError("Dataset 'folder' needs a path: 'folder:<path>'.")
+  directory = pathlib.Path(os.path.expanduser(arg))
+  paths = list_images(directory)
+  corrupt = {}
+  mode = _pick_mode(channels, paths, corrupt)
+  sizes = {}
+  for path in paths:
+    if path not in corrupt:
+      try:
+        sizes[path] = _read_size(path)
+      except Exception as error:  # pylint: disable=broad-except
+        corrupt[path] = _reason(error)
+  if corrupt:
+    raise _corrupt_error(directory, [(p, corrupt[p]) for p in paths if p in corrupt])
+  (width, height), first = sizes[paths[0]], paths[0]
+  for path in paths:
+    if sizes[path] != (width, height):
+      raise ValueError(
+          f'Image folder {directory} mixes image sizes, e.g. {first} is {width}x{height} and '
+          f'{path} is {sizes[path][0]}x{sizes[path][1]} (width x height); metrics compare '
+          'images of one size.')
+  depth = 1 if mode == 'L' else 3
+
+  def read(rows):
+    out = np.empty([len(rows), height, width, depth], np.uint8)
+    for i, row in enumerate(rows):
+      try:
+        image = _decode(paths[row], mode, None)
+      except Exception as error:  # pylint: disable=broad-except
+        raise ValueError(f'Image folder {directory}: {paths[row]} could not be decoded: '
+                         f'{_reason(error)}.') from None
+      out[i] = image.reshape(height, width, depth)
+    return out
+  images = LazyImages(read, len(paths), (height, width, depth))
+  return ArraySource(name=f'folder:{directory}', images=images, scale=1.0 / 255)
