@@ -44,10 +44,11 @@ def test_default_options_take_the_runs_mirror_augment_and_sample_count():
   assert run_eval.default_options(typed, rg, ('num_samples',), counted).num_samples == 500
 
 
-def test_a_conditional_mirrored_pggan_run_is_evaluated_as_the_original(tmp_path, monkeypatch):
-  # A 16x16 set with 3-wide multi-hot labels; the run used 2 of them (max_label_size=2)
-  # and mirror augment. Its Gs (untrained) gets the label rows of the last reals pass cut
-  # to 2 components, and the reals are flipped as the run's were.
+@pytest.fixture(scope='module')
+def conditional_run(tmp_path_factory):
+  """An untrained PGGAN run on a 16x16 set with 3-wide multi-hot labels; the run used 2
+  of them (max_label_size=2) and mirror augment; one snapshot. (logdir, labels)."""
+  tmp_path = tmp_path_factory.mktemp('conditional')
   rng = np.random.default_rng(1)
   images = rng.integers(0, 256, [40, 16, 16, 3]).astype(np.uint8)
   labels = rng.integers(0, 2, [40, 3]).astype(np.float32)
@@ -63,12 +64,26 @@ def test_a_conditional_mirrored_pggan_run_is_evaluated_as_the_original(tmp_path,
   rg, _ = families.load_generator(str(logdir))
   assert rg.label_size == 2
   snapshots.Snapshots(str(logdir), 'pggan', rg.nets).write(0.032)
+  return logdir, labels
+
+
+def _spy(monkeypatch):
+  """Records the label rows fed to Gs by the presets and the sizes of mirrored batches."""
   fed, flipped = [], []
   generate, mirror = presets.generate_with_labels, presets.mirror_augment
   monkeypatch.setattr(presets, 'generate_with_labels', lambda module, seed, rows: (
       fed.append(np.array(rows)), generate(module, seed, rows))[1])
   monkeypatch.setattr(presets, 'mirror_augment', lambda batch, r: (
       flipped.append(len(batch)), mirror(batch, r))[1])
+  return fed, flipped
+
+
+def test_a_conditional_mirrored_pggan_run_is_evaluated_as_the_original(conditional_run,
+                                                                       monkeypatch):
+  # Gs (untrained) gets the label rows of the last reals pass cut to 2 components, and
+  # the reals are flipped as the run's were.
+  logdir, labels = conditional_run
+  fed, flipped = _spy(monkeypatch)
   rows = run_eval.evaluate_run(str(logdir), ['swd-16k'], evaluation.Options(
       num_images=12, progress=False, warmup=False), log=quiet)
   row = [r for r in rows if r.get('kimg') == 0.032][0]
@@ -87,6 +102,20 @@ def test_a_conditional_mirrored_pggan_run_is_evaluated_as_the_original(tmp_path,
   row = [r for r in rows if r.get('metrics') == ['swd']][0]
   assert 'errors' not in row and row['swd/num_images'] == 16
   np.testing.assert_array_equal(np.concatenate(asked), labels[:16, :2])
+
+
+def test_evaluate_cli_takes_the_runs_mirror_augment_unless_typed(conditional_run, monkeypatch):
+  from tests.inprocess_cli import run_main  # pylint: disable=import-outside-toplevel
+  logdir, labels = conditional_run
+  fed, flipped = _spy(monkeypatch)
+  for typed, expected in (([], [8, 8]), (['--nomirror_augment'], [])):
+    (logdir / run_eval.METRICS_FILE).unlink(missing_ok=True)  # else the snapshot is done
+    del flipped[:], fed[:]
+    out = run_main('evaluate', f'--run={logdir}', '--metrics=swd-16k', '--num_samples=8',
+                   '--noprogress', *typed)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert flipped == expected
+    np.testing.assert_array_equal(np.concatenate(fed), labels[8:16, :2])
 
 
 def test_real_labelled_samples_are_the_conditional_exports_on_those_labels(monkeypatch):
