@@ -87,9 +87,11 @@ def test_the_python_section_runs_as_written(tmp_path, monkeypatch, capsys):
         assert any(fnmatch.fnmatchcase(line, pattern) for line in printed), (pattern, printed)
     with capsys.disabled():
       print(f'\nREADME block {i + 1}: {seconds:.1f} s')
-  # Beyond the comments: the GAN trained (1797 images, 2 minibatches of 64 a step: 15
-  # steps), PGGAN grew to 8x8, and the run wrote its folder under the temporary directory.
-  assert int(namespace['gan'].step.numpy()) == 15
+  # Beyond the comments: the GAN trained one epoch of the digits' train split (1,297 images,
+  # 2 minibatches of 64 a step: 11 steps, the last one short), PGGAN grew to 8x8, and the run
+  # wrote its folder under the temporary directory.
+  assert len(namespace['images']) == 1297 and namespace['gan'].real_batches_per_step == 2
+  assert int(namespace['gan'].step.numpy()) == 11
   assert tuple(namespace['gan'].value_range) == (0.0, 1.0)
   assert namespace['pggan'].cur_nimg > 0
   assert (tmp_path / 'runs' / 'api' / 'run.json').exists()
