@@ -279,7 +279,8 @@ def test_conditional_fakes_get_the_label_vectors_of_the_last_pass_cut_to_the_gen
   gen = _RecordingGenerator()
   gen.label_size = 2
   list(driver.fake_batches(gen, 10, st.labels))
-  np.testing.assert_array_equal(np.concatenate(gen.labels), labels[[0, 1, 2, 3, 4, 5, 6, 7, 0, 1], :2])
+  np.testing.assert_array_equal(np.concatenate(gen.labels),
+                                labels[[0, 1, 2, 3, 4, 5, 6, 7, 0, 1], :2])
   gen.label_size = 4
   with pytest.raises(ValueError, match=r'takes 4 label components but --data=tfrecords:.* has 3'):
     list(driver.fake_batches(gen, 10, st.labels))

@@ -128,7 +128,8 @@ def test_real_labelled_samples_are_the_conditional_exports_on_those_labels(monke
   rows = np.eye(3, dtype=np.float32)[[0, 2, 1, 1, 0]]
   labelled = run_eval.RealLabelled(module, rows, seed=10)
   got = labelled.signatures['generate'](seed=13, num=4)['images'].numpy()  # samples 3..6
-  np.testing.assert_array_equal(got, evaluation.generate_with_labels(module, 13, rows[[3, 4, 0, 1]]))
+  np.testing.assert_array_equal(
+      got, evaluation.generate_with_labels(module, 13, rows[[3, 4, 0, 1]]))
   unit = labelled.signatures['sample'](seed=13, num=4)['images'].numpy()
   np.testing.assert_array_equal(np.round(unit * 255).astype(np.uint8), got)
   plain = savedmodel.InMemoryExport(tf.keras.Sequential([tf.keras.layers.Dense(4)]), 3,
