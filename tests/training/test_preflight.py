@@ -59,13 +59,10 @@ def test_a_logdir_that_cannot_be_created_is_one_error_before_training(tmp_path, 
   assert not (parent / 'run').exists() or how == 'parent is a file'
 
 
-@pytest.fixture(scope='module')
-def gan_run(tmp_path_factory):
-  """A 20-step GAN run with checkpoints at 10 and 20; copy it to change it."""
-  logdir = tmp_path_factory.mktemp('gan') / 'run'
-  out = run_main('train', f'--logdir={logdir}', *GAN)
-  assert out.returncode == 0, out.stderr[-3000:]
-  return logdir
+@pytest.fixture
+def gan_run(trained_run):
+  """The shared 20-step GAN run (tests/conftest.py), checkpoints at 10 and 20; copy it."""
+  return trained_run.logdir
 
 
 def _snapshot(logdir):
@@ -242,3 +239,13 @@ def test_a_failed_snapshot_names_its_folder_and_removes_its_partial_files(tmp_pa
                                         'snapshot-0000010.index']
   assert snaps.last.endswith('snapshot-0000010')
   np.testing.assert_equal(len(snapshots_lib.list_snapshots(str(tmp_path))), 1)
+
+
+def test_a_pggan_run_folder_that_is_a_file_is_one_error_before_training(tmp_path,
+                                                                       blocks_tfrecords):
+  logdir = tmp_path / 'run'
+  logdir.write_text('not a folder')
+  line = _one_error_line(run_main('train', '--model=pggan', f'--dataset=tfrecords:{blocks_tfrecords}',
+                                  f'--logdir={logdir}', '--noprogress'))
+  assert line.startswith(f'error: --logdir={logdir}: the run folder cannot be written: {logdir} '
+                         f'is a file, not a folder. Nothing was trained'), line

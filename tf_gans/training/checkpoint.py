@@ -278,7 +278,7 @@ def candidates(directory):
       names = {m.group(1) for f in os.listdir(directory) if (m := _NAME_RE.match(f))}
     except OSError:
       names = set()
-  return sorted(names, key=_number, reverse=True)
+  return sorted((n for n in names if re.fullmatch(r'ckpt-\d+', n)), key=_number, reverse=True)
 
 
 def _unique(path):
@@ -427,8 +427,8 @@ class Checkpointer:
     """The chief's newest intact checkpoint, or None if it has none.
 
     Damaged newer ones are skipped: on the process that writes the run folder
-    (unless read_only) their files are moved into `checkpoints/damaged/` and the state file names
-    the intact one; one warning line says what was skipped.
+    (unless read_only) their files are moved into `checkpoints/damaged/` and the
+    state file names the intact one; one warning line says what was skipped.
 
     Raises:
       DamagedCheckpointError: there are checkpoints, but none is intact (nothing moved).

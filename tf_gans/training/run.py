@@ -93,10 +93,12 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
   """Runs (or resumes) the run `cfg` describes with `trainer_class`; returns a `RunResult`.
 
   Raises DivergenceError on a non-finite loss (the last good checkpoint is
-  kept); `atomic.NotWritableError` / `NotEnoughSpaceError` before training when a
-  folder of the run cannot be written or its disk cannot hold a checkpoint;
-  `checkpoint.SaveError` when a save fails (the previous checkpoint is kept); SIGINT / SIGTERM (when the caller installed the handlers) save a
-  checkpoint and return interrupted=True.
+  kept); `atomic.NotWritableError` / `NotEnoughSpaceError` before training when
+  a folder of the run cannot be written or its disk cannot hold a checkpoint;
+  `checkpoint.SaveError` when a save fails (the previous checkpoint is kept);
+  `checkpoint.DamagedCheckpointError` on resume when no checkpoint is intact.
+  SIGINT / SIGTERM (when the caller installed the handlers) save a checkpoint
+  and return interrupted=True.
 
   Args:
     explicit: the fields the user set; on resume only these override the
