@@ -140,10 +140,16 @@ def test_ci_option_adds_intervals_to_the_adapters():
   assert fid_ci == bootstrap.fid_interval(reals, fakes, ci=0.9, num_resamples=30,
                                           seed=5).to_dict()
   few = _evaluation(reals[:40], fakes[:40], ci=0.9, ci_resamples=3)   # KID: 100 subsets each
-  assert evaluation.confidence_interval(few, 'kid')['ci']['num_resamples'] == 3
+  kid_ci = evaluation.confidence_interval(few, 'kid')['ci']
+  assert kid_ci['num_resamples'] == 3
+  assert kid_ci['value'] == fid.kernel_distance(reals[:40], fakes[:40]).mean  # the kid metric's
   with pytest.raises(ValueError, match="--ci applies to fid, kid, precision_recall and "
                      "density_coverage; not to 'swd'"):
     evaluation.confidence_interval(ev, 'swd')
+  for bad, match in (({'ci': 1.5}, r'--ci must be 0 \(no intervals\) or a coverage in'),
+                     ({'ci': 0.9, 'ci_resamples': 1}, '--ci_resamples must be an integer >= 2')):
+    with pytest.raises(ValueError, match=match):
+      evaluation.FEATURE_METRICS['precision_recall'](_evaluation(reals, fakes, **bad))
   # Without --ci: no interval, no extra work.
   plain = _evaluation(reals, fakes)
   assert 'ci' not in evaluation.FEATURE_METRICS['precision_recall'](plain)

@@ -308,6 +308,17 @@ def _counts(ev: Evaluation) -> Dict[str, Any]:
           'features': ev.opt.features}
 
 
+def _interval_options(ev: Evaluation) -> Dict[str, Any]:
+  """The bootstrap arguments of --ci / --ci_resamples / --seed, checked (ValueError naming them)."""
+  ci, resamples = ev.opt.ci, ev.opt.ci_resamples
+  if not 0.0 < ci < 1.0:
+    raise ValueError(f'--ci must be 0 (no intervals) or a coverage in (0, 1) such as 0.95, got '
+                     f'{ci}.')
+  if isinstance(resamples, bool) or int(resamples) != resamples or resamples < 2:
+    raise ValueError(f'--ci_resamples must be an integer >= 2, got {resamples}.')
+  return {'ci': float(ci), 'num_resamples': int(resamples), 'seed': ev.opt.seed}
+
+
 def _intervals(intervals) -> Dict[str, Any]:
   return {name: interval.to_dict() for name, interval in intervals.items()}
 
@@ -319,8 +330,7 @@ def _manifold_metric(ev: Evaluation, names, k: int) -> Dict[str, Any]:
   if ev.opt.ci:
     make = (bootstrap.precision_recall_interval if names[0] == 'precision'
             else bootstrap.density_coverage_interval)
-    intervals = make(reals, fakes, k=k, ci=ev.opt.ci, num_resamples=ev.opt.ci_resamples,
-                     seed=ev.opt.seed)
+    intervals = make(reals, fakes, k=k, **_interval_options(ev))
     values = {name: intervals[name].value for name in names}
     extra = {'ci': _intervals(intervals)}
   else:
@@ -400,17 +410,16 @@ def confidence_interval(ev: Evaluation, name: str) -> Dict[str, Any]:
   if not ev.opt.ci:
     return {}
   from tf_gans.metrics import bootstrap  # pylint: disable=import-outside-toplevel
+  if name not in ('fid', 'kid'):
+    raise ValueError(f'--ci applies to fid, kid, precision_recall and density_coverage; '
+                     f'not to {name!r}.')
+  options = _interval_options(ev)
   fakes = ev.features('fakes')
   if name == 'fid':
     path = ev.opt.fid_stats
     real = ev.real_statistics()[0] if path and os.path.exists(path) else ev.features('reals')
-    interval = bootstrap.fid_interval(real, fakes, ci=ev.opt.ci,
-                                      num_resamples=ev.opt.ci_resamples, seed=ev.opt.seed,
-                                      method=ev.opt.fid_method)
-  elif name == 'kid':
-    interval = bootstrap.kid_interval(ev.features('reals'), fakes, ci=ev.opt.ci,
-                                      num_resamples=ev.opt.ci_resamples, seed=0)
+    interval = bootstrap.fid_interval(real, fakes, method=ev.opt.fid_method, **options)
   else:
-    raise ValueError(f'--ci applies to fid, kid, precision_recall and density_coverage; '
-                     f'not to {name!r}.')
+    # The kid metric's value uses the subset seed 0 (fid.kernel_distance's default).
+    interval = bootstrap.kid_interval(ev.features('reals'), fakes, subset_seed=0, **options)
   return {'ci': interval.to_dict()}
