@@ -99,10 +99,10 @@ def test_load_source_unknown_name():
 
 
 def test_load_source_slices():
-  assert data.load_source('digits', 'train[:1500]').num_examples == 1500
-  held_out = data.load_source('digits', 'train[1500:]')
+  assert data.load_source('digits', 'all[:1500]').num_examples == 1500
+  held_out = data.load_source('digits', 'all[1500:]')
   assert held_out.num_examples == 297
-  full = data.load_source('digits')
+  full = data.load_source('digits', 'all')
   np.testing.assert_array_equal(held_out.images, full.images[1500:])
   np.testing.assert_array_equal(held_out.labels, full.labels[1500:])
 
@@ -118,7 +118,7 @@ def test_load_source_malformed_split():
 
 
 def test_unused_option_is_rejected_but_none_is_fine():
-  assert data.load_source('digits', image_size=None).num_examples == 1797
+  assert data.load_source('digits', 'all', image_size=None).num_examples == 1797
   with pytest.raises(ValueError, match='does not support option.*image_size'):
     data.load_source('digits', image_size=32)
 
