@@ -195,3 +195,14 @@ def test_reading_a_gan_run_skips_a_damaged_checkpoint_and_leaves_it_in_place(
   assert sorted(os.listdir(ckpts)) == before and (ckpts / 'checkpoint').read_text() == state
   with pytest.raises(ckpt_lib.DamagedCheckpointError, match='ckpt-20 is damaged'):
     restore.load_run(str(logdir), str(ckpts / 'ckpt-20'))
+
+
+def test_newest_intact_names_the_damaged_newer_ones_and_moves_nothing(tmp_path):
+  ckpts = _three_checkpoints(tmp_path)
+  _damage(ckpts, 30, 'corrupted bytes')
+  before = sorted(os.listdir(ckpts))
+  intact, damaged = ckpt_lib.newest_intact(ckpts)
+  assert intact == os.path.join(ckpts, 'ckpt-20')
+  assert [name for name, _ in damaged] == ['ckpt-30']
+  assert damaged[0][1][0].startswith('ckpt-30.data-00000-of-00001 has corrupted bytes')
+  assert sorted(os.listdir(ckpts)) == before

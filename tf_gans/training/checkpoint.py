@@ -281,6 +281,23 @@ def candidates(directory):
   return sorted((n for n in names if re.fullmatch(r'ckpt-\d+', n)), key=_number, reverse=True)
 
 
+def newest_intact(directory, check=damage):
+  """(the newest intact checkpoint's prefix or None, [(name, problems)] of the damaged
+  newer ones) in `directory`; moves nothing (read-only users, e.g. export, evaluate).
+
+  Args:
+    check: callable(prefix) -> problems ([] when intact); default `damage`.
+  """
+  damaged = []
+  for name in candidates(directory):
+    prefix = os.path.join(directory, name)
+    problems = check(prefix)
+    if not problems:
+      return prefix, damaged
+    damaged.append((name, problems))
+  return None, damaged
+
+
 def _unique(path):
   n, out = 1, path
   while os.path.lexists(out):
@@ -433,15 +450,7 @@ class Checkpointer:
     Raises:
       DamagedCheckpointError: there are checkpoints, but none is intact (nothing moved).
     """
-    names = candidates(self.restore_dir)
-    damaged, intact = [], None
-    for name in names:
-      prefix = os.path.join(self.restore_dir, name)
-      problems = self.damage(prefix)
-      if not problems:
-        intact = prefix
-        break
-      damaged.append((name, problems))
+    intact, damaged = newest_intact(self.restore_dir, self.damage)
     if not damaged:
       return intact
     detail = '; '.join(', '.join(problems) for _, problems in damaged)
