@@ -30,6 +30,26 @@ def test_fit_is_least_squares_with_intercept():
   np.testing.assert_allclose(got, (intercept, slope), rtol=1e-10)
 
 
+def test_fit_reads_the_line_at_zero_as_their_sklearn_linear_regression():
+  """score_infinity.py: LinearRegression().fit(1/N, scores).predict([[0]])."""
+  from sklearn.linear_model import LinearRegression  # pylint: disable=import-outside-toplevel
+  counts = fid_infinity.sample_counts(50000)
+  scores = 12.0 + 9000.0 / counts + np.random.default_rng(0).normal(0.0, 0.05, len(counts))
+  theirs = LinearRegression().fit(1 / counts.reshape(-1, 1), scores.reshape(-1, 1))
+  assert fid_infinity.extrapolate(counts, scores)[0] == pytest.approx(
+      theirs.predict(np.array([[0]]))[0, 0], rel=1e-10)
+
+
+def test_is_n_is_their_one_split_score():
+  """score_infinity.py calculate_inception_score(pred, num_splits=1) on softmax rows."""
+  logits = np.random.default_rng(2).standard_normal((400, 20)) * 2
+  pred = special.softmax(logits, axis=1)
+  theirs = np.exp(np.mean(np.sum(pred * (np.log(pred) - np.log(pred.mean(0, keepdims=True))),
+                                 axis=1)))
+  got = fid_infinity.is_infinity(logits, counts=[200, 400])
+  assert got['scores'][1] == pytest.approx(theirs, rel=1e-12)    # N = 400: every image
+
+
 def _gaussian_case(d=32):
   rng = np.random.default_rng(5)
   var_r, var_g = rng.uniform(0.5, 2.0, d), rng.uniform(0.5, 2.0, d)
