@@ -132,3 +132,30 @@ def test_evaluate_adapters_compute_from_the_evaluation_features():
                 'num_samples': 100, 'features': 'classifier'}
   assert dc == {**prdc.density_coverage(reals, fakes, 5), 'k': 5, 'num_reals': 120,
                 'num_samples': 100, 'features': 'classifier'}
+
+
+def test_several_k_share_one_set_of_distance_passes(monkeypatch):
+  real, fake = _features(13, 80), _features(14, 70, shift=0.3)
+  alone = {k: prdc.manifold_counts(real, fake, k) for k in (3, 5)}
+  calls = []
+  original = prdc._distances  # pylint: disable=protected-access
+  monkeypatch.setattr(prdc, '_distances', lambda *a: calls.append(1) or original(*a))
+  together = prdc.manifold_counts_per_k(real, fake, (5, 3))
+  assert len(calls) == 3                     # real-real, fake-fake, real-fake; not 6
+  assert set(together) == {3, 5}
+  for k in (3, 5):
+    for name, value in alone[k].items():
+      np.testing.assert_array_equal(together[k][name], value)
+  assert prdc.values_from_counts(together[3], 3)['precision'] == prdc.precision_recall(
+      real, fake, 3)['precision']
+
+
+def test_evaluation_computes_the_distances_once_for_both_metrics(monkeypatch):
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  ev = _evaluation(_features(15, 60), _features(16, 60, shift=0.2))
+  calls = []
+  original = prdc._distances  # pylint: disable=protected-access
+  monkeypatch.setattr(prdc, '_distances', lambda *a: calls.append(1) or original(*a))
+  evaluation.FEATURE_METRICS['precision_recall'](ev)
+  evaluation.FEATURE_METRICS['density_coverage'](ev)
+  assert len(calls) == 3

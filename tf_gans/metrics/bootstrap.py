@@ -40,7 +40,7 @@ FID.
 """
 
 import dataclasses
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -154,10 +154,17 @@ def kid_interval(real_features, fake_features, ci: float = CI,
                    resample_reals)['kid']
 
 
-def _manifold_intervals(real_features, fake_features, k: int, names, ci: float,
-                        num_resamples: int, seed: int, resample_reals: bool,
-                        block_elements: int) -> Dict[str, Interval]:
-  counts = prdc.manifold_counts(real_features, fake_features, k, block_elements)
+def intervals_from_counts(counts: Dict[str, np.ndarray], k: int, names: Sequence[str],
+                          ci: float = CI, num_resamples: int = NUM_RESAMPLES, seed: int = 0,
+                          resample_reals: bool = True) -> Dict[str, Interval]:
+  """{name: Interval} of 'precision', 'recall', 'density', 'coverage' from prdc.manifold_counts.
+
+  The per-image quantities are resampled, the manifolds held (module docstring).
+  """
+  unknown = set(names) - {'precision', 'recall', 'density', 'coverage'}
+  if unknown:
+    raise ValueError(f'unknown manifold metric(s) {sorted(unknown)}; expected precision, '
+                     'recall, density, coverage.')
   per_real = np.stack([counts['real_in_fake'], counts['real_covered']], axis=1).astype(float)
   per_fake = counts['fake_in_real'].astype(np.float64)
 
@@ -166,6 +173,14 @@ def _manifold_intervals(real_features, fake_features, k: int, names, ci: float,
              'density': float(np.mean(fakes) / k), 'coverage': float(np.mean(reals[:, 1]))}
     return {name: every[name] for name in names}
   return bootstrap(statistic, per_real, per_fake, ci, num_resamples, seed, resample_reals)
+
+
+def _manifold_intervals(real_features, fake_features, k: int, names, ci: float,
+                        num_resamples: int, seed: int, resample_reals: bool,
+                        block_elements: int) -> Dict[str, Interval]:
+  _check_ci(ci, num_resamples)
+  counts = prdc.manifold_counts(real_features, fake_features, k, block_elements)
+  return intervals_from_counts(counts, k, names, ci, num_resamples, seed, resample_reals)
 
 
 def precision_recall_interval(real_features, fake_features, k: int = prdc.PRECISION_RECALL_K,

@@ -323,20 +323,29 @@ def _intervals(intervals) -> Dict[str, Any]:
   return {name: interval.to_dict() for name, interval in intervals.items()}
 
 
+def manifold_counts(ev: Evaluation) -> Dict[int, Dict[str, np.ndarray]]:
+  """prdc.manifold_counts of the reals and fakes at k = 3 and 5, from one distance pass, cached.
+
+  precision_recall (k = 3) and density_coverage (k = 5) share the pairwise
+  distances, the cost of both.
+  """
+  from tf_gans.metrics import prdc  # pylint: disable=import-outside-toplevel
+  ks = (prdc.PRECISION_RECALL_K, prdc.DENSITY_COVERAGE_K)
+  make = lambda: prdc.manifold_counts_per_k(ev.features('reals'), ev.features('fakes'), ks)
+  return ev._once('manifold_counts', make)  # pylint: disable=protected-access
+
+
 def _manifold_metric(ev: Evaluation, names, k: int) -> Dict[str, Any]:
   """precision/recall or density/coverage at k, with bootstrap intervals under --ci."""
   from tf_gans.metrics import bootstrap, prdc  # pylint: disable=import-outside-toplevel
-  reals, fakes = ev.features('reals'), ev.features('fakes')
-  if ev.opt.ci:
-    make = (bootstrap.precision_recall_interval if names[0] == 'precision'
-            else bootstrap.density_coverage_interval)
-    intervals = make(reals, fakes, k=k, **_interval_options(ev))
-    values = {name: intervals[name].value for name in names}
-    extra = {'ci': _intervals(intervals)}
-  else:
-    metric = prdc.precision_recall if names[0] == 'precision' else prdc.density_coverage
-    values, extra = metric(reals, fakes, k), {}
-  return {**values, 'k': k, **_counts(ev), **extra}
+  options = _interval_options(ev) if ev.opt.ci else None
+  counts = manifold_counts(ev)[k]
+  values = prdc.values_from_counts(counts, k)
+  out = {name: values[name] for name in names}
+  out.update({'k': k, **_counts(ev)})
+  if options:
+    out['ci'] = _intervals(bootstrap.intervals_from_counts(counts, k, names, **options))
+  return out
 
 
 def precision_recall_metric(ev: Evaluation) -> Dict[str, Any]:

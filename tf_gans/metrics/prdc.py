@@ -54,9 +54,12 @@ hour or more on such a CPU); memory stays at the block size.
 
 `manifold_counts` returns the per-image quantities the four metrics
 average; the bootstrap intervals (tf_gans.metrics.bootstrap) resample them.
+`manifold_counts_per_k` gets them for several k from one set of distance
+passes (evaluate's precision_recall at k = 3 and density_coverage at k = 5
+share it).
 """
 
-from typing import Dict
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -108,6 +111,21 @@ def _distances(x: np.ndarray, y: np.ndarray, xx: np.ndarray, yy: np.ndarray) -> 
   return np.sqrt(d2, out=d2)
 
 
+def _radii(features: np.ndarray, ks: Tuple[int, ...], block_elements: int) -> np.ndarray:
+  """[len(ks), N]: each feature's distance to its k-th neighbour (itself excluded), per k."""
+  n = len(features)
+  norms = np.einsum('ij,ij->i', features, features)
+  radii = np.empty((len(ks), n))
+  rows = _row_block(n, block_elements)
+  kth = [k - 1 for k in ks]
+  for first in range(0, n, rows):
+    last = min(first + rows, n)
+    block = _distances(features[first:last], features, norms[first:last], norms)
+    block[np.arange(last - first), np.arange(first, last)] = np.inf
+    radii[:, first:last] = np.partition(block, kth, axis=1)[:, kth].T
+  return radii
+
+
 def knn_radii(features, k: int, block_elements: int = BLOCK_ELEMENTS) -> np.ndarray:
   """Distance of each feature to its k-th nearest neighbour in the same set, excluding itself.
 
@@ -117,19 +135,46 @@ def knn_radii(features, k: int, block_elements: int = BLOCK_ELEMENTS) -> np.ndar
   (copies of the point stay neighbours at distance 0, as in prdc).
   """
   features = _as_features('features', features)
-  n = len(features)
-  if n <= k:
+  if len(features) <= k:
     raise ValueError(f'a k = {k} nearest-neighbour radius needs at least {k + 1} features, '
-                     f'got {n}.')
-  norms = np.einsum('ij,ij->i', features, features)
-  radii = np.empty(n)
-  rows = _row_block(n, block_elements)
-  for first in range(0, n, rows):
-    last = min(first + rows, n)
-    block = _distances(features[first:last], features, norms[first:last], norms)
-    block[np.arange(last - first), np.arange(first, last)] = np.inf
-    radii[first:last] = np.partition(block, k - 1, axis=1)[:, k - 1]
-  return radii
+                     f'got {len(features)}.')
+  return _radii(features, (int(k),), block_elements)[0]
+
+
+def manifold_counts_per_k(real_features, fake_features, ks: Sequence[int],
+                          block_elements: int = BLOCK_ELEMENTS
+                          ) -> Dict[int, Dict[str, np.ndarray]]:
+  """{k: manifold_counts(..., k)} for several k from one set of distance passes.
+
+  The three distance passes (real-real, fake-fake, real-fake) dominate the
+  cost and do not depend on k, so precision/recall (k = 3) and
+  density/coverage (k = 5) of one evaluation share them.
+  """
+  for k in ks:
+    if isinstance(k, bool) or int(k) != k or k < 1:
+      raise ValueError(f'k must be a positive integer, got {k!r}.')
+  ks = tuple(sorted({int(k) for k in ks}))
+  if not ks:
+    raise ValueError('ks must name at least one k.')
+  real, fake, _ = _check(real_features, fake_features, ks[-1])
+  real_radii = _radii(real, ks, block_elements)
+  fake_radii = _radii(fake, ks, block_elements)
+  real_norms = np.einsum('ij,ij->i', real, real)
+  fake_norms = np.einsum('ij,ij->i', fake, fake)
+  out = {k: {'fake_in_real': np.zeros(len(fake), np.int64),
+             'real_in_fake': np.zeros(len(real), bool),
+             'real_covered': np.zeros(len(real), bool)} for k in ks}
+  rows = _row_block(len(fake), block_elements)
+  for first in range(0, len(real), rows):
+    last = min(first + rows, len(real))
+    block = _distances(real[first:last], fake, real_norms[first:last], fake_norms)
+    nearest = block.min(axis=1)
+    for i, k in enumerate(ks):
+      radius = real_radii[i, first:last]
+      out[k]['fake_in_real'] += np.count_nonzero(block < radius[:, None], axis=0)
+      out[k]['real_in_fake'][first:last] = np.any(block < fake_radii[i][None, :], axis=1)
+      out[k]['real_covered'][first:last] = nearest < radius
+  return out
 
 
 def manifold_counts(real_features, fake_features, k: int,
@@ -143,24 +188,16 @@ def manifold_counts(real_features, fake_features, k: int,
   precision = mean(fake_in_real > 0), density = mean(fake_in_real) / k,
   recall = mean(real_in_fake), coverage = mean(real_covered).
   """
-  real, fake, k = _check(real_features, fake_features, k)
-  real_radii = knn_radii(real, k, block_elements)
-  fake_radii = knn_radii(fake, k, block_elements)
-  real_norms = np.einsum('ij,ij->i', real, real)
-  fake_norms = np.einsum('ij,ij->i', fake, fake)
-  fake_in_real = np.zeros(len(fake), np.int64)
-  real_in_fake = np.zeros(len(real), bool)
-  real_covered = np.zeros(len(real), bool)
-  rows = _row_block(len(fake), block_elements)
-  for first in range(0, len(real), rows):
-    last = min(first + rows, len(real))
-    block = _distances(real[first:last], fake, real_norms[first:last], fake_norms)
-    radius = real_radii[first:last, None]
-    fake_in_real += np.count_nonzero(block < radius, axis=0)
-    real_in_fake[first:last] = np.any(block < fake_radii[None, :], axis=1)
-    real_covered[first:last] = block.min(axis=1) < real_radii[first:last]
-  return {'fake_in_real': fake_in_real, 'real_in_fake': real_in_fake,
-          'real_covered': real_covered}
+  (counts,) = manifold_counts_per_k(real_features, fake_features, (k,), block_elements).values()
+  return counts
+
+
+def values_from_counts(counts: Dict[str, np.ndarray], k: int) -> Dict[str, float]:
+  """{'precision', 'recall', 'density', 'coverage'} from `manifold_counts` at k."""
+  return {'precision': float(np.mean(counts['fake_in_real'] > 0)),
+          'recall': float(np.mean(counts['real_in_fake'])),
+          'density': float(np.mean(counts['fake_in_real']) / k),
+          'coverage': float(np.mean(counts['real_covered']))}
 
 
 def precision_recall(real_features, fake_features, k: int = PRECISION_RECALL_K,
@@ -177,9 +214,8 @@ def precision_recall(real_features, fake_features, k: int = PRECISION_RECALL_K,
     {'precision': share of fakes in the real manifold,
      'recall': share of reals in the fake manifold}.
   """
-  counts = manifold_counts(real_features, fake_features, k, block_elements)
-  return {'precision': float(np.mean(counts['fake_in_real'] > 0)),
-          'recall': float(np.mean(counts['real_in_fake']))}
+  values = values_from_counts(manifold_counts(real_features, fake_features, k, block_elements), k)
+  return {name: values[name] for name in ('precision', 'recall')}
 
 
 def density_coverage(real_features, fake_features, k: int = DENSITY_COVERAGE_K,
@@ -190,6 +226,5 @@ def density_coverage(real_features, fake_features, k: int = DENSITY_COVERAGE_K,
     {'density': mean over fakes of the real balls holding them, over k,
      'coverage': share of reals whose ball holds a fake}.
   """
-  counts = manifold_counts(real_features, fake_features, k, block_elements)
-  return {'density': float(np.mean(counts['fake_in_real']) / k),
-          'coverage': float(np.mean(counts['real_covered']))}
+  values = values_from_counts(manifold_counts(real_features, fake_features, k, block_elements), k)
+  return {name: values[name] for name in ('density', 'coverage')}
