@@ -38,7 +38,8 @@ def test_default_options_take_the_runs_mirror_augment_and_sample_count():
                                       RunConfig(logdir='x')).mirror_augment
   # A run config carrying the protocol's sample count (RGAN CAT: 10000 / 2000) is used
   # unless --num_samples is typed.
-  counted = types.SimpleNamespace(**{run_eval.RUN_SAMPLE_COUNT_FIELD: 2000})
+  counted = RunConfig(logdir='x', fid_num_samples=2000)  # configs/rgan/cat/*_cat256.cfg
+  assert getattr(counted, run_eval.RUN_SAMPLE_COUNT_FIELD) == 2000
   opts = run_eval.default_options(evaluation.Options(), rg, (), counted)
   assert opts.num_samples == opts.num_images == 2000  # num_images: fid-rgan's typed count
   assert run_eval.default_options(typed, rg, ('num_samples',), counted).num_samples == 500

@@ -16,8 +16,8 @@ from tf_gans.training.runfile import RunFileMixin, field
 # What may differ on resume: how long to train and how to log / run it, never
 # anything that changes the trajectory of the weights.
 RESUME_OVERRIDABLE = ('steps', 'logdir', 'log_every', 'sample_every', 'checkpoint_every',
-                      'keep_checkpoints', 'snapshot_every', 'export', 'progress', 'progress_every_s', 'strategy', 'jit_compile',
-                      'steps_per_execution')
+                      'keep_checkpoints', 'snapshot_every', 'export', 'progress', 'progress_every_s',
+                      'strategy', 'jit_compile', 'steps_per_execution', 'fid_num_samples')
 
 
 @dataclasses.dataclass
@@ -109,6 +109,9 @@ class RunConfig(RunFileMixin):
                               'of --log_every).')
   keep_checkpoints: int = field(3, 'Checkpoints to keep.')
   num_samples: int = field(64, 'Images in each sample grid.')
+  fid_num_samples: int = field(0, 'Generated images the protocol\'s FID uses when the run is '
+                               'evaluated (`evaluate --run` without --num_samples; the RGAN CAT '
+                               'runs: 10000 at 64/128, 2000 at 256). 0: the metric\'s default.')
   export: bool = field(True, 'Export the generator SavedModel at the end.')
   progress: bool = field(True, 'Show a progress line (rate, ETA, losses).')
   progress_every_s: float = field(30.0, 'Seconds between progress lines when the output is a '
@@ -124,6 +127,9 @@ class RunConfig(RunFileMixin):
     for name in positive:
       if getattr(self, name) < 1:
         raise ValueError(f'--{name} must be >= 1, got {getattr(self, name)}.')
+    if self.fid_num_samples < 0:
+      raise ValueError(f'--fid_num_samples must be >= 0 (0: the metric\'s default), got '
+                       f'{self.fid_num_samples}.')
     if self.simultaneous and self.d_steps != 1:
       raise ValueError(f'--simultaneous updates D and G from one forward pass, so it needs '
                        f'--d_steps=1, got --d_steps={self.d_steps}.')
