@@ -245,6 +245,13 @@ class ProgressiveConfig(RunFileMixin):
         D_lrate_dict=t['D_lrate_dict'], tick_kimg_base=self.tick_kimg_base,
         tick_kimg_dict=t['tick_kimg_dict'])
 
+  def minibatches(self, resolution_log2, num_gpus=1):
+    """The minibatches the schedule can take, one per resolution 4 .. 2**resolution_log2."""
+    t = self.tables()
+    return sorted({schedule_lib.minibatch_at(2 ** r, num_gpus, self.minibatch_base,
+                                             t['minibatch_dict'], t['max_minibatch_per_gpu'])
+                   for r in range(2, resolution_log2 + 1)})
+
 
 def parse_table(name, text, value_type):
   """'4:128,8:64' -> {4: 128, 8: 64}; errors name the flag."""

@@ -8,7 +8,8 @@ time sec/kimg`) and a row of scalars; every `image_snapshot_ticks` ticks a
 grid of Gs images on fixed latents (`fakesKKKKKK.png`, KKKKKK = kimg), every
 `network_snapshot_ticks` ticks a checkpoint and a network snapshot (G, Gs:
 `snapshots/network-snapshot-KKKKKK`, kept for `evaluate --run`). The progress
-line advances after every round, inside a tick.
+line advances after every round, inside a tick. A stop (Ctrl-C, SIGTERM, a stop
+request) lands after the D or G step in progress, and the run resumes there.
 
 The run's life around this loop (run file, resume, SIGINT/SIGTERM, divergence,
 monitoring, the final checkpoint and Gs export) is the one every model shares:
@@ -159,14 +160,23 @@ class ProgressiveRun:
         cfg.G_smoothing, cfg.schedule(0, self.R, self.life.replicas).minibatch))
 
   def rounds(self, check_stop):
+    """Schedule rounds to total_kimg; a stop lands after any D or G step (`PGGAN.train_round`),
+    a state a resume continues from on the same trajectory (`PGGAN.next_round`)."""
     run, cfg, ticks, monitor = self.run, self.cfg, self.ticks, self.monitor
     say = lambda text: (monitor.end_line(), self.log(text))  # not onto the progress line
+
+    def at_step():
+      try:
+        check_stop()
+      except KeyboardInterrupt:  # a diverged state is never saved: that error goes first
+        run.check_finite()
+        raise
+
     total_nimg = int(cfg.total_kimg * 1000)
     while run.cur_nimg < total_nimg:
-      sched = run.schedule()
-      run.train_round(sched, say)
+      sched, done = run.next_round(say)
+      run.train_round(sched, done, say, check_stop=at_step)
       run.check_finite()
-      check_stop()  # a round is the unit a resume continues from
       monitor.progress(run.cur_nimg / 1000, _progress_terms(run, sched, cfg))
       done = run.cur_nimg >= total_nimg
       if run.cur_nimg >= ticks.tick_start_nimg + sched.tick_kimg * 1000 or done:

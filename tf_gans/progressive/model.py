@@ -123,17 +123,68 @@ class PGGAN:
 
   def train_rounds(self, rounds=1, log=print):
     """Trains `rounds` schedule rounds from where it is; returns the last loss terms.
-    Raises DivergenceError on a non-finite loss."""
+    Raises DivergenceError on a non-finite loss (see `check_finite`)."""
     for _ in range(rounds):
-      self.train_round(self.schedule(), log)
+      self.train_round(*self.next_round(log), log=log)
       self.check_finite()
     return {k: float(v) for k, v in self.trainer.last_terms.items()}
 
-  def train_round(self, sched, log=print):
+  @property
+  def round_length(self):
+    """D and G steps per schedule round: minibatch_repeats x (D_repeats + 1)."""
+    return self.cfg.minibatch_repeats * (self.cfg.D_repeats + 1)
+
+  def next_round(self, log=print):
+    """(schedule, steps already done) of the round to train next.
+
+    A round starts where the step counter is a multiple of `round_length` (every
+    round has that many steps, from step 0), with the schedule at cur_nimg. A
+    run stopped inside a round (a stop lands after any D or G step: see
+    `train_round`) resumes inside it, at the schedule it had: the lod and learning
+    rates were frozen for the round and are in the checkpoint (G.lod, the
+    optimizers' learning rates), and its start is cur_nimg less its D steps times
+    the minibatch, which is the one of the candidate minibatches whose schedule there
+    gives those values. If none does (the replica count changed on --resume, so the
+    minibatch did), the rest of the round runs at the schedule of cur_nimg.
+    """
+    cfg, R = self.cfg, self.dataset.resolution_log2  # pylint: disable=invalid-name
+    done = int(self.trainer.step.numpy()) % self.round_length
+    if not done:
+      return self.schedule(), 0
+    per_repeat = cfg.D_repeats + 1
+    d_steps = done // per_repeat * cfg.D_repeats + min(done % per_repeat, cfg.D_repeats)
+    frozen = [np.float32(v.numpy()) for v in (self.G.lod, self.trainer.G_opt.learning_rate,
+                                              self.trainer.D_opt.learning_rate)]
+    replicas = self.strategy.num_replicas_in_sync
+    found = []
+    for minibatch in cfg.minibatches(R, replicas):
+      start = self.cur_nimg - d_steps * minibatch
+      sched = cfg.schedule(start, R, replicas) if start >= 0 else None
+      if sched and sched.minibatch == minibatch and frozen == [
+          np.float32(sched.lod), np.float32(sched.G_lrate), np.float32(sched.D_lrate)]:
+        found.append(sched)
+    if len(found) == 1:
+      return found[0], done
+    sched = self.schedule()
+    log(f'note: the round stopped at {self.where()} ({done} of its {self.round_length} D and G '
+        f'steps done) does not fit the schedule now (was the replica count changed?); its '
+        f'remaining steps run at the schedule of {self.where()} (lod {sched.lod:.3f}).')
+    return sched, done
+
+  def train_round(self, sched, done=0, log=print, check_stop=None):
     """One schedule evaluation (original `train.py` `train_progressive_gan`): the data
     stream at the schedule's resolution, Adam reset when floor(lod) or ceil(lod)
     changed, lod and learning rates set, then minibatch_repeats x [D_repeats x
-    (D step + Gs update), G step]."""
+    (D step + Gs update), G step].
+
+    Args:
+      sched: the round's schedule (`next_round`).
+      done: steps of this round already trained (a round resumed inside): skipped,
+        and its Adam reset is not redone.
+      check_stop: called after every D step (with its Gs update and data position)
+        and every G step, where the state is consistent: a checkpoint saved there
+        resumes on the same trajectory (`next_round`). It raises to stop.
+    """
     cfg, R = self.cfg, self.dataset.resolution_log2  # pylint: disable=invalid-name
     data_lod = R - int(math.log2(sched.resolution))
     if sched.resolution > self._seen_resolution:
@@ -145,19 +196,30 @@ class PGGAN:
       self._stream_key = (data_lod, sched.minibatch)
       self._stream = self._open_stream(data_lod, sched.minibatch)
     key = schedule_lib.opt_reset_key(sched.lod)
-    if cfg.reset_opt_for_new_lod and tuple(self.opt_key.numpy()) != key:
+    if cfg.reset_opt_for_new_lod and not done and tuple(self.opt_key.numpy()) != key:
       self.trainer.reset_optimizers()
       with self.strategy.scope():
         self.opt_key.assign(key)
     self.trainer.set_schedule(sched.lod, sched.G_lrate, sched.D_lrate)
     label_size = self.G.static_kwargs['label_size']
+    position = 0
     for _ in range(cfg.minibatch_repeats):
       for _ in range(cfg.D_repeats):
+        position += 1
+        if position <= done:
+          continue
         reals, labels = next(self._stream)
         self.trainer.d_step(reals, labels[:, :label_size], sched.resolution,
                             num_workers=self.rows.num_workers)
         self.advance_data(data_lod, sched.minibatch)
+        if check_stop:
+          check_stop()
+      position += 1
+      if position <= done:
+        continue
       self.trainer.g_step(sched.minibatch, sched.resolution)
+      if check_stop:
+        check_stop()
 
   def _open_stream(self, lod, minibatch):
     """The stream of level `lod` from its data position: every element with one worker,

@@ -52,16 +52,25 @@ def training_schedule(cur_nimg, resolution_log2, num_gpus=1, lod_initial_resolut
     lod -= max(phase_kimg - lod_training_kimg, 0.0) / lod_transition_kimg
   lod = max(lod, 0.0)
   resolution = 2 ** (resolution_log2 - int(math.floor(lod)))
-  minibatch = (minibatch_dict or {}).get(resolution, minibatch_base)
-  minibatch -= minibatch % num_gpus
-  cap = (max_minibatch_per_gpu or {}).get(resolution)
-  if cap is not None:
-    minibatch = min(minibatch, cap * num_gpus)
+  minibatch = minibatch_at(resolution, num_gpus, minibatch_base, minibatch_dict,
+                           max_minibatch_per_gpu)
   ticks = TICK_KIMG_DICT if tick_kimg_dict is None else tick_kimg_dict
   return Schedule(kimg=kimg, lod=float(lod), resolution=resolution, minibatch=minibatch,
                   G_lrate=(G_lrate_dict or {}).get(resolution, G_lrate_base),
                   D_lrate=(D_lrate_dict or {}).get(resolution, D_lrate_base),
                   tick_kimg=ticks.get(resolution, tick_kimg_base))
+
+
+def minibatch_at(resolution, num_gpus=1, minibatch_base=16, minibatch_dict=None,
+                 max_minibatch_per_gpu=None):
+  """`TrainingSchedule`'s minibatch at a resolution: the table's (or the base), less
+  `minibatch % num_gpus`, capped at `max_minibatch_per_gpu[res] * num_gpus`."""
+  minibatch = (minibatch_dict or {}).get(resolution, minibatch_base)
+  minibatch -= minibatch % num_gpus
+  cap = (max_minibatch_per_gpu or {}).get(resolution)
+  if cap is not None:
+    minibatch = min(minibatch, cap * num_gpus)
+  return minibatch
 
 
 def opt_reset_key(lod):

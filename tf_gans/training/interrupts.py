@@ -1,8 +1,9 @@
 """Stopping a run cleanly: stop requests, SIGINT / SIGTERM, output streams that may die.
 
 A run stops cleanly through its `StopRequest`: the training loop calls
-`check()` where its state is consistent (the GAN after a step, PGGAN after a
-schedule round), which then raises `Interrupted` (a KeyboardInterrupt); the
+`check()` where its state is consistent (the GAN after a step or an execution of
+`steps_per_execution` steps, PGGAN after a D or G step), which then raises
+`Interrupted` (a KeyboardInterrupt); the
 lifecycle (`tf_gans.training.lifecycle.Lifecycle.train`) catches it, saves a
 checkpoint first and only then prints, so the run resumes exactly where it
 stopped. Who sets the request is the caller's choice:
@@ -137,11 +138,21 @@ class StopRequest:
   and the lifecycle saves that state. A second signal raises at once (an
   impatient user still gets out) as a forced stop, which keeps the last
   checkpoint instead of saving a state caught mid-update.
+
+  `announce`: None, or callable(name) the first request calls to say that the
+  stop is on its way (the lifecycle's "stopping at the next consistent point
+  (about N s)"). Set by `set()` it is called at once; for a signal it is called by
+  `stop_signals`' watcher thread the moment the signal arrives, not when Python
+  next runs its handler, which waits for the TensorFlow call in progress to return.
   """
 
   def __init__(self):
     self.signal_name = None
     self.signum = 0
+    self.announce = None
+    self._announced = False
+    self._lock = threading.Lock()
+    self._watched = False  # a watcher thread announces the signals
 
   @property
   def is_set(self):
@@ -151,12 +162,30 @@ class StopRequest:
     """Asks the run to stop at its next consistent point (as a first signal does)."""
     if self.signal_name is None:
       self.signal_name, self.signum = REQUESTED, REQUEST_CODE
+      self.announce_once(REQUESTED)
+
+  def announce_once(self, name):
+    """Calls `announce(name)` for the first request only; a failing message never
+    breaks the stop."""
+    with self._lock:
+      if self._announced or self.announce is None:
+        return
+      self._announced = True
+    try:
+      self.announce(name)
+    except Exception:  # pylint: disable=broad-except
+      pass
 
   def handle(self, signum, frame):  # pylint: disable=unused-argument
     name = signal.Signals(signum).name
     if self.signal_name is not None:
       raise Interrupted(name, forced=True)
     self.signal_name, self.signum = name, int(signum)
+    if not self._watched:  # no watcher thread: say it here (a write may be in progress)
+      try:
+        self.announce_once(name)
+      except RuntimeError:  # a reentrant write to the stream Python was writing
+        pass
 
   def check(self, vote=None):
     """Raises `Interrupted` if a stop was requested.
@@ -216,17 +245,77 @@ def current_stop_request():
 def stop_signals(request):
   """Within the block SIGINT and SIGTERM set `request` (a `StopRequest`).
 
-  Only the main thread can install handlers; elsewhere this does nothing.
+  Only the main thread can install handlers; elsewhere this does nothing. Python
+  runs a signal's handler only when the main thread is back in the interpreter, so
+  during a TensorFlow step it waits for the step; a watcher thread, woken through
+  `signal.set_wakeup_fd` the moment the signal arrives, calls the request's
+  `announce` at once (`_SignalWatcher`).
   """
   if threading.current_thread() is not threading.main_thread():
     yield request
     return
   previous = {s: signal.signal(s, request.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+  watcher = _SignalWatcher.start(request)
   try:
     yield request
   finally:
+    if watcher:
+      watcher.stop()
     for s, handler in previous.items():
       signal.signal(s, handler)
+
+
+class _SignalWatcher:
+  """A thread that announces a stop request's first SIGINT / SIGTERM as it arrives.
+
+  CPython's C-level handler writes each signal's number to the wakeup file
+  descriptor (`signal.set_wakeup_fd`) at once, while the Python handler waits
+  for the main thread; this thread reads that pipe.
+  """
+
+  def __init__(self, request, read_fd, write_fd, previous_fd):
+    self.request, self.read_fd, self.write_fd = request, read_fd, write_fd
+    self.previous_fd = previous_fd
+    self.thread = threading.Thread(target=self._run, name='tf_gans-stop-signals', daemon=True)
+
+  @classmethod
+  def start(cls, request):
+    """A running watcher, or None where the wakeup descriptor cannot be taken."""
+    read_fd, write_fd = os.pipe()
+    try:
+      os.set_blocking(write_fd, False)
+      previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+      os.close(read_fd)
+      os.close(write_fd)
+      return None
+    watcher = cls(request, read_fd, write_fd, previous)
+    request._watched = True  # pylint: disable=protected-access
+    watcher.thread.start()
+    return watcher
+
+  def _run(self):
+    wanted = {int(signal.SIGINT), int(signal.SIGTERM)}
+    while True:
+      try:
+        data = os.read(self.read_fd, 64)
+      except OSError:
+        return
+      if not data:  # the write end was closed: the block ended
+        return
+      for signum in data:
+        if signum in wanted:
+          self.request.announce_once(signal.Signals(signum).name)
+
+  def stop(self):
+    try:
+      signal.set_wakeup_fd(self.previous_fd)
+    except (ValueError, OSError):
+      signal.set_wakeup_fd(-1)
+    self.request._watched = False  # pylint: disable=protected-access
+    os.close(self.write_fd)
+    self.thread.join(timeout=5)
+    os.close(self.read_fd)
 
 
 @contextlib.contextmanager

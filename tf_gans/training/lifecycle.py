@@ -12,7 +12,11 @@ What it guarantees for every model (GAN, RGAN, PGGAN):
 - chief and scratch folders (`tf_gans.training.strategy.write_dir`): only the
   chief writes the run folder, every worker restores the chief's checkpoint;
 - a stop request (`interrupts.StopRequest`) saves a checkpoint at the loop's
-  next consistent point, then says how to resume; a run stopped before its
+  next consistent point (a GAN execution, a PGGAN D or G step), then says how to
+  resume. Its first signal is answered at once, by a thread (`interrupts.stop_signals`):
+  "SIGINT: stopping at the next consistent point (about N s), ...", N from the time
+  between the loop's recent consistent points; a second signal stops without saving
+  and the message names the checkpoint kept (file and position). A run stopped before its
   first checkpoint resumes from the beginning. Who sets it is the caller's
   choice (`interrupts`): the command lines take SIGINT / SIGTERM
   (`interrupts.take_stop_signals`); library calls and in-process tests install
@@ -53,8 +57,8 @@ own steps in a variable it adds to the checkpoint, takes over the SIGTERM handle
 and ends the process through `TerminationConfig.exit_fn` (default
 `sys.exit(42)`) rather than returning to the loop; its per-step call is
 `save_checkpoint_if_preempted`, deprecated. The vote costs one scalar-sized
-collective per step (GAN, one per execution of the train function) or per
-schedule round (PGGAN); one process makes no extra collective.
+collective per step (GAN, one per execution of the train function; PGGAN, one per
+D or G step); one process makes no extra collective.
 
 A worker that dies (SIGKILL) or freezes (SIGSTOP) makes the others' next
 collective fail: gRPC cannot reach it, or the coordination service misses its
@@ -76,6 +80,7 @@ import contextlib
 import dataclasses
 import gc
 import os
+import time
 
 import tensorflow as tf
 
@@ -131,6 +136,7 @@ class Lifecycle:
     self.signals = interrupts.stop_signals_taken() if signals is None else signals
     self.multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
     self._vote = strategy_lib.StopVote(self.strategy) if self.multi_worker else None
+    self._pace = _Pace()
 
   @property
   def logdir(self):
@@ -170,8 +176,35 @@ class Lifecycle:
 
     Under several workers every worker must call it at the same points (it is a
     collective): all of them then raise together when any of them got a signal.
+    The time between calls gives the "(about N s)" of a stop's first message.
     """
+    self._pace.tick()
     self.stop_request.check(self._vote)
+
+  def _announcement(self, name, checkpointer):
+    """The first stop request's message: when the next consistent point comes, and what
+    a second signal would keep."""
+    when = self._pace.describe()
+    latest = getattr(getattr(checkpointer, 'manager', None), 'latest_checkpoint', None)
+    kept = f'the last checkpoint, {self._checkpoint_name(latest)},' if latest else (
+        'the last checkpoint (none yet)')
+    by = 'Ctrl-C' if name == 'SIGINT' else 'signal'
+    again = (f'; a second {by} stops at once without saving: {kept} is kept'
+             if name != interrupts.REQUESTED else '')
+    return (f'{name}: stopping at the next consistent point ({when}), then saving a '
+            f'checkpoint{again}.')
+
+  def _checkpoint_name(self, path):
+    """'checkpoints/ckpt-5000 (5 kimg)' / '.../ckpt-600 (step 600)': the file and its
+    position (PGGAN numbers checkpoints by images shown, the others by step)."""
+    base = os.path.basename(path)
+    try:
+      number = int(base.rsplit('-', 1)[1])
+    except (IndexError, ValueError):
+      return path
+    at = (f'{number / 1000:g} kimg' if getattr(self.cfg, 'FAMILY', '') == 'pggan'
+          else f'step {number}')
+    return f'{path} ({at})'
 
   def _watch_peers(self, work, checkpointer, where, monitor):
     """Returns `work()`; under several workers a lost peer's collective errors ->
@@ -229,37 +262,56 @@ class Lifecycle:
     """
     handlers = (interrupts.stop_signals(self.stop_request) if self.signals
                 else contextlib.nullcontext())
-    with handlers:
-      try:
-        self._watch_peers(body, checkpointer, where, monitor)
-      except interrupts.Interrupted as e:
-        self._stopped(e, e.args[0], checkpointer, where, monitor)
-        return True
-      except KeyboardInterrupt as e:
-        self._stopped(e, 'KeyboardInterrupt', checkpointer, where, monitor)
-        raise
+
+    def announce(name):
+      if monitor is not None:
+        monitor.end_line()  # not onto a \r progress line
+      self.log(self._announcement(name, checkpointer))
+    self.stop_request.announce = announce
+    try:
+      with handlers:
+        try:
+          self._watch_peers(body, checkpointer, where, monitor)
+        except interrupts.Interrupted as e:
+          self._stopped(e, e.args[0], checkpointer, where, monitor)
+          return True
+        except KeyboardInterrupt as e:
+          self._stopped(e, 'KeyboardInterrupt', checkpointer, where, monitor)
+          raise
+    finally:
+      self.stop_request.announce = None
     return False
 
   def _stopped(self, error, name, checkpointer, where, monitor):
-    """Saves (a stop through the request) or keeps the last checkpoint, then says so."""
-    consistent = isinstance(error, interrupts.Interrupted) and not error.forced
-    if consistent:
-      with interrupts.shielded() if self.signals else contextlib.nullcontext():
-        path = checkpointer.save()  # under the handlers a further signal waits for it
-      what = f'checkpoint {path} written'
-      if self.multi_worker:
-        what += ' (every worker saved at this step)'
-    else:  # a forced stop or a KeyboardInterrupt: the state may be mid-update
-      path = checkpointer.latest() or 'none yet'
-      what = f'the last checkpoint ({path}) is kept, nothing newer was saved'
-    if monitor is not None:
-      monitor.close()
-    origin = getattr(error, 'origin', None)
-    by = f'{name} on {origin}' if origin else name
-    self.log(f'Stopped by {by} at {where()}; {what}. '
-             f'Continue with: {runfile.resume_command(self.logdir)}'
-             + (' on every worker' if self.multi_worker else ''))
-    self.cleanup()
+    """Saves (a stop through the request) or keeps the last checkpoint, then says so.
+
+    Under the handlers the whole stop (the save, the loss curves, the message) is
+    shielded: a further signal waits for it, so it cannot end the process between
+    the checkpoint and the line that names it.
+    """
+    with interrupts.shielded() if self.signals else contextlib.nullcontext():
+      consistent = isinstance(error, interrupts.Interrupted) and not error.forced
+      if consistent:
+        path = checkpointer.save()
+        what = f'checkpoint {path} written'
+        if self.multi_worker:
+          what += ' (every worker saved at this step)'
+      else:  # a forced stop or a KeyboardInterrupt: the state may be mid-update
+        try:
+          path = checkpointer.latest()
+        except Exception:  # pylint: disable=broad-except  # e.g. every checkpoint damaged
+          path = None
+        what = (f'the last checkpoint, {self._checkpoint_name(path)}, is kept; nothing newer '
+                f'was saved' if path else 'no checkpoint was written yet (nothing is kept; a '
+                'resume starts from the beginning)')
+      if monitor is not None:
+        monitor.close()
+      origin = getattr(error, 'origin', None)
+      by = f'{name} on {origin}' if origin else name
+      self.log(f'Stopped by {by} at {where()}; {what}. '
+               f'Continue with: {runfile.resume_command(self.logdir)}'
+               + (' on every worker' if self.multi_worker else ''))
+      self.cleanup()
 
   def finish(self, checkpointer, where, monitor, export=None, artefacts=()):
     """The end of a run that reached its length.
@@ -293,3 +345,31 @@ class Lifecycle:
     """Removes a non-chief's scratch folder."""
     if not self.chief:
       strategy_lib.remove_scratch_dir(self.out_dir)
+
+
+class _Pace:
+  """How often the loop reaches a consistent point (`Lifecycle.check_stop`): an average of
+  the recent intervals, for the first stop message's estimate."""
+
+  def __init__(self):
+    self.last, self.interval = None, None
+
+  def tick(self):
+    now = time.monotonic()
+    if self.last is not None:
+      gap = now - self.last
+      self.interval = gap if self.interval is None else 0.7 * self.interval + 0.3 * gap
+    self.last = now
+
+  def describe(self):
+    """'about 3 s'; or why no estimate holds (no step finished yet, a slow step)."""
+    if self.last is None:
+      return 'after the first step, which is still running'
+    since = time.monotonic() - self.last
+    if self.interval is None:
+      return f'after the step in progress, running for {since:.0f} s'
+    left = self.interval - since
+    if left > 0:
+      return f'about {max(1, round(left))} s'
+    return (f'when the step in progress ends: it has run {since:.0f} s, longer than the usual '
+            f'{self.interval:.1f} s')
