@@ -83,7 +83,29 @@ def test_values_are_the_metrics_of_the_sets_and_the_draws_are_seeded():
   f = bootstrap.fid_interval(reals, fakes, num_resamples=20, seed=3)
   assert f.value == pytest.approx(fid.frechet_distance_from_activations(reals, fakes), rel=1e-12)
   assert f.low < f.value < f.high
-  assert set(f.to_dict()) == {'value', 'low', 'high', 'ci', 'num_resamples', 'seed', 'resampled'}
+  assert set(f.to_dict()) == {'value', 'low', 'high', 'ci', 'num_resamples', 'seed', 'resampled',
+                              'method'}
+  assert f.method == 'centred percentile' and pr['precision'].method == 'percentile'
+
+
+def test_high_dimensional_fid_interval_holds_the_value_and_is_not_too_narrow():
+  """A resample's FID is biased upward by more than its spread at d = 32, N = 300 (the plain
+  percentile interval misses the value); the centred one holds it, and is at least as wide
+  as the spread of FID over fresh draws (it is conservative, not over-confident)."""
+  d, n = 32, 300
+  draw = lambda seed: (np.random.default_rng(seed).standard_normal((n, d)),
+                       np.random.default_rng(seed + 500).standard_normal((n, d)) * 1.1 + 0.05)
+  reals, fakes = draw(0)
+  centred = bootstrap.fid_interval(reals, fakes, num_resamples=60, seed=0, method='eigh')
+  plain = bootstrap.bootstrap(
+      lambda r, f, _, __: {'fid': fid.frechet_distance(*fid.statistics(r), *fid.statistics(f),
+                                                       method='eigh')},
+      reals, fakes, num_resamples=60, seed=0)['fid']
+  assert plain.low > plain.value                       # the bias the centring removes
+  assert centred.low < centred.value < centred.high
+  assert centred.high - centred.low == pytest.approx(plain.high - plain.low, rel=1e-9)
+  fresh = [fid.frechet_distance_from_activations(*draw(s), method='eigh') for s in range(1, 21)]
+  assert 1.0 < (centred.high - centred.low) / (3.92 * np.std(fresh)) < 2.5
 
 
 def test_fid_interval_from_real_statistics_resamples_the_fakes_only():
