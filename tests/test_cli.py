@@ -187,11 +187,11 @@ def test_generate_writes_a_grid(trained_run, tmp_path):
 def test_evaluate_parzen_writes_json(trained_run, tmp_path):
   result = tmp_path / 'parzen.json'
   out = run_main('evaluate', f'--model={trained_run.export_dir}', '--metric=parzen',
-                 '--data=digits', '--split=test[1500:]', '--valid_split=train[1400:1500]',
+                 '--data=digits', '--split=test', '--valid_split=validation',
                  '--num_samples=500', f'--out={result}')
   assert out.returncode == 0, out.stderr[-2000:]
   got = json.loads(result.read_text())
-  assert got['num_test'] == 297 and got['num_centres'] == 500
+  assert got['num_test'] == 300 and got['num_centres'] == 500  # the held-out digits
   assert 0.1 <= got['sigma'] <= 1.0 and got['std_error'] > 0
 
 
@@ -217,7 +217,7 @@ def test_benchmark_writes_json_for_both_variants(tmp_path, in_repo):
 def test_evaluate_digit_confidence(trained_run, tmp_path):
   result = tmp_path / 'conf.json'
   out = run_main('evaluate', f'--model={trained_run.export_dir}', '--metric=digit_confidence',
-                 '--data=digits', '--split=train[:1400]', '--reference_split=train[1400:]',
+                 '--data=digits', '--split=train', '--reference_split=test',
                  '--classifier_epochs=15', '--num_samples=300', f'--out={result}')
   assert out.returncode == 0, out.stderr[-2000:]
   got = json.loads(result.read_text())

@@ -20,7 +20,6 @@ import dataclasses
 import json
 import sys
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -207,4 +206,4 @@ def evaluate_run():
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -34,13 +34,14 @@ def to_range(images01, value_range):
 
 def train_digit_classifier(source, value_range=(-1.0, 1.0), epochs=2, batch_size=64, seed=0):
   """Trains the classifier on an `ArraySource` with labels; returns the Keras model."""
-  if source.labels is None:
+  classes = source.class_indices()  # refuses multi-hot label rows, naming the source
+  if classes is None:
     raise ValueError(f'Source {source.name!r} has no labels to train a classifier on.')
   keras.utils.set_random_seed(seed)
-  model = build_digit_classifier(source.image_shape, int(source.labels.max()) + 1)
+  model = build_digit_classifier(source.image_shape, source.label_size or int(classes.max()) + 1)
   model.compile(keras.optimizers.Adam(1e-3),
                 keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
-  model.fit(to_range(source.as_float(), value_range), source.labels, epochs=epochs,
+  model.fit(to_range(source.as_float(), value_range), classes, epochs=epochs,
             batch_size=batch_size, verbose=0)
   return model
 
