@@ -245,7 +245,8 @@ def test_a_pggan_run_folder_that_is_a_file_is_one_error_before_training(tmp_path
                                                                        blocks_tfrecords):
   logdir = tmp_path / 'run'
   logdir.write_text('not a folder')
-  line = _one_error_line(run_main('train', '--model=pggan', f'--dataset=tfrecords:{blocks_tfrecords}',
-                                  f'--logdir={logdir}', '--noprogress'))
+  line = _one_error_line(run_main('train', '--model=pggan',
+                                  f'--dataset=tfrecords:{blocks_tfrecords}', f'--logdir={logdir}',
+                                  '--noprogress'))
   assert line.startswith(f'error: --logdir={logdir}: the run folder cannot be written: {logdir} '
                          f'is a file, not a folder. Nothing was trained'), line

@@ -105,7 +105,8 @@ def checkpoint_files(prefix):
   except OSError:
     return []
   return sorted(f for f in names
-                if (m := _NAME_RE.match(f)) and m.group(1) == name and m.group(2) != CHECKSUM_SUFFIX)
+                if (m := _NAME_RE.match(f)) and m.group(1) == name
+                and m.group(2) != CHECKSUM_SUFFIX)
 
 
 def _sha256(path):
@@ -415,8 +416,8 @@ class Checkpointer:
       what = 'no earlier checkpoint exists (a resume starts the run from the beginning)'
     partial = f'; the partial files of {name} were removed' if removed else ''
     return SaveError(f'could not write checkpoint {name} into {self.directory} at '
-                     f'{self.where()} ({describe_error(error)}): {what}{partial}. Free some space or '
-                     f'make the folder writable, then continue with: '
+                     f'{self.where()} ({describe_error(error)}): {what}{partial}. Free some '
+                     f'space or make the folder writable, then continue with: '
                      f'{runfile.resume_command(self.logdir)}')
 
   def _prune_records(self):
@@ -458,7 +459,8 @@ class Checkpointer:
       raise DamagedCheckpointError(
           f'no intact checkpoint in {self.restore_dir} ({detail}); nothing was moved or '
           f'deleted. Put intact copies of these files back, or start the run over from its '
-          f'beginning: move {self.restore_dir} aside, then run {runfile.resume_command(self.logdir)}')
+          f'beginning: move {self.restore_dir} aside, then run '
+          f'{runfile.resume_command(self.logdir)}')
     if self.read_only:
       use, where = 'reading', ' (left where they are)'
     else:
