@@ -206,3 +206,19 @@ def test_newest_intact_names_the_damaged_newer_ones_and_moves_nothing(tmp_path):
   assert [name for name, _ in damaged] == ['ckpt-30']
   assert damaged[0][1][0].startswith('ckpt-30.data-00000-of-00001 has corrupted bytes')
   assert sorted(os.listdir(ckpts)) == before
+
+
+def test_resume_with_no_intact_checkpoint_is_one_error_line_and_exit_2(tmp_path, trained_run):
+  logdir = tmp_path / 'run'
+  shutil.copytree(trained_run.logdir, logdir)
+  ckpts = logdir / 'checkpoints'
+  _damage(str(ckpts), 20, 'missing index')
+  _damage(str(ckpts), 10, 'truncated')
+  before = sorted(os.listdir(ckpts))
+  out = run_main('train', '--resume', f'--logdir={logdir}', '--steps=30', '--noprogress')
+  assert out.returncode == 2 and 'Traceback' not in out.stderr, out.stderr[-3000:]
+  lines = out.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith(f'error: no intact checkpoint in {ckpts} ('), lines
+  assert 'ckpt-20.index is missing' in lines[0]
+  assert 'ckpt-10.data-00000-of-00001 is truncated' in lines[0]
+  assert sorted(os.listdir(ckpts)) == before and 'Resumed' not in out.stdout
