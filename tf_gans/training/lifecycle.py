@@ -308,6 +308,8 @@ class Lifecycle:
         monitor.close()
       origin = getattr(error, 'origin', None)
       by = f'{name} on {origin}' if origin else name
+      if getattr(error, 'forced', False):
+        by = f'a second {by}'
       self.log(f'Stopped by {by} at {where()}; {what}. '
                f'Continue with: {runfile.resume_command(self.logdir)}'
                + (' on every worker' if self.multi_worker else ''))
