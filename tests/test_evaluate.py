@@ -54,3 +54,35 @@ def test_a_metric_failing_at_compute_time_keeps_the_others(gen8, tmp_path):
   assert set(got['fid']) == {'error'} and 'ValueError' in got['fid']['error']
   assert np.isfinite(got['kid']['mean']) and got['kid']['features'] == 'classifier'
   assert 'kid' in out.stdout and 'error' in out.stdout  # the table shows both
+
+
+def test_precision_recall_density_coverage_fid_inf_with_intervals(gen8, tmp_path):
+  """The issue 23 metrics through the command, with --ci: values in range, intervals around them."""
+  out_json = tmp_path / 'metrics.json'
+  out = run_main('evaluate', f'--model={gen8}',
+                 '--metrics=precision_recall,density_coverage,fid_inf,kid',
+                 '--features=classifier', '--data=digits', '--split=test', '--num_samples=300',
+                 '--classifier_epochs=1', '--ci=0.9', '--ci_resamples=20', '--noprogress',
+                 f'--out={out_json}')
+  assert out.returncode == 0, out.stderr[-3000:]
+  table = out.stdout
+  for key in ('precision', 'recall', 'density', 'coverage', 'fid_inf', 'mean'):
+    assert f' {key} ' in table, table
+  got = json.loads(out_json.read_text())['metrics']
+  pr, dc = got['precision_recall'], got['density_coverage']
+  assert 0 <= pr['precision'] <= 1 and 0 <= pr['recall'] <= 1 and 0 <= dc['coverage'] <= 1
+  assert got['fid_inf']['fid_inf'] == pytest.approx(got['fid_inf']['fid_inf'])  # finite
+  assert len(got['fid_inf']['counts']) == 15
+  kid = got['kid']
+  assert kid['ci']['low'] <= kid['mean'] <= kid['ci']['high'] and kid['ci']['ci'] == 0.9
+
+
+def test_bad_ci_and_too_small_fid_inf_are_refused_before_any_work(gen8):
+  out = run_main('evaluate', f'--model={gen8}', '--metrics=fid_inf,precision_recall',
+                 '--features=classifier', '--data=digits', '--split=test', '--num_samples=200',
+                 '--ci=1.5')
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert 'fid_inf: the 1/N fit evaluates N from 129 to --num_samples=200, which must be at ' \
+         'least 258' in out.stderr, out.stderr
+  assert 'precision_recall: --ci must be 0 (no intervals) or a coverage in (0, 1)' in out.stderr
+  assert 'features' not in out.stderr.replace('--features', '')  # nothing computed

@@ -35,7 +35,10 @@ flags.DEFINE_string('snapshots', 'all', 'With --run: all, or the snapshots to ev
 flags.DEFINE_list('metrics', ['parzen'],
                   'Comma-separated metrics: fid, kid, is, swd, ms_ssim, nn, parzen (GAN 2014 '
                   'protocol), digit_confidence (share of samples a digit classifier trained on '
-                  '--data/--split labels gives probability >= 0.9); or the PGGAN presets of the '
+                  '--data/--split labels gives probability >= 0.9), precision_recall (k = 3, '
+                  'Kynkaanniemi et al. 2019), density_coverage (k = 5, Naeem et al. 2020), '
+                  'fid_inf, is_inf (extrapolated to infinitely many samples, Chong and Forsyth '
+                  '2020); or the PGGAN presets of the '
                   'original config.py: swd-16k, fid-10k, fid-50k, is-50k, msssim-20k (the original '
                   'evaluate_metrics: its image counts, Reals / Reals2 rows, RGB tiling).')
 flags.DEFINE_alias('metric', 'metrics')
@@ -63,6 +66,10 @@ flags.DEFINE_integer('num_reals', 0, 'Real images of --data/--split used by fid/
                      '(0: --num_samples; SWD needs them equal).')
 flags.DEFINE_integer('seed', 0, 'Seed of the generator samples.')
 flags.DEFINE_string('out', None, 'Write the result as JSON here.')
+flags.DEFINE_float('ci', 0.0, 'Bootstrap confidence interval of fid, kid, precision_recall and '
+                   'density_coverage at this coverage, e.g. 0.95 (tf_gans.metrics.bootstrap); 0: '
+                   'none.')
+flags.DEFINE_integer('ci_resamples', 100, 'Bootstrap resamples per --ci interval.')
 flags.DEFINE_enum('features', 'inception', ['inception', 'classifier'],
                   'Feature extractor of fid/kid/is/nn: the FID Inception (--inception weights) or '
                   'the digit classifier trained on --data/--split labels.')
@@ -103,7 +110,8 @@ flags.register_multi_flags_validator(
 FLAGS = flags.FLAGS
 
 # Result keys shown in the table (the rest go to the JSON only).
-_TABLE_KEYS = ('fid', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim',
+_TABLE_KEYS = ('fid', 'mean', 'std', 'is_mean', 'is_std', 'ms_ssim', 'precision', 'recall',
+               'density', 'coverage', 'fid_inf', 'is_inf',
                'ms_ssim_reals', 'log_likelihood', 'std_error', 'sigma', 'fraction_confident',
                'grid', 'error')
 
@@ -117,6 +125,7 @@ def options_from_flags():
       classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
       nn_k=FLAGS.nn_k, progress=FLAGS.progress, mirror_augment=FLAGS.mirror_augment,
       fid_small_sample=FLAGS.fid_small_sample, fid_method=FLAGS.fid_method,
+      ci=FLAGS.ci, ci_resamples=FLAGS.ci_resamples,
       num_images=FLAGS.num_samples if FLAGS['num_samples'].present else 0,
       extra={'valid_split': FLAGS.valid_split, 'sigma': FLAGS.sigma, 'centres': FLAGS.centres,
              'reference_split': FLAGS.reference_split})

@@ -274,14 +274,15 @@ def _fid(req: Request) -> List[str]:
     out.append(f'--fid_stats={stats}: does not exist and {_existing_ancestor(stats)} is not '
                f'writable (the real statistics are written there, missing folders created).')
   return (out + _full_rank(req, '--num_reals', req.num_reals, 'real')
-          + _enough_reals(req, req.num_reals))
+          + _enough_reals(req, req.num_reals) + _ci(req))
 
 
 @CHECKS.register('kid')
 def _kid(req: Request) -> List[str]:
   why = 'the unbiased MMD^2 of each subset needs 2 images per set'
   return (_features(req) + _at_least('--num_samples', req.num_samples, 2, why)
-          + _at_least('--num_reals', req.num_reals, 2, why) + _enough_reals(req, req.num_reals))
+          + _at_least('--num_reals', req.num_reals, 2, why) + _enough_reals(req, req.num_reals)
+          + _ci(req))
 
 
 @CHECKS.register('is')
@@ -290,6 +291,51 @@ def _is(req: Request) -> List[str]:
   splits = inception_score.SPLITS
   return _features(req, need_logits=True) + _at_least(
       '--num_samples', req.num_samples, splits, f'one image per each of the {splits} splits')
+
+
+def _ci(req: Request) -> List[str]:
+  ci = getattr(req.options, 'ci', 0.0)
+  if ci and not 0.0 < ci < 1.0:
+    return [f'--ci must be 0 (no intervals) or a coverage in (0, 1) such as 0.95, got {ci:g}.']
+  if ci and getattr(req.options, 'ci_resamples', 0) < 2:
+    return [f'--ci_resamples={req.options.ci_resamples}: needs at least 2 resamples.']
+  return []
+
+
+def _manifold(k: int, what: str):
+  """The k-NN manifold metrics: each set needs more than k images (its k-th neighbour)."""
+  def check(req: Request) -> List[str]:
+    why = f'{what} takes the {k}-th nearest neighbour of each image within its set'
+    return (_features(req) + _at_least('--num_samples', req.num_samples, k + 1, why)
+            + _at_least('--num_reals', req.num_reals, k + 1, why)
+            + _enough_reals(req, req.num_reals) + _ci(req))
+  return check
+
+
+CHECKS.register('precision_recall', _manifold(3, 'precision/recall (k = 3)'))
+CHECKS.register('density_coverage', _manifold(5, 'density/coverage (k = 5)'))
+
+
+def _infinity_fit(req: Request, dims: int) -> List[str]:
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  try:
+    evaluation.infinity_smallest(req.num_samples, '', dims)
+  except ValueError as e:
+    return [str(e)]
+  return []
+
+
+@CHECKS.register('fid_inf')
+def _fid_inf(req: Request) -> List[str]:
+  out = _fid(req)
+  if _features(req):  # no feature size to fit with
+    return out
+  return out + _infinity_fit(req, 0 if req.options.fid_small_sample else feature_size(req))
+
+
+@CHECKS.register('is_inf')
+def _is_inf(req: Request) -> List[str]:
+  return _features(req, need_logits=True) + _infinity_fit(req, 0)
 
 
 @CHECKS.register('swd')
@@ -305,7 +351,8 @@ def _swd(req: Request) -> List[str]:
 def _ms_ssim(req: Request) -> List[str]:
   why = 'MS-SSIM pairs images [0::2] with [1::2]'
   return (_ms_ssim_size(req) + _at_least('--num_samples', req.num_samples, 2, why)
-          + _at_least('--num_reals', req.num_reals, 2, why) + _enough_reals(req, req.num_reals))
+          + _at_least('--num_reals', req.num_reals, 2, why) + _enough_reals(req, req.num_reals)
+          + _ci(req))
 
 
 @CHECKS.register('nn')

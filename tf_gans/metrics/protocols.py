@@ -14,6 +14,12 @@ of --data/--split, the feature extractor and features.
   ms_ssim           mean MS-SSIM of generated pairs (PGGAN, diversity), and of real pairs
   nn                nearest training images of samples, pixel and feature space (PNG grid)
   fid-rgan          FID as the RGAN reference computes it (tf_gans.metrics.rgan_fid)
+  precision_recall  improved precision and recall, k = 3 (Kynkaanniemi et al. 2019)
+  density_coverage  density and coverage, k = 5 (Naeem et al. 2020)
+  fid_inf, is_inf   FID / IS extrapolated to infinitely many samples (Chong and Forsyth 2020)
+
+With --ci, fid, kid, precision_recall and density_coverage add a bootstrap
+interval (tf_gans.metrics.bootstrap).
 
 The PGGAN presets (swd-16k, fid-10k, fid-50k, is-50k, msssim-20k: the
 original's `util_scripts.evaluate_metrics` lines) are the other names `run`
@@ -32,7 +38,8 @@ import numpy as np
 
 from tf_gans.metrics import constraints
 from tf_gans.metrics import rgan_fid
-from tf_gans.metrics.evaluation import FEATURES, Evaluation, Options, full_rank_statistics
+from tf_gans.metrics.evaluation import FEATURE_METRICS, FEATURES, Evaluation, Options
+from tf_gans.metrics.evaluation import confidence_interval, full_rank_statistics
 from tf_gans.metrics.presets import PRESETS, PresetDriver
 from tf_gans.registry import Registry
 
@@ -51,7 +58,8 @@ def fid_metric(ev: Evaluation) -> Dict[str, Any]:
   mu_g, sigma_g = full_rank_statistics('generated', ev.features('fakes'), ev.opt.fid_small_sample)
   return {'fid': fid.frechet_distance(mu_r, sigma_r, mu_g, sigma_g, method=ev.opt.fid_method),
           'reals': reals_from, 'num_samples': ev.opt.num_samples,
-          'small_sample': ev.opt.fid_small_sample, **_common(ev)}
+          'small_sample': ev.opt.fid_small_sample, **confidence_interval(ev, 'fid'),
+          **_common(ev)}
 
 
 @METRICS.register('kid')
@@ -59,7 +67,7 @@ def kid_metric(ev: Evaluation) -> Dict[str, Any]:
   """Kernel distance (unbiased MMD^2, cubic polynomial kernel), mean and std over subsets."""
   from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
   result = fid.kernel_distance(ev.features('reals'), ev.features('fakes'))
-  return {**result.to_dict(), **_common(ev)}
+  return {**result.to_dict(), **confidence_interval(ev, 'kid'), **_common(ev)}
 
 
 @METRICS.register('is')
@@ -175,6 +183,8 @@ def parzen(ev: Evaluation) -> Dict[str, Any]:
 
 # The RGAN reference's FID, with its batches of 100 and PNG quantisation (its own module).
 METRICS.register('fid-rgan', rgan_fid.rgan_fid_metric)
+for _name, _metric in FEATURE_METRICS.items():  # precision_recall, density_coverage, fid_inf, is_inf
+  METRICS.register(_name, _metric)
 
 
 # ------------------------------------------------------------------------ run
