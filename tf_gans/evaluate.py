@@ -1,8 +1,16 @@
-"""Evaluate an exported generator with the papers' metrics:
+"""Evaluate an exported generator with the papers' metrics, or any two image sources:
 
   python -m tf_gans.evaluate --model=<export dir> --data=<dataset spec> \
       --metrics=fid,is,swd,ms_ssim,nn [--inception=<weights>] [--out=result.json]
   python -m tf_gans.evaluate --model=<export dir> --metrics=parzen --data=mnist_idx:<dir> ...
+  python -m tf_gans.evaluate --reals=folder:real/ --fakes=folder:fake/ \
+      --metrics=fid,kid,precision_recall,density_coverage --inception=<weights> [--ci=0.95]
+
+--reals / --fakes take any SOURCE of tf_gans/metrics/sources.py: a dataset spec
+(`folder:`, `mnist_idx:`, `tfrecords:`, `tfds:`, `digits`, with `@split`), an
+`npz:` of uint8 images, a generator export or a training run (`run:<dir>@K`).
+They stream in minibatches and their features are cached by content
+(--feature_cache), so a second metric or comparison runs no network.
 
 Prints a table (and, with one metric, the metric's JSON) and writes JSON to
 --out. The metrics and their protocols: tf_gans/metrics/protocols.py.
@@ -42,6 +50,19 @@ flags.DEFINE_list('metrics', ['parzen'],
                   'original config.py: swd-16k, fid-10k, fid-50k, is-50k, msssim-20k (the original '
                   'evaluate_metrics: its image counts, Reals / Reals2 rows, RGB tiling).')
 flags.DEFINE_alias('metric', 'metrics')
+flags.DEFINE_string('reals', None, 'Reference images, any SOURCE: a dataset spec with optional '
+                    '@split (folder:<dir>, tfds:cifar10@test, digits@test, ...), npz:<file>[:key], '
+                    'savedmodel:<dir> or run:<dir>[@snapshot]; with --fakes instead of --data / '
+                    '--model. All its images unless --num_reals.')
+flags.DEFINE_string('fakes', None, 'Images to score against --reals, any SOURCE as --reals; a '
+                    'generator gives --num_samples images (--seed), stored images all of them '
+                    'unless --num_samples is typed.')
+flags.DEFINE_enum('resize', 'legacy_tf', ['legacy_tf', 'clean'],
+                  'How images reach the Inception\'s 299x299 input: legacy_tf (the TTUR graph\'s '
+                  'bilinear resize, as the papers\' FIDs) or clean (clean-fid\'s antialiased '
+                  'PIL bicubic, Parmar et al. 2022).')
+flags.DEFINE_string('feature_cache', None, 'Folder of cached features of --reals / --fakes (default '
+                    '$TF_GANS_FEATURE_CACHE or ~/.cache/tf_gans/features; empty: no cache).')
 flags.DEFINE_integer('pad_to', 0, 'Zero-pad --data images to this size (MNIST 28 -> 32), as in training.')
 flags.DEFINE_string('data', 'digits', 'Reference data: digits, mnist_idx:<dir>, folder:<path>, '
                     'tfds:<name>, tfrecords:<dir>.')
@@ -94,12 +115,17 @@ flags.register_validator(
     'centres', lambda c: c in ('model', 'uniform') or c.startswith('data:'),
     message='--centres must be model, uniform or data:<split>.')
 flags.register_multi_flags_validator(
-    ['model', 'run', 'centres'], lambda f: f['centres'] != 'model' or f['model'] or f['run'],
-    message='--model (or --run) is required (except for --metrics=parzen with '
+    ['model', 'run', 'centres', 'fakes'],
+    lambda f: f['centres'] != 'model' or f['model'] or f['run'] or f['fakes'],
+    message='--model, --run or --reals with --fakes is required (except for --metrics=parzen with '
             '--centres=data:/uniform).')
 flags.register_multi_flags_validator(
-    ['model', 'run'], lambda f: not (f['model'] and f['run']),
-    message='--model evaluates one export, --run every snapshot of a run: pass one of them.')
+    ['model', 'run', 'fakes'], lambda f: sum(bool(f[n]) for n in ('model', 'run', 'fakes')) <= 1,
+    message='--model evaluates one export, --run every snapshot of a run, --fakes any images '
+            'against --reals: pass one of them.')
+flags.register_multi_flags_validator(
+    ['reals', 'fakes'], lambda f: bool(f['reals']) == bool(f['fakes']),
+    message='--reals and --fakes come together: the two image sources to compare.')
 flags.register_validator('num_samples', lambda n: n >= 1, message='--num_samples must be >= 1.')
 flags.register_validator('num_reals', lambda n: n >= 0, message='--num_reals must be >= 0.')
 flags.register_validator('metrics', lambda m: bool(m), message='--metrics must name a metric.')
@@ -125,7 +151,8 @@ def options_from_flags():
       classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
       nn_k=FLAGS.nn_k, progress=FLAGS.progress, mirror_augment=FLAGS.mirror_augment,
       fid_small_sample=FLAGS.fid_small_sample, fid_method=FLAGS.fid_method,
-      ci=FLAGS.ci, ci_resamples=FLAGS.ci_resamples,
+      ci=FLAGS.ci, ci_resamples=FLAGS.ci_resamples, reals=FLAGS.reals or '',
+      fakes=FLAGS.fakes or '', resize=FLAGS.resize, feature_cache=FLAGS.feature_cache,
       num_images=FLAGS.num_samples if FLAGS['num_samples'].present else 0,
       extra={'valid_split': FLAGS.valid_split, 'sigma': FLAGS.sigma, 'centres': FLAGS.centres,
              'reference_split': FLAGS.reference_split})
@@ -176,7 +203,10 @@ def main(argv):
                             on_error=lambda name, msg: failures.append(report_error(name, msg)))
   except cli.USER_ERRORS as e:
     cli.fail(e)
-  common = {'model': FLAGS.model, 'data': FLAGS.data, 'split': FLAGS.split}
+  if ev.compares_sources:
+    common = sources_report(ev)
+  else:
+    common = {'model': FLAGS.model, 'data': FLAGS.data, 'split': FLAGS.split}
   if len(results) == 1:
     ((name, result),) = results.items()
     cli.print_json({'metric': name, **common, **result}, FLAGS.out)
@@ -191,6 +221,19 @@ def main(argv):
     sys.stderr.write(f'error: {len(failures)} of {len(results)} metric(s) failed: '
                      f'{", ".join(protocols.failed(results))} (the others were written).\n')
     sys.exit(1)
+
+
+def sources_report(ev):
+  """What produced the values of a --reals / --fakes comparison, for the JSON."""
+  import importlib.metadata  # pylint: disable=import-outside-toplevel
+  try:
+    version = importlib.metadata.version('tf_gans')
+  except importlib.metadata.PackageNotFoundError:
+    version = 'unknown'
+  return {'reals': ev.image_source('reals').describe(),
+          'fakes': ev.image_source('fakes').describe(),
+          'feature_extractor': ev.extractor_identity(),
+          'resize': ev.opt.resize, 'seed': ev.opt.seed, 'tf_gans_version': version}
 
 
 def evaluate_run():

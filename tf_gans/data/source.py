@@ -256,6 +256,13 @@ class ArraySource:
         label_size=self.label_size if labels is None or labels.ndim == 1 else 0)
 
 
+def to_uint8(source, images) -> np.ndarray:
+  """Stored images of `source` (rows of `source.images`) as uint8 NHWC on 0..255."""
+  if images.dtype == np.uint8 and abs(source.scale * 255 - 1) < 1e-12:
+    return images
+  return np.clip(np.rint(images.astype(np.float64) * source.scale * 255), 0, 255).astype(np.uint8)
+
+
 def _bound_str(bound):
   """Formats a slice bound, None as the empty string."""
   return '' if bound is None else str(bound)

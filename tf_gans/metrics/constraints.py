@@ -60,19 +60,27 @@ class Request:
   num_images: int                         # images in --data/--split
   has_labels: bool                        # --data/--split has class labels
   fake_shape: Optional[Tuple[int, int, int]] = None   # the generator's, when known
+  fake_count: Optional[int] = None        # --fakes: the images that source gives
 
   @property
   def num_samples(self) -> int:
+    if getattr(self.options, 'fakes', '') and self.fake_count is not None:
+      return self.fake_count
     return self.options.num_samples
 
   @property
   def num_reals(self) -> int:
-    """Real images the plain metrics read (--num_reals, 0: --num_samples)."""
+    """Real images the plain metrics read (--num_reals, 0: --num_samples; with --reals: the
+    source's images, at most --num_reals)."""
+    if getattr(self.options, 'reals', ''):
+      return self.num_images
     return self.options.num_reals or self.options.num_samples
 
   @property
   def data(self) -> str:
     opt = self.options
+    if getattr(opt, 'reals', ''):
+      return f'--reals={opt.reals}'
     pad = f' --pad_to={opt.pad_to}' if opt.pad_to else ''
     return f'--data={opt.data} --split={opt.split}{pad}'
 
@@ -94,17 +102,32 @@ def generator_image_shape(module) -> Optional[Tuple[int, int, int]]:
 
 
 def request_for(evaluation, module=None) -> Request:
-  """The `Request` of an `evaluation.Evaluation` (loads --data/--split through its cache)."""
+  """The `Request` of an `evaluation.Evaluation` (loads --data/--split through its cache; with
+  --reals / --fakes opens both sources: headers only, nothing decoded or generated)."""
+  if evaluation.compares_sources:
+    reals, fakes = evaluation.image_source('reals'), evaluation.image_source('fakes')
+    return Request(evaluation.opt, tuple(reals.image_shape), reals.num, False,
+                   tuple(fakes.image_shape), fakes.num)
   source = evaluation.source()
   return Request(evaluation.opt, tuple(int(d) for d in source.image_shape),
                  source.num_examples, source.labels is not None,
                  generator_image_shape(module if module is not None else evaluation.module))
 
 
+# What --reals / --fakes can compute: metrics of two image sets. The others read --data splits,
+# labels or a generator's protocol (parzen, digit_confidence, nn, fid-rgan, the PGGAN presets).
+SOURCE_METRICS = ('fid', 'kid', 'is', 'swd', 'ms_ssim', 'precision_recall', 'density_coverage',
+                  'fid_inf', 'is_inf')
+
+
 def violations(names: Sequence[str], req: Request) -> List[str]:
   """'<name>: <reason>' for each violated constraint of each name, in order."""
   out = []
   for name in names:
+    if getattr(req.options, 'reals', '') and name not in SOURCE_METRICS:
+      out.append(f'{name}: not computed from two image sources (--reals / --fakes); it reads '
+                 f'--data / --model (these can: {", ".join(SOURCE_METRICS)}).')
+      continue
     if name in CHECKS:
       out += [f'{name}: {v}' for v in CHECKS.get(name)(req)]
   return out
@@ -129,7 +152,8 @@ def _shapes(req: Request) -> List[Tuple[str, Tuple[int, int, int]]]:
   """(who, shape) of the reals and, when it differs and is known, the generator's images."""
   out = [(f'{req.data} images', req.image_shape)]
   if req.fake_shape is not None and req.fake_shape != req.image_shape:
-    out.append(('the generator\'s images', req.fake_shape))
+    fakes = getattr(req.options, 'fakes', '')
+    out.append((f'--fakes={fakes} images' if fakes else 'the generator\'s images', req.fake_shape))
   return out
 
 
@@ -181,6 +205,10 @@ def _inception_file(req: Request, need_logits: bool) -> List[str]:
 
 def _features(req: Request, need_logits: bool = False) -> List[str]:
   """What --features needs: Inception weights and 1 or 3 channels, or the classifier's labels."""
+  if req.options.features == 'classifier' and getattr(req.options, 'reals', ''):
+    # --reals / --fakes: the classifier is trained on the built-in digits (features.py).
+    return [f'--features=classifier reads 8x8 digit images; {who} are {shape[0]}x{shape[1]} '
+            f'(use --features=inception).' for who, shape in _shapes(req) if shape[:2] != (8, 8)]
   if req.options.features == 'classifier':
     out = [] if req.has_labels else [
         f'--features=classifier trains a digit classifier on the labels of {req.data}, which has '

@@ -30,6 +30,8 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from tf_gans.data.source import to_uint8  # pylint: disable=unused-import (its home before)
+
 FEATURES = ('inception', 'classifier')
 MIRROR_STREAM = 7     # first words of the mirror-augment draws: [seed, MIRROR_STREAM, pass]
 GENERATE_CHUNK = 500  # images per `generate` call
@@ -83,6 +85,10 @@ class Options:
   warmup: bool = True                  # presets: untimed noise minibatch first
   ci: float = 0.0                      # bootstrap interval coverage (e.g. 0.95); 0: none
   ci_resamples: int = 100              # bootstrap resamples per interval
+  reals: str = ''                      # --reals=SOURCE (tf_gans.metrics.sources): with --fakes,
+  fakes: str = ''                      # any two image sources instead of --data / --model
+  resize: str = 'legacy_tf'            # Inception input resize (tf_gans.metrics.resize)
+  feature_cache: Optional[str] = None  # features cache folder (None: the default; '': off)
   extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -101,6 +107,39 @@ class Evaluation:
 
   # -------------------------------------------------------------------- images
 
+  @property
+  def compares_sources(self) -> bool:
+    """--reals / --fakes: two image sources (tf_gans.metrics.sources), no --data / --model."""
+    return bool(self.opt.reals)
+
+  def image_source(self, which: str):
+    """The `sources.ImageSource` of --reals or --fakes ('reals' / 'fakes'), opened once: all its
+    images, or the first --num_reals / typed --num_samples (a generator: --num_samples)."""
+    from tf_gans.metrics import sources  # pylint: disable=import-outside-toplevel
+    spec = self.opt.reals if which == 'reals' else self.opt.fakes
+    # Stored images: all of them unless a count is typed; a generator: --num_samples.
+    num = self.opt.num_reals if which == 'reals' else self.opt.num_images
+    return self._once(f'image_source:{which}', lambda: sources.open_source(
+        spec, num=num or None, seed=self.opt.seed, what=f'--{which}',
+        generator_num=self.opt.num_samples))
+
+  def extractor(self):
+    """The --features extractor of `tf_gans.metrics.features` (source mode)."""
+    from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
+    return self._once('extractor', lambda: features.get_extractor(
+        self.opt.features, inception=self.opt.inception, resize=self.opt.resize,
+        batch_size=self.opt.batch_size, classifier_epochs=self.opt.classifier_epochs,
+        seed=self.opt.seed))
+
+  def extractor_identity(self):
+    """The identity of the --features extractor if one was built (what the features depend on)."""
+    built = self._cache.get('extractor')
+    return built.identity if built is not None else None
+
+  def _source_images(self, which: str) -> np.ndarray:
+    source = self.image_source(which)
+    return np.concatenate([batch for _, batch in source.batches(GENERATE_CHUNK)])
+
   def source(self, split: Optional[str] = None):
     from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
     split = split or self.opt.split
@@ -109,7 +148,10 @@ class Evaluation:
                       lambda: data_lib.load_source(self.opt.data, split=split, **options))
 
   def reals(self) -> np.ndarray:
-    """uint8 NHWC: the first num_reals images of --data/--split."""
+    """uint8 NHWC: the first num_reals images of --data/--split (or of --reals)."""
+    if self.compares_sources:
+      return self._once('reals', lambda: self._source_images('reals'))
+
     def make():
       source = self.source()
       want = self.opt.num_reals or self.opt.num_samples
@@ -124,7 +166,10 @@ class Evaluation:
     return self._once('reals', make)
 
   def fakes(self) -> np.ndarray:
-    """uint8 NHWC: --num_samples generator samples (its `generate` signature, --seed)."""
+    """uint8 NHWC: --num_samples generator samples (its `generate` signature, --seed), or --fakes."""
+    if self.compares_sources:
+      return self._once('fakes', lambda: self._source_images('fakes'))
+
     def make():
       if self.module is None:
         raise ValueError('this metric needs --model=<generator SavedModel>.')
@@ -163,7 +208,18 @@ class Evaluation:
     return classifier.to_range(images_uint8.astype(np.float32) / 255.0, (-1.0, 1.0))
 
   def features(self, which: str) -> np.ndarray:
-    """float64 [N, d] features of 'reals' or 'fakes' with --features."""
+    """float64 [N, d] features of 'reals' or 'fakes' with --features.
+
+    With --reals / --fakes the sources stream through `tf_gans.metrics.features`: cached by
+    content (--feature_cache), an interrupted pass continued by the next call.
+    """
+    if self.compares_sources:
+      from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
+      source = self.image_source(which)
+      return self._once(f'features:{which}', lambda: features.source_features(
+          source, self.extractor(), self.opt.feature_cache, self.opt.batch_size,
+          self.opt.progress, what=f'the {which} ({source.spec})'))
+
     def make():
       images = self.reals() if which == 'reals' else self.fakes()
       if self.opt.features == 'classifier':
@@ -173,7 +229,8 @@ class Evaluation:
       else:
         from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
         model = self.inception_model()
-        extract = lambda x: inception.inception_features(model, x, self.opt.batch_size)
+        extract = lambda x: inception.inception_features(model, x, self.opt.batch_size,
+                                                         self.opt.resize)
         convert = lambda x: x
       out, start, step = [], time.perf_counter(), max(self.opt.batch_size, 1) * 10
       for first in range(0, len(images), step):
@@ -197,17 +254,12 @@ class Evaluation:
     stats = full_rank_statistics('real', self.features('reals'))
     if path:
       fid.save_statistics(path, *stats)
+    if self.compares_sources:
+      return stats, f'{self.opt.reals} [:{len(self.features("reals"))}]'
     return stats, f'{self.opt.data} {self.opt.split} [:{len(self.reals())}]'
 
 
 # ---------------------------------------------------------------------- images
-
-
-def to_uint8(source, images) -> np.ndarray:
-  """Stored images of `source` as uint8 NHWC on 0..255."""
-  if images.dtype == np.uint8 and abs(source.scale * 255 - 1) < 1e-12:
-    return images
-  return np.clip(np.rint(images.astype(np.float64) * source.scale * 255), 0, 255).astype(np.uint8)
 
 
 def mirror_rng(seed: int, real_pass: int) -> np.random.Generator:
@@ -255,7 +307,8 @@ def image_features(ev: Evaluation, images) -> np.ndarray:
                        lambda: fid.classifier_features(ev.digit_classifier()))
     return extract(ev.classifier_input(images))
   from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
-  return inception.inception_features(ev.inception_model(), to_rgb(images), ev.opt.batch_size)
+  return inception.inception_features(ev.inception_model(), to_rgb(images), ev.opt.batch_size,
+                                      ev.opt.resize)
 
 
 def image_logits(ev: Evaluation, images) -> np.ndarray:
@@ -264,7 +317,8 @@ def image_logits(ev: Evaluation, images) -> np.ndarray:
     from tf_gans.metrics import inception_score  # pylint: disable=import-outside-toplevel
     return inception_score.classifier_logits(ev.digit_classifier(), ev.classifier_input(images))
   from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
-  return inception.inception_logits(ev.inception_model(), to_rgb(images), ev.opt.batch_size)
+  return inception.inception_logits(ev.inception_model(), to_rgb(images), ev.opt.batch_size,
+                                    ev.opt.resize)
 
 
 # ------------------------------------------------------------ conditional exports

@@ -77,13 +77,16 @@ def check(source: ImageSource, need: int, what: str) -> None:
 
 
 def open_source(spec: str, num: Optional[int] = None, seed: int = 0,
-                what: str = 'source') -> ImageSource:
-  """The `ImageSource` that `spec` names; `num` is the count for generators (required) and an
-  upper bound for stored images (the first `num`); `what` names the flag in errors."""
+                what: str = 'source', generator_num: Optional[int] = None) -> ImageSource:
+  """The `ImageSource` that `spec` names; `num` is the count for generators and an upper bound
+  for stored images (the first `num`); a generator without `num` gives `generator_num`
+  (else it is refused); `what` names the flag in errors."""
   if not spec:
     raise ValueError(f'{what} is empty; expected a dataset spec, npz:<file>, savedmodel:<dir> or '
                      f'run:<dir>.')
   kind, arg = _kind_of(spec)
+  if kind in ('savedmodel', 'run') and num is None:
+    num = generator_num
   source = SOURCE_KINDS.get(kind)(spec, arg, num=num, seed=seed, what=what)
   if source.num == 0:
     raise ValueError(f'{what}={spec}: holds no images.')
@@ -115,7 +118,7 @@ def _dataset(spec, arg, num=None, seed=0, what='source'):
   """A split of a registered dataset, uint8 rows as stored (scale folded in as evaluate does)."""
   del seed
   from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
-  from tf_gans.metrics.evaluation import to_uint8  # pylint: disable=import-outside-toplevel
+  from tf_gans.data.source import to_uint8  # pylint: disable=import-outside-toplevel
   dataset, _, split = arg.partition('@')
   split = split or 'train'
   name = data_lib.parse_spec(dataset)[0]
