@@ -72,9 +72,9 @@ class StudyInterrupted(KeyboardInterrupt):
 
 
 def trained_step(logdir):
-  """The number of the run's latest checkpoint (the step; PGGAN: images shown), or None."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  path = tf.train.latest_checkpoint(os.path.join(logdir, 'checkpoints'))
+  """The number of the run's newest intact checkpoint (the step; PGGAN: images shown), or None."""
+  from tf_gans.training import checkpoint  # pylint: disable=import-outside-toplevel
+  path, _ = checkpoint.newest_intact(os.path.join(logdir, checkpoint.CHECKPOINT_DIR))
   match = _CKPT.search(path or '')
   return int(match.group(1)) if match else None
 

@@ -12,7 +12,6 @@ defaults, not config.py's v2-1gpu preset: that is configs/pggan_1024.cfg.
 
 import sys
 
-from absl import app
 from absl import flags
 
 from tf_gans import cli
@@ -63,4 +62,4 @@ def main(argv):
 if __name__ == '__main__':
   cli.protect_output()
   cli.sigterm_as_keyboard_interrupt()  # set-up and export stop like Ctrl-C, with a message
-  app.run(main)
+  cli.run(main)

@@ -197,6 +197,27 @@ def test_reading_a_gan_run_skips_a_damaged_checkpoint_and_leaves_it_in_place(
     restore.load_run(str(logdir), str(ckpts / 'ckpt-20'))
 
 
+def test_export_generate_and_study_read_the_newest_intact_checkpoint(tmp_path, trained_run, capsys):
+  """families.generator_module (generate --model=<run>, evaluate --fakes=run:) and the study's
+  trained_step skip a damaged newest checkpoint as load_run does, moving nothing."""
+  from tf_gans import families, study  # pylint: disable=import-outside-toplevel
+  logdir = tmp_path / 'run'
+  shutil.copytree(trained_run.logdir, logdir)
+  ckpts = logdir / 'checkpoints'
+  _damage(str(ckpts), 20, 'missing index')
+  before = sorted(os.listdir(ckpts))
+  _, where = families.generator_module(str(logdir))
+  assert where == 'step 10'
+  err = capsys.readouterr().err
+  assert 'warning: damaged checkpoint ckpt-20' in err and 'ckpt-20.index' in err, err
+  assert 'skipped, reading ckpt-10' in err
+  assert study.trained_step(str(logdir)) == 10
+  assert sorted(os.listdir(ckpts)) == before
+  _damage(str(ckpts), 10, 'corrupted bytes')
+  with pytest.raises(ckpt_lib.DamagedCheckpointError, match=r'no intact checkpoint in .*ckpt-20'):
+    families.generator_module(str(logdir))
+
+
 def test_newest_intact_names_the_damaged_newer_ones_and_moves_nothing(tmp_path):
   ckpts = _three_checkpoints(tmp_path)
   _damage(ckpts, 30, 'corrupted bytes')

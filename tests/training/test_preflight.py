@@ -126,7 +126,9 @@ def test_a_save_that_fails_mid_run_keeps_the_previous_checkpoint_and_resumes(tmp
   assert tf.train.latest_checkpoint(str(ckpts)).endswith('ckpt-10')
   assert not [f for f in os.listdir(ckpts) if f.startswith('ckpt-20.')]
   assert ckpt_lib.damage(str(ckpts / 'ckpt-10')) == []
-  # The history holds the row of step 20 that no checkpoint holds; the resume drops it.
+  # history.csv claims no step the run cannot resume from (the row of step 20 is dropped).
+  rows = (logdir / 'history.csv').read_text().splitlines()[1:]
+  assert [int(float(r.split(',')[0])) for r in rows] == [10]
   blocker.unlink()
   out = run_main('train', '--resume', f'--logdir={logdir}', '--noprogress')
   assert out.returncode == 0 and 'Done: step 20' in out.stdout, out.stderr[-3000:]

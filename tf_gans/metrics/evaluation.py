@@ -24,7 +24,6 @@ Greyscale is tiled to RGB for the Inception (`to_rgb`, the original's
 
 import dataclasses
 import os
-import sys
 import time
 from typing import Any, Callable, Dict, Optional
 
@@ -38,14 +37,10 @@ GENERATE_CHUNK = 500  # images per `generate` call
 
 
 def progress(what: str, done: int, total: int, start: float, enabled: bool) -> None:
-  """'what: done/total (rate/s)' on one stderr line, ended when done reaches total."""
-  if not enabled:
-    return
-  elapsed = time.perf_counter() - start
-  rate = done / elapsed if elapsed > 0 else 0.0
-  end = '\n' if done >= total else ''
-  sys.stderr.write(f'\r{what}: {done}/{total} ({rate:.0f}/s)' + end)
-  sys.stderr.flush()
+  """'what: done/total (rate/s)' on stderr through `tf_gans.progress` (redrawn on a terminal,
+  throttled plain lines in a file or pipe), ended when done reaches total."""
+  from tf_gans import progress as progress_lib  # pylint: disable=import-outside-toplevel
+  progress_lib.report(what, done, total, start, enabled)
 
 
 def generator_samples(module, num, seed, batch=1000):

@@ -58,14 +58,26 @@ class RunGenerator:
 
 
 def restore_latest(rg, logdir, checkpoint=None):
-  """Reads the nets of `rg` from the run's latest (or the given) training checkpoint.
+  """Reads the nets of `rg` from the run's newest intact (or the given) training checkpoint.
 
   Returns the checkpoint's path. The optimizers and D in the checkpoint are
-  not needed and not read (`expect_partial`).
+  not needed and not read (`expect_partial`). Damaged newer checkpoints
+  (`checkpoint.damage`: truncated, missing or changed files) are skipped with one
+  warning line on stderr and left where they are (this reader moves nothing).
   """
+  import sys  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_gans.training import checkpoint as checkpoint_lib  # pylint: disable=import-outside-toplevel
-  path = checkpoint or tf.train.latest_checkpoint(os.path.join(logdir, checkpoint_lib.CHECKPOINT_DIR))
+  path = checkpoint
+  if not path:
+    directory = os.path.join(logdir, checkpoint_lib.CHECKPOINT_DIR)
+    path, damaged = checkpoint_lib.newest_intact(directory)
+    for name, problems in damaged:
+      sys.stderr.write(f'warning: damaged checkpoint {name} in {directory} ({"; ".join(problems)}): '
+                       f'skipped{f", reading {os.path.basename(path)}" if path else ""}.\n')
+    if damaged and not path:
+      listed = '; '.join(f'{name}: {", ".join(problems)}' for name, problems in damaged)
+      raise checkpoint_lib.DamagedCheckpointError(f'no intact checkpoint in {directory}: {listed}.')
   if not path:
     raise checkpoint_lib.NoCheckpointError(
         f'{logdir} holds no checkpoint yet (checkpoints/); a run writes its first one at '

@@ -120,6 +120,11 @@ class Monitor:
             f'{self._rate_name} ETA {format_duration(eta)} {terms}'.rstrip())
     self._line.draw(line)
 
+  def truncate(self, position):
+    """Drops the history rows after `position` (after a failed save, the newest checkpoint's:
+    history.csv then claims no step the run cannot resume from)."""
+    _truncate_history(self.history_path, self.unit, position)
+
   def end_line(self):
     """Ends a `\\r` progress line so the next message starts on a fresh line."""
     self._line.end()

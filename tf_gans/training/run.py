@@ -131,5 +131,8 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
                              artefacts=trainer.artefacts())
   except checkpoint_lib.SaveError:
     monitor.end_line()  # the message starts on a line of its own, not after a \r progress line
+    kept = trainer.checkpointer.latest()  # ckpt-N: the step, or PGGAN's images shown
+    number = int(kept.rsplit('-', 1)[1]) if kept else 0
+    monitor.truncate(number / 1000 if trainer.unit == 'kimg' else number)
     raise
   return trainer.result(export_dir=export_dir)
