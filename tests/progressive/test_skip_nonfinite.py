@@ -62,8 +62,8 @@ def _trainer():
   import keras  # pylint: disable=import-outside-toplevel
   kw = dict(resolution=4, num_channels=1, fmap_base=16, fmap_max=8, latent_size=8)
   keras.utils.set_random_seed(3)
-  G, Gs, D = pggan.G_paper(**kw, name='G'), pggan.G_paper(**kw, name='Gs'), pggan.D_paper(**kw)  # pylint: disable=invalid-name
-  trainer = trainer_lib.ProgressiveTrainer(G, D, Gs, np.zeros([1, 0], np.float32), seed=0,
+  nets = pggan.G_paper(**kw, name='G'), pggan.D_paper(**kw), pggan.G_paper(**kw, name='Gs')
+  trainer = trainer_lib.ProgressiveTrainer(*nets, np.zeros([1, 0], np.float32), seed=0,
                                            G_smoothing=0.9)
   trainer.set_schedule(0.0, 0.001, 0.001)
   return trainer

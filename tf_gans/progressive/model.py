@@ -17,7 +17,9 @@ Checkpoints (`checkpoints/`, written atomically by CheckpointManager) hold G,
 D, Gs, both optimizers, the step counter (which seeds every random draw),
 cur_nimg, the images read at each lod (the data position), the last Adam
 reset key and the float16 loss scales, so a killed run resumes on the same
-trajectory.
+trajectory; a run stopped inside a schedule round (a stop lands after any D or G
+step) resumes inside it, its round found from that state (`next_round`), so the
+checkpoint needs nothing more.
 """
 
 import math
