@@ -86,3 +86,26 @@ def test_bad_ci_and_too_small_fid_inf_are_refused_before_any_work(gen8):
          'least 258' in out.stderr, out.stderr
   assert 'precision_recall: --ci must be 0 (no intervals) or a coverage in (0, 1)' in out.stderr
   assert 'features' not in out.stderr.replace('--features', '')  # nothing computed
+
+
+def test_a_conditional_export_is_sampled_on_the_reals_labels(tmp_path, monkeypatch):
+  """evaluate --model on a label_size=10 export feeds it --data's labels (run_eval.RealLabelled),
+  as the original evaluates Gs; before, its plain metrics got random one-hot labels."""
+  from tf_gans.metrics import run_eval  # pylint: disable=import-outside-toplevel
+  keras.utils.set_random_seed(3)
+  z, y = keras.Input((8,)), keras.Input((10,))
+  h = keras.layers.Dense(64, activation='tanh')(keras.layers.Concatenate()([z, y]))
+  g = keras.Model([z, y], keras.layers.Reshape((8, 8, 1))(h))
+  path = tmp_path / 'cond'
+  savedmodel.export_generator(g, 8, 'normal', (-1.0, 1.0), str(path), label_size=10)
+  fed = []
+  real_labels_for = run_eval.RealLabelled.labels_for
+  monkeypatch.setattr(run_eval.RealLabelled, 'labels_for',
+                      lambda self, seed, num: fed.append(real_labels_for(self, seed, num)) or fed[-1])
+  out = run_main('evaluate', f'--model={path}', '--metrics=kid', '--features=classifier',
+                 '--data=digits', '--split=test', '--num_samples=200', '--classifier_epochs=1',
+                 '--noprogress')
+  assert out.returncode == 0, out.stderr[-3000:]
+  from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
+  want = np.eye(10, dtype=np.float32)[data_lib.load_source('digits', 'test').labels[:200]]
+  np.testing.assert_array_equal(np.concatenate(fed), want)

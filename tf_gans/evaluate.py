@@ -186,7 +186,9 @@ def main(argv):
   # pylint: disable=import-outside-toplevel
   from tf_gans.metrics import constraints
   from tf_gans.metrics import evaluation
+  from tf_gans.metrics import presets as presets_lib
   from tf_gans.metrics import protocols
+  from tf_gans.metrics import run_eval
   from tf_gans.models import savedmodel
   failures = []
   try:
@@ -199,6 +201,10 @@ def main(argv):
     # generator loads; `run` checks again with its image shape, then computes each metric.
     constraints.require(FLAGS.metrics, ev)
     module = savedmodel.load_generator(FLAGS.model) if FLAGS.model else None
+    if module is not None and any(n not in presets_lib.PRESETS for n in FLAGS.metrics):
+      # A conditional generator is sampled on the labels of the reals, as the original
+      # evaluates Gs (run_eval.RealLabelled); the presets feed their reals' labels themselves.
+      module = run_eval.real_labelled(module, opts, ev)
     results = protocols.run(FLAGS.metrics, module, opts, errors='record', evaluation=ev,
                             on_error=lambda name, msg: failures.append(report_error(name, msg)))
   except cli.USER_ERRORS as e:

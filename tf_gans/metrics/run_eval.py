@@ -290,7 +290,7 @@ class RealLabelled:
     self.module, self.rows, self.seed = module, np.asarray(rows, np.float32), int(seed)
     for name in ('label_size', 'latent_dim', 'latent_distribution', 'value_range',
                  'image_shape'):
-      setattr(self, name, getattr(module, name, None))
+      setattr(self, name, _plain(getattr(module, name, None)))
     self.signatures = {'serving_default': module.signatures['serving_default'],
                        'generate': self._generate, 'sample': self._sample}
 
@@ -315,6 +315,18 @@ class RealLabelled:
   def _generate(self, seed, num):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     return {'images': tf.constant(np.round(self._unit(seed, num) * 255.0).astype(np.uint8))}
+
+
+def _plain(value):
+  """A loaded SavedModel's metadata variable as the Python value an in-memory export holds."""
+  if not hasattr(value, 'numpy'):
+    return value
+  value = value.numpy()
+  if isinstance(value, bytes):
+    return value.decode()
+  if isinstance(value, np.ndarray):
+    return tuple(value.tolist())
+  return value.item() if hasattr(value, 'item') else value
 
 
 def real_labelled(module, options, evaluation=None):
