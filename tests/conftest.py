@@ -4,6 +4,9 @@ import os
 import pathlib
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# Evaluations cache their features (tf_gans.metrics.features): in a folder of this session,
+# never the user's ~/.cache.
+os.environ['TF_GANS_FEATURE_CACHE'] = __import__('tempfile').mkdtemp(prefix='tf_gans_features_')
 
 import pytest  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position

@@ -202,11 +202,33 @@ class Evaluation:
     from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
     return classifier.to_range(images_uint8.astype(np.float32) / 255.0, (-1.0, 1.0))
 
+  def array_extractor(self):
+    """The --features extractor of --data / --model evaluations: the Inception, or the digit
+    classifier trained on --data's labels (its weights in the cache key)."""
+    from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
+
+    def make():
+      if self.opt.features == 'classifier':
+        from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
+        model = self.digit_classifier()
+        extract = fid.classifier_features(model)
+        return features.Extractor('classifier', {
+            'features': f'digit classifier trained on {self.opt.data}@{self.opt.split}',
+            'weights_sha256': features.weights_sha256(model)},
+            lambda x: extract(self.classifier_input(x)))
+      from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
+      model = self.inception_model()
+      return features.Extractor('inception', {
+          'features': 'inception pool_3', 'weights_sha256': features.file_sha256(
+              self.opt.inception), 'resize': self.opt.resize},
+          lambda x: inception.inception_features(model, x, self.opt.batch_size, self.opt.resize))
+    return self._once('array_extractor', make)
+
   def features(self, which: str) -> np.ndarray:
     """float64 [N, d] features of 'reals' or 'fakes' with --features.
 
-    With --reals / --fakes the sources stream through `tf_gans.metrics.features`: cached by
-    content (--feature_cache), an interrupted pass continued by the next call.
+    Through `tf_gans.metrics.features`: cached by content (--feature_cache; '' off), an
+    interrupted pass continued by the next call. With --reals / --fakes the sources stream.
     """
     if self.compares_sources:
       from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
@@ -216,23 +238,13 @@ class Evaluation:
           self.opt.progress, what=f'the {which} ({source.spec})'))
 
     def make():
+      from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
       images = self.reals() if which == 'reals' else self.fakes()
-      if self.opt.features == 'classifier':
-        from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
-        extract = fid.classifier_features(self.digit_classifier())
-        convert = self.classifier_input
-      else:
-        from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
-        model = self.inception_model()
-        extract = lambda x: inception.inception_features(model, x, self.opt.batch_size,
-                                                         self.opt.resize)
-        convert = lambda x: x
-      out, start, step = [], time.perf_counter(), max(self.opt.batch_size, 1) * 10
-      for first in range(0, len(images), step):
-        out.append(np.asarray(extract(convert(images[first:first + step])), np.float64))
-        progress(f'{self.opt.features} features of the {which}', min(first + step, len(images)),
-                 len(images), start, self.opt.progress)
-      return np.concatenate(out)
+      spec = (f'{self.opt.data}@{self.opt.split}' if which == 'reals'
+              else f'generator samples (seed {self.opt.seed})')
+      return features.source_features(
+          features.array_source(spec, images), self.array_extractor(), self.opt.feature_cache,
+          max(self.opt.batch_size, 1) * 10, self.opt.progress, what=f'the {which}')
     return self._once(f'features:{which}', make)
 
   def fake_logits(self) -> np.ndarray:

@@ -80,6 +80,25 @@ def inception_extractor(inception='', resize='legacy_tf', batch_size=50, **_):
                    lambda x: inception_lib.inception_features(model, x, batch_size, resize))
 
 
+def weights_sha256(model) -> str:
+  """sha256 over a Keras model's weights (what its features depend on)."""
+  digest = hashlib.sha256()
+  for w in model.get_weights():
+    digest.update(np.ascontiguousarray(w).tobytes())
+  return digest.hexdigest()
+
+
+def array_source(spec, images):
+  """An in-memory uint8 [N, H, W, C] array as a `sources.ImageSource` (kind 'array')."""
+  from tf_gans.metrics import sources  # pylint: disable=import-outside-toplevel
+  images = np.asarray(images)
+  if images.dtype != np.uint8 or images.ndim != 4:
+    raise ValueError(f'{spec}: expected uint8 [N, H, W, C] images, got {images.dtype} '
+                     f'{images.shape}.')
+  return sources.ImageSource(spec, 'array', len(images), tuple(images.shape[1:]),
+                             lambda first, count: images[first:first + count])
+
+
 @EXTRACTORS.register('classifier')
 def classifier_extractor(classifier_epochs=2, seed=0, **_):
   # pylint: disable=import-outside-toplevel
@@ -89,9 +108,6 @@ def classifier_extractor(classifier_epochs=2, seed=0, **_):
   model = classifier.train_digit_classifier(data_lib.load_source('digits', 'train'),
                                             epochs=classifier_epochs, seed=seed)
   features = fid.classifier_features(model)
-  digest = hashlib.sha256()
-  for w in model.get_weights():
-    digest.update(np.ascontiguousarray(w).tobytes())
 
   def extract(images):
     if images.shape[1:3] != tuple(model.input_shape[1:3]):
@@ -100,7 +116,7 @@ def classifier_extractor(classifier_epochs=2, seed=0, **_):
                        f'{images.shape[2]}: use --features=inception.')
     return features(classifier.to_range(images.astype(np.float32) / 255.0, (-1.0, 1.0)))
   return Extractor('classifier', {'features': 'digit classifier penultimate layer',
-                                  'weights_sha256': digest.hexdigest()}, extract)
+                                  'weights_sha256': weights_sha256(model)}, extract)
 
 
 def get_extractor(name, **options) -> Extractor:
