@@ -6,11 +6,17 @@ paste them into one session), in a temporary working directory. What their comme
 claim is then checked:
   name = ...   # (16, 8, 8, 1) in [0, 1]     name's shape, and its values' range if given
   print(...)   # 20 .../runs/api/...         a printed line matching it ('...': anything)
+
+Its command scoring two folders of images is run in-process on two folders of digits, with the
+one change the README names for digit images (`--features=classifier` instead of
+`--inception`).
 """
 
 import fnmatch
+import json
 import pathlib
 import re
+import shlex
 import time
 
 import numpy as np
@@ -19,7 +25,8 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 README = REPO / 'README.md'
 # The Markdown files whose relative links and anchors are checked.
-DOCS = (README, REPO / 'docs' / 'usage.md', REPO / 'docs' / 'results.md')
+DOCS = (README, REPO / 'docs' / 'usage.md', REPO / 'docs' / 'results.md',
+        REPO / 'docs' / 'architecture.md')
 
 _SHAPE_CLAIM = re.compile(r'^(\w+)\s*=.*#\s*\(([\d,\s]+)\)(?:\s+in\s+\[([-\d.]+),\s*([-\d.]+)\])?')
 _PRINT_CLAIM = re.compile(r'^print\(.*\)\s*#\s*(.+?)\s*$')
@@ -110,6 +117,50 @@ def test_the_test_command_is_the_one_ci_runs():
   assert tests.endswith('&& python -m pytest -q') and ci.rstrip().endswith(
       '&& python -m pytest -q')
   assert "-e '.[test]'" in tests and "-e '.[test]'" in ci
+
+
+def readme_command(prefix):
+  """The README command line (continuations joined) that starts with `prefix`, as argv."""
+  text = README.read_text().replace('\\\n', ' ')
+  lines = [line for line in text.splitlines() if line.startswith(prefix)]
+  assert len(lines) == 1, (prefix, lines)
+  return shlex.split(lines[0])
+
+
+def test_the_two_folder_command_runs_as_written(tmp_path, monkeypatch):
+  from inprocess_cli import run_main  # pylint: disable=import-outside-toplevel
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  from tf_gans import data as data_lib  # pylint: disable=import-outside-toplevel
+  from tf_gans.metrics import evaluation  # pylint: disable=import-outside-toplevel
+  generate = readme_command('python -m tf_gans.generate --model=runs/quickstart/export/generator '
+                            '--mode=pngs')
+  assert '--out=fake/' in generate  # the folder the evaluate command reads
+  argv = readme_command('python -m tf_gans.evaluate --reals=folder:')
+  assert argv[:3] == ['python', '-m', 'tf_gans.evaluate']
+  inception = [a for a in argv if a.startswith('--inception=')]
+  assert len(inception) == 1, argv
+  args = [a for a in argv[3:] if a not in inception] + ['--features=classifier']
+  monkeypatch.chdir(tmp_path)
+  for folder, split, flip in (('real', 'test', False), ('fake', 'validation', True)):
+    source = data_lib.load_source('digits', split)   # 300 held-out / 200 validation digits
+    images = evaluation.to_uint8(source, source.images)
+    (tmp_path / folder).mkdir()
+    for i, image in enumerate(images[:, :, ::-1] if flip else images):
+      Image.fromarray(image[..., 0]).save(tmp_path / folder / f'{i:04d}.png')
+  # Fewer resamples than the default 100: each KID resample is a whole KID (100 subsets).
+  out = run_main('evaluate', *args, '--classifier_epochs=1', '--ci_resamples=4',
+                 f'--feature_cache={tmp_path / "cache"}', f'--out={tmp_path / "result.json"}')
+  assert out.returncode == 0, out.stderr[-3000:]
+  report = json.loads((tmp_path / 'result.json').read_text())
+  assert report['reals']['num'] == 300 and report['fakes']['num'] == 200
+  metrics = report['metrics']
+  assert set(metrics) == {'fid', 'kid', 'precision_recall', 'density_coverage'}
+  fid = metrics['fid']
+  assert fid['fid'] > 0 and fid['ci']['low'] <= fid['fid'] <= fid['ci']['high']
+  assert fid['ci']['ci'] == 0.95
+  for key in ('precision', 'recall', 'coverage'):
+    assert 0 <= metrics['precision_recall' if key != 'coverage' else 'density_coverage'][key] <= 1
+  assert metrics['density_coverage']['density'] >= 0
 
 
 def _anchor(heading):
