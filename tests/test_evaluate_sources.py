@@ -90,3 +90,39 @@ def test_bad_sources_and_metrics_are_refused_before_any_feature(tmp_path):
   out = _evaluate('--reals=digits@test', '--metrics=fid', cache=tmp_path / 'c')
   assert out.returncode == 2 and '--reals with --fakes is required' in out.stderr
   assert not (tmp_path / 'c').exists()  # nothing was computed
+
+
+def test_ctrl_c_in_a_feature_pass_keeps_the_rows_and_the_next_call_continues(tmp_path,
+                                                                              monkeypatch):
+  from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
+  real_classifier_features = fid.classifier_features
+  calls = {'n': 0, 'stop_at': 3}
+
+  def counting(model, *args, **kwargs):
+    extract = real_classifier_features(model, *args, **kwargs)
+
+    def run(x):
+      calls['n'] += 1
+      if calls['n'] == calls['stop_at']:
+        raise KeyboardInterrupt
+      return extract(x)
+    return run
+  monkeypatch.setattr(fid, 'classifier_features', counting)
+  cache = tmp_path / 'cache'
+  args = ('--reals=digits@test', '--fakes=digits@validation', '--metrics=kid')
+  out = _evaluate(*args, cache=cache)
+  assert out.returncode == 130, out.stderr[-2000:]
+  assert 'Traceback' not in out.stderr
+  assert out.stderr.strip().splitlines()[-1].startswith(
+      'Stopped. the reals (digits@test): 100 of 300 feature rows kept in '), out.stderr
+  assert len(list(cache.glob('*.partial.npy'))) == 1
+  calls.update(n=0, stop_at=None)
+  again = _evaluate(*args, f'--out={tmp_path / "kid.json"}', cache=cache)
+  assert again.returncode == 0, again.stderr[-2000:]
+  assert calls['n'] == 4 + 4  # the 200 reals left and the 200 fakes, 50 at a time
+  assert not list(cache.glob('*.partial.npy'))
+  calls.update(n=0)
+  fresh = _evaluate(*args, '--out=' + str(tmp_path / 'fresh.json'), cache=tmp_path / 'other')
+  assert fresh.returncode == 0 and calls['n'] == 6 + 4
+  got, want = (json.loads((tmp_path / n).read_text()) for n in ('kid.json', 'fresh.json'))
+  assert got['mean'] == want['mean']  # the continued pass gives the same features

@@ -304,6 +304,27 @@ def test_a_trained_run_missing_its_evaluation_is_only_evaluated(killed_and_resum
   assert study_lib.evaluated_steps(str(logdir), 'parzen') == {10, 20}
 
 
+def test_ctrl_c_during_an_evaluation_is_a_study_stop_not_a_traceback(killed_and_resumed):
+  """evaluate_fn interrupted (the feature pass keeps its rows in the cache, see
+  tests/test_evaluate_sources.py): the study stops with StudyInterrupted (exit 130 in the CLI)."""
+  k = killed_and_resumed
+  logdir = k['dir'] / 'gan' / 'seed1'
+  rows = (logdir / report.METRICS_FILE).read_text()
+  (logdir / report.METRICS_FILE).write_text(rows.splitlines()[0] + '\n')  # to evaluate again
+
+  def stopped(*_):
+    raise KeyboardInterrupt('the reals: 100 of 300 feature rows kept in x.partial.npy')
+  try:
+    with pytest.raises(study_lib.StudyInterrupted,
+                       match=r'\[2/4\] cell gan \(1/2\) seed 1 \(2/2\): evaluation stopped '
+                             r'\(the reals: 100 of 300 feature rows kept in x\.partial\.npy\); '
+                             r'the feature rows computed so far are kept'):
+      study_lib.run_study(k['study'], train_fn=lambda *a, **kw: None, evaluate_fn=stopped,
+                          log=lambda *_: None)
+  finally:
+    (logdir / report.METRICS_FILE).write_text(rows)
+
+
 def test_the_study_writes_its_tables_curves_and_samples(killed_and_resumed):
   k = killed_and_resumed
   d = k['dir']

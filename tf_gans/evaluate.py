@@ -173,6 +173,14 @@ def table(results):
   return '\n'.join(lines + ([''] if lines and presets else []) + ([presets] if presets else []))
 
 
+def interrupted(error):
+  """Ctrl-C / SIGTERM during an evaluation: one line saying what was kept, exit 130 (the
+  feature rows computed so far are in the feature cache: the same command continues)."""
+  kept = f' {error}.' if str(error) else ''
+  sys.stderr.write(f'\nStopped.{kept} Run the same command again to continue.\n')
+  sys.exit(cli.INTERRUPTED_EXIT_STATUS)
+
+
 def report_error(name, message):
   """A metric that failed while computing: one line on stderr (the others go on)."""
   sys.stderr.write(f'error: metric {name}: {message}\n')
@@ -209,6 +217,8 @@ def main(argv):
                             on_error=lambda name, msg: failures.append(report_error(name, msg)))
   except cli.USER_ERRORS as e:
     cli.fail(e)
+  except KeyboardInterrupt as e:
+    interrupted(e)
   if ev.compares_sources:
     common = sources_report(ev)
   else:
@@ -251,10 +261,13 @@ def evaluate_run():
   given = [name for name in ('data', 'split', 'pad_to', 'mirror_augment', 'num_samples')
            if FLAGS[name].present]
   failures = []
-  rows = run_eval.evaluate_run(FLAGS.run, FLAGS.metrics, options_from_flags(), FLAGS.snapshots,
-                               given=given, log=lambda text: print(text, flush=True),
-                               on_error=lambda position, name, msg: failures.append(
-                                   report_error(f'{name} at {position:g}', msg)))
+  try:
+    rows = run_eval.evaluate_run(FLAGS.run, FLAGS.metrics, options_from_flags(), FLAGS.snapshots,
+                                 given=given, log=lambda text: print(text, flush=True),
+                                 on_error=lambda position, name, msg: failures.append(
+                                     report_error(f'{name} at {position:g}', msg)))
+  except KeyboardInterrupt as e:
+    interrupted(e)
   print(f'{len(rows)} row(s) in {FLAGS.run}/{run_eval.METRICS_FILE}; plot '
         f'{FLAGS.run}/{run_eval.METRICS_PLOT}.')
   if failures:
@@ -264,4 +277,5 @@ def evaluate_run():
 
 
 if __name__ == '__main__':
+  cli.sigterm_as_keyboard_interrupt()  # a scheduler's SIGTERM keeps the features as Ctrl-C does
   cli.run(main)

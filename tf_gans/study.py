@@ -218,7 +218,14 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
                                f'the same study command again to continue.')
     else:
       log(f'{where}: trained ({_at(cfg, step)}); evaluating its snapshots')
-    evaluate_fn(cfg.logdir, study.metric, study.eval_options, study.eval_given, log)
+    try:
+      evaluate_fn(cfg.logdir, study.metric, study.eval_options, study.eval_given, log)
+    except KeyboardInterrupt as e:
+      if isinstance(e, StudyInterrupted):
+        raise
+      kept = f' ({e})' if str(e) else ''
+      raise StudyInterrupted(f'{where}: evaluation stopped{kept}; the feature rows computed so '
+                             f'far are kept: run the same study command again to continue.') from None
   return report.write_report(study, description, log=log)
 
 
