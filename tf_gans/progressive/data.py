@@ -135,11 +135,8 @@ def open_dataset(spec, split='train', pad_to=0, data_dir='', seed=0):
   if pad_to:
     source = source.pad_to(pad_to)
   images = np.clip(np.rint(source.as_float() * 255.0), 0, 255).astype(np.uint8)
-  labels = None
-  if source.labels is not None:
-    classes = int(source.labels.max()) + 1
-    labels = np.eye(classes, dtype=np.float32)[source.labels.astype(np.int64)]
-  return ArrayLods(images, labels, name=source.name)
+  # Label rows as stored (multi-hot kept), class indices one-hot (ArraySource.label_vectors).
+  return ArrayLods(images, source.label_vectors(), name=source.name)
 
 
 def builtin_photos(resolution, num_images=64, seed=0):
