@@ -91,9 +91,14 @@ flags.DEFINE_float('ci', 0.0, 'Bootstrap confidence interval of fid, kid, precis
                    'density_coverage at this coverage, e.g. 0.95 (tf_gans.metrics.bootstrap); 0: '
                    'none.')
 flags.DEFINE_integer('ci_resamples', 100, 'Bootstrap resamples per --ci interval.')
-flags.DEFINE_enum('features', 'inception', ['inception', 'classifier'],
-                  'Feature extractor of fid/kid/is/nn: the FID Inception (--inception weights) or '
-                  'the digit classifier trained on --data/--split labels.')
+flags.DEFINE_enum('features', 'inception', ['inception', 'classifier', 'vgg16'],
+                  'Feature extractor of fid/kid/is/nn/precision_recall/density_coverage: the FID '
+                  'Inception (--inception weights), the digit classifier trained on --data/--split '
+                  'labels (with --reals/--fakes: on the built-in digits), or VGG16 fc2 as '
+                  'Kynkaanniemi et al. 2019 use for precision/recall (--vgg16_weights: Keras\' '
+                  'ImageNet weights file; nothing is downloaded).')
+flags.DEFINE_string('vgg16_weights', None, '--features=vgg16: keras.applications.VGG16 ImageNet '
+                    'weights (vgg16_weights_tf_dim_ordering_tf_kernels.h5).')
 flags.DEFINE_string('inception', None, 'FID Inception weights file (python -m '
                     'tf_gans.tools.import_inception writes one).')
 flags.DEFINE_string('fid_stats', None, 'TTUR-format .npz (mu, sigma) of the real features: read '
@@ -148,6 +153,7 @@ def options_from_flags():
       data=FLAGS.data, split=FLAGS.split, pad_to=FLAGS.pad_to, num_samples=FLAGS.num_samples,
       num_reals=FLAGS.num_reals, seed=FLAGS.seed, features=FLAGS.features,
       inception=FLAGS.inception or '', fid_stats=FLAGS.fid_stats or '',
+      vgg16_weights=FLAGS.vgg16_weights or '',
       classifier_epochs=FLAGS.classifier_epochs, nn_out=FLAGS.nn_out or '', nn_num=FLAGS.nn_num,
       nn_k=FLAGS.nn_k, progress=FLAGS.progress, mirror_augment=FLAGS.mirror_augment,
       fid_small_sample=FLAGS.fid_small_sample, fid_method=FLAGS.fid_method,

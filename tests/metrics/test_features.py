@@ -84,3 +84,32 @@ def test_classifier_features_of_digits(tmp_path):
   extractor = features.get_extractor('classifier', classifier_epochs=1)
   got = features.source_features(digits, extractor, str(tmp_path), 32, show_progress=False)
   assert got.shape == (64, 128) and np.isfinite(got).all() and got.std() > 0
+
+
+def test_vgg16_fc2_extractor_wiring_and_refusals(tmp_path, monkeypatch):
+  """The vgg16 entry (Kynkaanniemi et al. 2019's space) reads fc2 after a 224 resize and
+  preprocess_input; VGG16 itself is swapped for a tiny model with an fc2 layer (its ImageNet
+  weights are 528 MB and are never downloaded here)."""
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  with pytest.raises(ValueError, match=r'--features=vgg16 needs --vgg16_weights=<file>'):
+    features.get_extractor('vgg16')
+  with pytest.raises(FileNotFoundError, match=r'--vgg16_weights=.*none\.h5: no such file'):
+    features.get_extractor('vgg16', vgg16_weights=str(tmp_path / 'none.h5'))
+  keras.utils.set_random_seed(0)
+  inputs = keras.Input((224, 224, 3))
+  h = keras.layers.Dense(5, name='fc2')(keras.layers.GlobalAveragePooling2D()(inputs))
+  tiny = keras.Model(inputs, keras.layers.Dense(2, name='predictions')(h))
+  loaded = []
+  monkeypatch.setattr(keras.applications, 'VGG16',
+                      lambda weights, include_top: loaded.append(weights) or tiny)
+  weights = tmp_path / 'vgg16.h5'
+  weights.write_bytes(b'stand-in')
+  extractor = features.get_extractor('vgg16', vgg16_weights=str(weights), batch_size=3)
+  images = np.random.default_rng(0).integers(0, 256, [4, 16, 16, 1]).astype(np.uint8)
+  got = extractor.extract(images)
+  x = tf.tile(tf.image.resize(tf.cast(images, tf.float32), (224, 224)), [1, 1, 1, 3])
+  want = keras.Model(tiny.input, tiny.get_layer('fc2').output)(
+      keras.applications.vgg16.preprocess_input(x))
+  np.testing.assert_allclose(got, np.asarray(want), rtol=1e-5, atol=1e-5)
+  assert loaded == [str(weights)] and extractor.identity['features'] == 'vgg16 fc2'

@@ -214,8 +214,16 @@ def _features(req: Request, need_logits: bool = False) -> List[str]:
         f'--features=classifier trains a digit classifier on the labels of {req.data}, which has '
         f'none (use labelled data or --features=inception).']
     return out + _same_shape(req, '--features=classifier (trained on the real images\' shape)')
+  if req.options.features == 'vgg16':
+    path = getattr(req.options, 'vgg16_weights', '')
+    if need_logits:
+      return ['--features=vgg16 gives fc2 features, no class logits: use --features=inception.']
+    if not path:
+      return ['--features=vgg16 needs --vgg16_weights=<file> (Keras\' VGG16 ImageNet weights, '
+              'vgg16_weights_tf_dim_ordering_tf_kernels.h5; nothing is downloaded).']
+    return [] if os.path.isfile(path) else [f'--vgg16_weights={path}: no such file.']
   if req.options.features != 'inception':
-    return [f'--features must be inception or classifier, got {req.options.features}.']
+    return [f'--features must be inception, classifier or vgg16, got {req.options.features}.']
   out = _inception_file(req, need_logits)
   for who, shape in _shapes(req):
     if shape[-1] not in (1, 3):
@@ -230,6 +238,8 @@ def feature_size(req: Request) -> int:
     from tf_gans.metrics import classifier  # pylint: disable=import-outside-toplevel
     model = classifier.build_digit_classifier(req.image_shape)
     return int(model.layers[-1].input.shape[-1])
+  if req.options.features == 'vgg16':
+    return 4096  # fc2
   from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
   return inception.NUM_FEATURES
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from tf_gans.data.source import to_uint8  # pylint: disable=unused-import (its home before)
 
-FEATURES = ('inception', 'classifier')
+FEATURES = ('inception', 'classifier', 'vgg16')
 MIRROR_STREAM = 7     # first words of the mirror-augment draws: [seed, MIRROR_STREAM, pass]
 GENERATE_CHUNK = 500  # images per `generate` call
 
@@ -66,6 +66,7 @@ class Options:
   seed: int = 0
   features: str = 'inception'
   inception: str = ''                  # weights file of the FID Inception
+  vgg16_weights: str = ''              # --features=vgg16: Keras' VGG16 ImageNet weights file
   fid_stats: str = ''                  # TTUR .npz of the reals (read if it exists, else written)
   classifier_epochs: int = 2
   nn_out: str = ''
@@ -124,7 +125,7 @@ class Evaluation:
     return self._once('extractor', lambda: features.get_extractor(
         self.opt.features, inception=self.opt.inception, resize=self.opt.resize,
         batch_size=self.opt.batch_size, classifier_epochs=self.opt.classifier_epochs,
-        seed=self.opt.seed))
+        seed=self.opt.seed, vgg16_weights=self.opt.vgg16_weights))
 
   def extractor_identity(self):
     """The identity of the --features extractor if one was built (what the features depend on)."""
@@ -208,6 +209,9 @@ class Evaluation:
     from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
 
     def make():
+      if self.opt.features == 'vgg16':
+        return features.get_extractor('vgg16', vgg16_weights=self.opt.vgg16_weights,
+                                      batch_size=self.opt.batch_size)
       if self.opt.features == 'classifier':
         from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
         model = self.digit_classifier()

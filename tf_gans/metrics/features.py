@@ -8,9 +8,13 @@ Extractors (`EXTRACTORS`, `--features=`):
   classifier  the penultimate layer of the small digit classifier trained on the
               built-in digits (`tf_gans.metrics.classifier`), 128-d, for digit data.
 
-A registry entry is all another extractor needs (e.g. VGG16 fc2, which Kynkaanniemi
-et al. 2019 use for precision/recall, where its ImageNet weights are available:
-Keras downloads them at run time, which this project never does).
+  vgg16       fc2 of VGG16 (4096-d), the space Kynkaanniemi et al. 2019 compute precision
+              and recall in: images resized to 224x224 (bilinear) and preprocessed as
+              `keras.applications.vgg16.preprocess_input`; needs its ImageNet weights file
+              (--vgg16_weights: Keras' vgg16_weights_tf_dim_ordering_tf_kernels.h5, which
+              Keras would download at run time; this project never does).
+
+A registry entry is all another extractor needs.
 
 Cache. Features are kept in `<cache>/<key>.npy`, where the key hashes the source's
 content (every uint8 image it yields, in order; for generators, the weights and
@@ -117,6 +121,32 @@ def classifier_extractor(classifier_epochs=2, seed=0, **_):
     return features(classifier.to_range(images.astype(np.float32) / 255.0, (-1.0, 1.0)))
   return Extractor('classifier', {'features': 'digit classifier penultimate layer',
                                   'weights_sha256': weights_sha256(model)}, extract)
+
+
+@EXTRACTORS.register('vgg16')
+def vgg16_extractor(vgg16_weights='', batch_size=50, **_):
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if not vgg16_weights:
+    raise ValueError('--features=vgg16 needs --vgg16_weights=<file>: the ImageNet weights of '
+                     'keras.applications.VGG16 (vgg16_weights_tf_dim_ordering_tf_kernels.h5, from '
+                     'the Keras applications release on GitHub); nothing is downloaded here.')
+  if not os.path.isfile(vgg16_weights):
+    raise FileNotFoundError(f'--vgg16_weights={vgg16_weights}: no such file.')
+  net = keras.applications.VGG16(weights=vgg16_weights, include_top=True)
+  fc2 = keras.Model(net.input, net.get_layer('fc2').output)
+
+  def extract(images):
+    out = []
+    for first in range(0, len(images), batch_size):
+      x = tf.image.resize(tf.cast(images[first:first + batch_size], tf.float32), (224, 224))
+      if x.shape[-1] == 1:
+        x = tf.tile(x, [1, 1, 1, 3])
+      x = keras.applications.vgg16.preprocess_input(x)
+      out.append(np.asarray(fc2(x, training=False), np.float64))
+    return np.concatenate(out)
+  return Extractor('vgg16', {'features': 'vgg16 fc2', 'weights_sha256': file_sha256(vgg16_weights),
+                             'resize': 'tf bilinear 224'}, extract)
 
 
 def get_extractor(name, **options) -> Extractor:
