@@ -36,6 +36,17 @@ def make(study_dir, seeds=(0, 1), **kwargs):
 # ------------------------------------------------------------------ the study file
 
 
+def test_the_new_evaluation_metrics_are_study_metrics(tmp_path):
+  """Any evaluate metric, with its interval options, is a study's metric (issue 23)."""
+  s = make(tmp_path, metric='fid_inf', eval_options='features=classifier;num_samples=300')
+  assert s.metric_key == 'fid_inf'
+  with pytest.raises(ValueError, match=r'--metric_key: which value of precision_recall'):
+    make(tmp_path, metric='precision_recall')
+  s = make(tmp_path, metric='precision_recall', metric_key='recall',
+           eval_options='features=classifier;ci=0.95;ci_resamples=50')
+  assert (s.metric_key, s.eval_options.ci, s.eval_options.ci_resamples) == ('recall', 0.95, 50)
+
+
 def test_cells_set_and_eval_parse_into_run_configs(tmp_path):
   s = make(tmp_path, cells=['plain:', 'sn:spectral_norm;nobatch_norm_g;d_steps=2;learning_rate=1e-3'])
   assert s.column == 'parzen/mean'   # parzen's default key

@@ -39,7 +39,9 @@ from tf_gans.training import precision
 
 # The result key tabulated when --metric_key is not given.
 DEFAULT_KEYS = {'parzen': 'mean', 'fid': 'fid', 'fid-rgan': 'fid', 'kid': 'mean', 'is': 'is_mean',
-                'swd': 'SWDx1e3_avg', 'ms_ssim': 'ms_ssim', 'digit_confidence': 'fraction_confident'}
+                'swd': 'SWDx1e3_avg', 'ms_ssim': 'ms_ssim', 'digit_confidence': 'fraction_confident',
+                'fid_inf': 'fid_inf', 'is_inf': 'is_inf'}
+# precision_recall and density_coverage give two values: --metric_key names the one tabulated.
 # Metric options that are not `evaluation.Options` fields (they travel in `Options.extra`).
 EXTRA_OPTIONS = ('valid_split', 'sigma', 'centres', 'reference_split')
 STUDY_SET = ('logdir', 'seed')   # fields the study itself sets per run
