@@ -18,7 +18,10 @@ step per phase (`tf_gans.bench.pggan`; `--pggan_profile=256,1024` where its time
 goes, per op type, both sides), with `--compare_strategies=mirrored
 --logical_cpus=2` / `--compare_mixed_precision=...` beside it, or with
 `--multi_worker_bench` one process vs two workers per phase; `--metrics_bench` the metrics'
-feature-extraction overhead and SWD time (`tf_gans.bench.metrics`). The
+feature-extraction overhead and SWD time (`tf_gans.bench.metrics`);
+`--extraction_bench --inception=W` an image source's feature extraction vs the
+bare Inception forward, its memory in N, and oneDNN off vs on
+(`tf_gans.bench.extraction`). The
 benchmarks themselves live in `tf_gans.bench`; this module parses the flags.
 """
 
@@ -80,6 +83,22 @@ flags.DEFINE_bool('inception_dtype_bench', False,
                   'Instead of training: FID Inception features in bfloat16 vs float32 on MNIST '
                   '(--inception weights): images/s and the FID change '
                   '(tf_gans.bench.inception_dtype).')
+flags.DEFINE_bool('extraction_bench', False,
+                  'Instead of training (--inception weights): feature extraction of an image '
+                  'source vs the bare Inception forward on the same batches (ratio), peak RSS '
+                  'for N and 10 N images, and TF_ENABLE_ONEDNN_OPTS=0 vs 1 for the Inception '
+                  'forward and the GAN / PGGAN train steps in separate processes '
+                  '(tf_gans.bench.extraction).')
+flags.DEFINE_list('extraction_parts', ['ratio', 'memory', 'onednn'],
+                  '--extraction_bench: which parts to run.')
+flags.DEFINE_integer('extraction_images', 100, '--extraction_bench: images for the ratio.')
+flags.DEFINE_integer('memory_images', 50, '--extraction_bench: N for the memory part '
+                     '(N and 10 N images).')
+flags.DEFINE_integer('onednn_rounds', 3, '--extraction_bench: interleaved oneDNN rounds.')
+flags.DEFINE_integer('onednn_gan_steps', 300, '--extraction_bench: timed GAN steps per '
+                     'oneDNN measurement.')
+flags.DEFINE_integer('onednn_pggan_iters', 20, '--extraction_bench: timed PGGAN steps per '
+                     'oneDNN measurement.')
 flags.DEFINE_integer('swd_images', 16384, '--metrics_bench: SWD images per side (0: skip).')
 flags.DEFINE_integer('swd_resolution', 128, '--metrics_bench: SWD image size.')
 flags.DEFINE_list('swd_compare', [],
@@ -201,6 +220,21 @@ def main(argv):
     return
   if FLAGS.loop_bench:
     loop_bench_main()
+    return
+  if FLAGS.extraction_bench:
+    from tf_gans.bench import extraction  # pylint: disable=import-outside-toplevel
+    if min(FLAGS.extraction_images, FLAGS.memory_images, FLAGS.rounds, FLAGS.onednn_rounds,
+           FLAGS.onednn_gan_steps, FLAGS.onednn_pggan_iters) < 1:
+      cli.fail(ValueError('--extraction_images, --memory_images, --rounds, --onednn_rounds, '
+                          '--onednn_gan_steps and --onednn_pggan_iters must be >= 1.'))
+    try:
+      report = extraction.run(FLAGS.inception, FLAGS.extraction_images, FLAGS.memory_images,
+                              FLAGS.rounds, FLAGS.onednn_rounds, FLAGS.extraction_parts,
+                              FLAGS.onednn_gan_steps, FLAGS.onednn_pggan_iters,
+                              partial=write_partial)
+    except cli.USER_ERRORS as e:
+      cli.fail(e)
+    cli.print_json(report, FLAGS.out)
     return
   if FLAGS.metrics_bench:
     from tf_gans.bench import metrics as bench_metrics  # pylint: disable=import-outside-toplevel
