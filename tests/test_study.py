@@ -104,13 +104,16 @@ def _study_file(monkeypatch, name):
   monkeypatch.chdir(REPO)   # its --base_flagfile is relative to the checkout
   return spec.make_study(values['study_dir'], values['base_flagfile'], cells,
                          values['seeds'].split(','), values['metric'], values['metric_key'],
-                         values['set'], values['eval'], pairs, panels)
+                         values['set'], values['eval'], pairs, panels,
+                         values.get('results_dir', ''), values.get('test', ''),
+                         values.get('alpha'))
 
 
 def test_the_rgan_fashion_study_runs_the_papers_setups(monkeypatch):
   s = _study_file(monkeypatch, 'rgan_fashion.study')
   assert s.seeds == [1, 2, 3] and len(s.cells) == 15 and s.column == 'fid/fid'
   assert len(s.pairs) == 9 and ('lr1e-3-lsgan', 'lr1e-3-ralsgan') in s.pairs
+  assert (s.test, s.alpha) == ('welch', 0.05)   # the pairs' rule, declared in the file
   assert [len(cells) for _, cells in s.panels] == [5, 5, 5]
   assert (s.eval_options.num_samples, s.eval_options.num_reals,
           s.eval_options.fid_small_sample, s.eval_options.split) == (1000, 10000, True, 'train')
@@ -184,10 +187,14 @@ def test_table_from_known_metric_values(tmp_path):
   assert '| rsgan | loss=rsgan | 2 | 0 | 20 | 5 ± 4.2 | 3 ± 1.4 | 8 |' in md
 
 
-def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
+def test_pairs_are_compared_by_welch_under_the_declared_rule(tmp_path):
+  """The pairs of a study with --test=welch --alpha=0.05: t, dof, p as scipy's Welch test of
+  the seeds' last values, the verdict p < alpha, one seed: not testable (never significant)."""
+  from scipy import stats  # pylint: disable=import-outside-toplevel
   s = make(tmp_path, seeds=(0, 1, 2), cells=['a:loss=nonsaturating', 'b:loss=rsgan',
                                              'c:loss=rasgan', 'd:loss=lsgan'],
-           pairs=['a,b', 'a,c', 'a,d'], panels=['first:a,b', 'second:c,d,a'])
+           pairs=['a,b', 'a,c', 'a,d'], panels=['first:a,b', 'second:c,d,a'], test='welch',
+           alpha='0.05')
   values = {'a': (10.0, 12.0, 14.0), 'b': (5.0, 6.0, 7.0), 'c': (8.0, 13.0, 15.0), 'd': (20.0,)}
   for name, per_seed in values.items():
     cell = next(c for c in s.cells if c.name == name)
@@ -197,15 +204,29 @@ def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
   with open(tmp_path / report.PAIRS_CSV) as f:
     rows = {(r['baseline'], r['other']): r for r in csv.DictReader(f)}
   ab, ac, ad = rows[('a', 'b')], rows[('a', 'c')], rows[('a', 'd')]
-  # a: 12 +- 2; b: 6 +- 1 -> -6, beyond max(2, 1); c: 12 +- 3.61 -> 0, within.
-  assert (ab['difference'], ab['relative'], ab['spread'], ab['verdict']) == (
-      '-6', '-0.5', '2', 'beyond the spread')
-  assert (ac['difference'], ac['verdict']) == ('0', 'within the spread')
-  assert ad['verdict'] == 'too few seeds' and ad['difference'] == '8'
+  welch = stats.ttest_ind(values['b'], values['a'], equal_var=False)
+  # a: 12 +- 2, b: 6 +- 1: t = -6 / sqrt(4/3 + 1/3), dof = (5/3)^2 / ((4/3)^2/2 + (1/3)^2/2).
+  assert float(ab['t']) == pytest.approx(-6 / math.sqrt(5 / 3), rel=1e-5)
+  assert float(ab['dof']) == pytest.approx((5 / 3) ** 2 / ((4 / 3) ** 2 / 2 + (1 / 3) ** 2 / 2),
+                                           rel=1e-5)
+  assert float(ab['p']) == pytest.approx(welch.pvalue, rel=1e-5) and welch.pvalue < 0.05
+  assert (ab['difference'], ab['relative'], ab['verdict'], ab['test'], ab['alpha']) == (
+      '-6', '-0.5', 'significant', 'welch', '0.05')
+  assert float(ab['difference_low']) < -6 < float(ab['difference_high']) < 0
+  assert (ac['difference'], ac['verdict']) == ('0', 'not significant')
+  assert float(ac['p']) == pytest.approx(1.0)
+  assert ad['verdict'] == 'not testable (n < 2)' and ad['difference'] == '8' and ad['p'] == ''
+  assert (ad['n_baseline'], ad['n_other']) == ('3', '1')
   assert (tmp_path / report.CURVES_PNG).stat().st_size > 0   # two panels drawn
   assert (tmp_path / report.SAMPLES_PNG).stat().st_size > 0  # no grids yet: empty axes
   md = (tmp_path / report.RESULTS_MD).read_text()
-  assert '| a | b | 12 ± 2 | 6 ± 1 | -6 | -50% | 2 | beyond the spread |' in md
+  assert '--test=welch (significant when Welch\'s t-test' in md and '--alpha=0.05' in md
+  assert '- significant (1 of 3): b vs a' in md
+  assert '- not significant (1 of 3): c vs a' in md
+  assert '- not testable (n < 2) (1 of 3): d vs a' in md
+  assert (f'| a | b | 3, 3 | 12 ± 2 | 6 ± 1 | -6 | -50% | [{float(ab["difference_low"]):+.4g}, '
+          f'{float(ab["difference_high"]):+.4g}] | {float(ab["t"]):.3g} | '
+          f'{float(ab["dof"]):.3g} | {float(ab["p"]):.3g} | significant |') in md
 
 
 @pytest.mark.parametrize('pair, message', [
@@ -215,7 +236,22 @@ def test_pairs_compare_last_step_means_against_the_spread(tmp_path):
 ])
 def test_bad_pairs_are_refused(tmp_path, pair, message):
   with pytest.raises(ValueError, match=message):
-    make(tmp_path, pairs=[pair])
+    make(tmp_path, pairs=[pair], test='welch', alpha='0.05')
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({}, r'--pair: declare the decision rule in the study file before the runs: --test '
+         r'\(welch\) and --alpha \(e.g. 0.05\); missing: --test, --alpha\.'),
+    ({'test': 'welch'}, r'missing: --alpha\.'),
+    ({'alpha': '0.05'}, r'missing: --test\.'),
+    ({'test': 'spread', 'alpha': '0.05'}, r'--test=spread: unknown decision rule; rules: welch'),
+    ({'test': 'welch', 'alpha': '5'}, r'--alpha=5: expected a significance level in \(0, 1\)'),
+    ({'test': 'welch', 'alpha': '0.05', 'bootstrap_resamples': 10},
+     r'--bootstrap_resamples=10: expected at least 100'),
+])
+def test_pairs_need_a_declared_decision_rule(tmp_path, kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    make(tmp_path, pairs=['gan,rsgan'], **kwargs)
 
 
 @pytest.mark.parametrize('panel, message', [
@@ -259,11 +295,20 @@ def killed_and_resumed(tmp_path_factory):
       study_lib.run_study(s, train_fn=train, log=first_log.append)
     first_calls = list(calls)
     first = {run: _checkpoint_mtimes(study_dir / run) for run in ('gan/seed0', 'gan/seed1')}
+    first_runs_csv = report.read_runs(s)
     results = study_lib.run_study(s, train_fn=train, log=second_log.append)
   finally:
     mp.undo()
   return dict(study=s, dir=study_dir, first_calls=first_calls, calls=calls[len(first_calls):],
-              first_mtimes=first, results=results, first_log=first_log, second_log=second_log)
+              first_mtimes=first, results=results, first_log=first_log, second_log=second_log,
+              first_runs_csv=first_runs_csv)
+
+
+def _forget(study, cell, seed):
+  """Drops a run's rows from runs.csv (as a study from before runs.csv); returns them all."""
+  rows = report.read_runs(study)
+  report.write_runs(study, [r for r in rows if (r['cell'], r['seed']) != (cell, str(seed))])
+  return rows
 
 
 def _checkpoint_mtimes(logdir):
@@ -281,7 +326,8 @@ def test_a_killed_study_resumes_without_retraining_finished_runs(killed_and_resu
   for run, mtimes in k['first_mtimes'].items():
     assert _checkpoint_mtimes(k['dir'] / run) == mtimes
   log = '\n'.join(k['second_log'])
-  assert '[1/4] cell gan (1/2) seed 0 (1/2): skipped, finished (step 20' in log
+  assert '[1/4] cell gan (1/2) seed 0 (1/2): skipped, finished (step 20, its final values in ' \
+      f'{k["dir"] / report.RUNS_CSV})' in log
   assert '[2/4] cell gan (1/2) seed 1 (2/2): skipped, finished' in log
   assert '[3/4] cell rsgan (2/2) seed 0 (1/2): resuming' in log and 'from step 5 of 20' in log
   assert 'Resumed' in log and 'at step 5 of 20' in log
@@ -293,6 +339,16 @@ def test_a_killed_study_resumes_without_retraining_finished_runs(killed_and_resu
       assert study_lib.evaluated_steps(logdir, 'parzen') == {10, 20}
       rows = report.read_rows(os.path.join(logdir, report.METRICS_FILE))
       assert len(rows) == 2   # each snapshot evaluated once
+  # Each finished run was in runs.csv when it ended: the killed first call had the two gan runs.
+  assert [(r['cell'], r['seed'], r['position'], r['status']) for r in k['first_runs_csv']] == [
+      ('gan', '0', '10', 'snapshot'), ('gan', '0', '20', 'final'),
+      ('gan', '1', '10', 'snapshot'), ('gan', '1', '20', 'final')]
+  runs = report.read_runs(k['study'])
+  assert len(runs) == 8 and sum(r['status'] == 'final' for r in runs) == 4
+  for r in runs:   # the values of the runs' metrics.jsonl, unrounded
+    values = report.run_values(str(k['dir'] / r['cell'] / f'seed{r["seed"]}'), 'parzen/mean',
+                               'parzen')
+    assert float(r['parzen/mean']) == values[int(r['position'])] and r['unit'] == 'step'
   # A third call does nothing but write the report.
   calls = []
   study_lib.run_study(k['study'], train_fn=lambda *a, **kw: calls.append(a),
@@ -305,6 +361,7 @@ def test_a_trained_run_missing_its_evaluation_is_only_evaluated(killed_and_resum
   logdir = k['dir'] / 'gan' / 'seed1'
   rows = (logdir / report.METRICS_FILE).read_text().splitlines()
   (logdir / report.METRICS_FILE).write_text(rows[0] + '\n')   # step 20's row lost
+  _forget(k['study'], 'gan', 1)   # and not in runs.csv (else it is finished, not rerun)
   trained, evaluated, log = [], [], []
   study_lib.run_study(
       k['study'], train_fn=lambda *a, **kw: trained.append(a),
@@ -313,6 +370,10 @@ def test_a_trained_run_missing_its_evaluation_is_only_evaluated(killed_and_resum
   assert trained == [] and evaluated == [os.path.join('gan', 'seed1')]
   assert '[2/4] cell gan (1/2) seed 1 (2/2): trained (step 20); evaluating' in '\n'.join(log)
   assert study_lib.evaluated_steps(str(logdir), 'parzen') == {10, 20}
+  assert ('[2/4] cell gan (1/2) seed 1 (2/2): finished (step 20); 2 snapshot value(s) written to '
+          in '\n'.join(log))
+  assert [r['position'] for r in report.read_runs(k['study'])
+          if (r['cell'], r['seed']) == ('gan', '1')] == ['10', '20']
 
 
 def test_ctrl_c_during_an_evaluation_is_a_study_stop_not_a_traceback(killed_and_resumed):
@@ -322,6 +383,7 @@ def test_ctrl_c_during_an_evaluation_is_a_study_stop_not_a_traceback(killed_and_
   logdir = k['dir'] / 'gan' / 'seed1'
   rows = (logdir / report.METRICS_FILE).read_text()
   (logdir / report.METRICS_FILE).write_text(rows.splitlines()[0] + '\n')  # to evaluate again
+  recorded = _forget(k['study'], 'gan', 1)
 
   def stopped(*_):
     raise KeyboardInterrupt('the reals: 100 of 300 feature rows kept in x.partial.npy')
@@ -334,6 +396,7 @@ def test_ctrl_c_during_an_evaluation_is_a_study_stop_not_a_traceback(killed_and_
                           log=lambda *_: None)
   finally:
     (logdir / report.METRICS_FILE).write_text(rows)
+    report.write_runs(k['study'], recorded)
 
 
 def test_the_study_writes_its_tables_curves_and_samples(killed_and_resumed):

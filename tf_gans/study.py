@@ -11,19 +11,30 @@ and a metric. The RGAN paper's comparisons are such grids: its losses (section
 The runs go one after another, in this process (each through its family's
 trainer, `tf_gans.training.run`: a cell may be a GAN / RGAN or a PGGAN run),
 each into <study_dir>/<cell>/seed<k>/. After each run its snapshots
-(--snapshot_every and the last step; PGGAN: its network snapshots) are evaluated with the study's metric
-(`tf_gans.metrics.run_eval.evaluate_run`, as `python -m tf_gans.evaluate --run`);
+(--snapshot_every and the last step; PGGAN: its network snapshots) are evaluated
+with the study's metric (`tf_gans.metrics.run_eval.evaluate_run`, as
+`python -m tf_gans.evaluate --run`);
 at the end results.csv / results.md, the curves and the sample grids are written
 (`tf_gans.studies.report`).
 
-Resumable: run the same command again after a kill or Ctrl-C. A run whose
-latest checkpoint is its last step and whose snapshots all have a metric row
-without error is skipped; a trained run missing evaluations is only evaluated;
-a run folder with a run file but fewer steps resumes (`train(resume=True)`,
-the saved run being authoritative as with `tf_gans.train --resume`); others
-start. A run that diverges (`DivergenceError`) is marked
-(<run>/study_diverged.txt), not retried, and counted in the tables' `diverged`.
-Ctrl-C stops the study after the current run saved its checkpoint (exit 130).
+Every run's values go into <results>/runs.csv (--results_dir, default
+--study_dir; `tf_gans.studies.report.record_run`) as soon as its evaluation
+completes, one row per evaluated snapshot, the last one `final`: commit that
+folder and the study continues from it on another day or machine. Pairs of
+cells (--pair) are compared under the rule the study file declares before the
+runs (--test=welch, --alpha; `tf_gans.studies.spec.TESTS`).
+
+Resumable: run the same command again after a kill or Ctrl-C. A run with a final
+(or diverged) row in runs.csv is skipped, not trained and not evaluated, even
+when its run folder is absent on this machine (the log line says so). Else: a
+run whose latest checkpoint is its last step and whose snapshots all have a
+metric row without error is recorded into runs.csv; a trained run missing
+evaluations is only evaluated; a run folder with a run file but fewer steps
+resumes (`train(resume=True)`, the saved run being authoritative as with
+`tf_gans.train --resume`); others start. A run that diverges (`DivergenceError`)
+is marked (<run>/study_diverged.txt and a diverged row in runs.csv), not retried,
+and counted in the tables' `diverged`. Ctrl-C stops the study after the current
+run saved its checkpoint (exit 130).
 """
 
 import dataclasses
@@ -46,8 +57,19 @@ flags.DEFINE_string('set', '', 'Overrides of the base flag file for every cell: 
 flags.DEFINE_multi_string('cell', [], 'A cell, repeated once per cell: NAME:flag=value;flag=value, '
                           'e.g. rsgan:loss=rsgan (NAME is its folder).')
 flags.DEFINE_multi_string('pair', [], 'BASELINE,OTHER: two cells compared at the last step in '
-                          'results.md and pairs.csv (difference of the seed means against the '
-                          'seeds\' spread); repeated once per pair.')
+                          'results.md and pairs.csv under --test / --alpha; repeated once per '
+                          'pair.')
+flags.DEFINE_string('results_dir', None, 'Folder of runs.csv (every run\'s values, written as '
+                    'each run ends), the tables and pictures; commit it to continue the study '
+                    'elsewhere. Default: --study_dir.')
+flags.DEFINE_string('test', '', 'Decision rule of the --pair comparisons, declared in the study '
+                    'file before the runs (needed with --pair): welch (Welch\'s t-test, '
+                    'significant when p < --alpha).')
+flags.DEFINE_float('alpha', None, 'Significance level of --test (needed with --pair), e.g. '
+                   '0.05; the difference\'s bootstrap interval covers 1 - alpha.')
+flags.DEFINE_integer('bootstrap_resamples', 10000, 'Draws of the bootstrap interval of a pair\'s '
+                     'difference of means (each cell\'s seeds drawn with replacement).')
+flags.DEFINE_integer('bootstrap_seed', 0, 'Seed of those draws.')
 flags.DEFINE_multi_string('panel', [], 'TITLE:cell,cell,...: curves.png gets one panel per '
                           '--panel (same y scale) instead of one plot of every cell.')
 flags.DEFINE_list('seeds', ['0'], 'Seeds: each cell trains once per seed (--seed=k, folder seed<k>).')
@@ -178,24 +200,41 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
   """
   from tf_gans.training import checkpoint  # pylint: disable=import-outside-toplevel
   train_fn = train_fn or default_train
+  runs = study.runs()
+  finished = report.recorded(study)
   if evaluate_fn is None:
-    check_metric(study)
+    if any((cell.name, seed) not in finished for cell, seed in runs):
+      check_metric(study)   # nothing is evaluated when runs.csv holds every run
     evaluate_fn = default_evaluate
   description = spec.describe(study)
   for line in description:
     log(line)
-  runs = study.runs()
+  runs_csv = report.runs_path(study)
   for i, (cell, seed) in enumerate(runs, start=1):
     cfg = study.config(cell, seed)
     explicit = tuple(f.name for f in dataclasses.fields(cfg))  # the study gives every field
     where = (f'[{i}/{len(runs)}] cell {cell.name} ({study.cells.index(cell) + 1}/'
              f'{len(study.cells)}) seed {seed} ({study.seeds.index(seed) + 1}/{len(study.seeds)})')
+    row = finished.get((cell.name, seed))
+    if row is not None:
+      away = ('' if os.path.isdir(cfg.logdir) else
+              f'; its run folder {cfg.logdir} is not on this machine, not needed')
+      if row['status'] == report.DIVERGED:
+        log(f'{where}: skipped, it diverged before (a diverged row in {runs_csv}){away}')
+      else:
+        at = (f'step {row["position"]}' if row['unit'] == 'step' else f'{row["position"]} kimg')
+        log(f'{where}: skipped, finished ({at}, its final values in {runs_csv}){away}')
+      continue
     state, step = run_state(cfg, study.metric)
     if state == 'done':
-      log(f'{where}: skipped, finished ({_at(cfg, step)}, every snapshot evaluated): {cfg.logdir}')
+      report.record_run(study, cell, seed)
+      log(f'{where}: skipped, finished ({_at(cfg, step)}, every snapshot evaluated; its values '
+          f'now in {runs_csv}): {cfg.logdir}')
       continue
     if state == 'diverged':
-      log(f'{where}: skipped, it diverged before (see {report.DIVERGED_FILE}): {cfg.logdir}')
+      report.record_run(study, cell, seed, diverged=True)
+      log(f'{where}: skipped, it diverged before (see {report.DIVERGED_FILE}; recorded in '
+          f'{runs_csv}): {cfg.logdir}')
       continue
     if state in ('new', 'partial'):
       if state == 'partial':
@@ -210,7 +249,9 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
       except checkpoint.DivergenceError as e:
         with open(os.path.join(cfg.logdir, report.DIVERGED_FILE), 'w') as f:
           f.write(f'{e}\n')
-        log(f'{where}: diverged ({e}); marked, not retried; its snapshots are not evaluated.')
+        report.record_run(study, cell, seed, diverged=True)
+        log(f'{where}: diverged ({e}); marked (and in {runs_csv}), not retried; its snapshots '
+            f'are not evaluated.')
         continue
       if getattr(result, 'interrupted', False):
         stopped = result.step if getattr(result, 'cur_nimg', None) is None else result.cur_nimg
@@ -226,7 +267,24 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
       kept = f' ({e})' if str(e) else ''
       raise StudyInterrupted(f'{where}: evaluation stopped{kept}; the feature rows computed so '
                              f'far are kept: run the same study command again to continue.') from None
+    _record(study, cell, seed, cfg, where, runs_csv, log)
   return report.write_report(study, description, log=log)
+
+
+def _record(study, cell, seed, cfg, where, runs_csv, log):
+  """After a run's evaluation: its values into runs.csv when it is finished (at its last
+  step, every snapshot with a value); else says what is missing (evaluated next time)."""
+  state, step = run_state(cfg, study.metric)
+  if state != 'done':
+    missing = sorted(set(snapshot_steps(cfg.logdir)) - evaluated_steps(cfg.logdir, study.metric))
+    what = (f'no value at {", ".join(f"{m:g}" for m in missing)}' if missing else
+            f'{state} at {_at(cfg, step) if step is not None else "no checkpoint"}')
+    log(f'{where}: not recorded in {runs_csv} ({what}); the same study command evaluates it '
+        f'again.')
+    return
+  rows = report.record_run(study, cell, seed)
+  log(f'{where}: finished ({_at(cfg, step)}); {len(rows)} snapshot value(s) written to '
+      f'{runs_csv}')
 
 
 def _at(cfg, number):
@@ -251,7 +309,8 @@ def _run_log(log, logdir):
 def study_from_flags():
   return spec.make_study(FLAGS.study_dir, FLAGS.base_flagfile, FLAGS.cell, FLAGS.seeds,
                          FLAGS.metric, FLAGS.metric_key, FLAGS.set, FLAGS.eval, FLAGS.pair,
-                         FLAGS.panel)
+                         FLAGS.panel, FLAGS.results_dir, FLAGS.test, FLAGS.alpha,
+                         FLAGS.bootstrap_resamples, FLAGS.bootstrap_seed)
 
 
 def main(argv):

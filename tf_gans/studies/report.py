@@ -1,13 +1,27 @@
-"""A study's results from its runs' metrics.jsonl: tables, curves and sample grids.
+"""A study's results: every run's values in runs.csv, tables, paired tests, curves, grids.
+
+Each run's values go into <results>/runs.csv (`Study.results`: --results_dir,
+else --study_dir) as soon as its evaluation completes (`record_run`, called by
+`tf_gans.study` after each run): one row per (cell, seed, evaluated snapshot)
+with every numeric value of the study's metric from the run's metrics.jsonl
+(`tf_gans.metrics.run_eval` rows without an error for the metric; a snapshot
+evaluated twice keeps its last row) and, where the row carries the metric's
+bootstrap interval (`tf_gans.metrics.bootstrap.Interval` dicts under
+`<metric>/ci`: fid / kid / precision_recall / density_coverage with --ci), its
+bounds, coverage and method. The run's last snapshot is marked `final`; a run
+that diverged gets one `diverged` row. runs.csv is what a study resumes from
+(a run with a final or diverged row is not rerun, even when its run folder is
+on another machine) and what the tables are built from; runs not in it yet
+(under way) are read from their run folders.
 
 For each cell, the metric (`Study.column`, e.g. fid-rgan/fid) of every seed's
-run at every evaluated snapshot step (`tf_gans.metrics.run_eval` rows without an
-error for the metric; a step evaluated twice keeps its last row) is summarised
-over the seeds: the mean and the sample standard deviation (ddof 1, empty with
-one seed) at each step, and at each run's last evaluated step, the way the RGAN
-paper reports its FIDs (section 6: Tables 1-3 give the FID at the end of
-training; its figures the FID along training). Written to <study_dir>/:
+run at every evaluated snapshot step is summarised over the seeds: the mean
+and the sample standard deviation (ddof 1, empty with one seed) at each step,
+and at each run's last evaluated step, the way the RGAN paper reports its
+FIDs (section 6: Tables 1-3 give the FID at the end of training; its figures
+the FID along training). Written to <results>/:
 
+  runs.csv             one row per (cell, seed, snapshot), see above
   results.csv          one row per cell: cell, flags, seeds, diverged, last_step,
                        last_mean, last_std, then mean@<step> / std@<step> per step
   results.md           the same as a Markdown table (mean +- std), with the
@@ -16,14 +30,18 @@ training; its figures the FID along training). Written to <study_dir>/:
                        seeds' min..max (one panel per --panel when given)
   <cell>/curve.png     the cell alone: each seed thin, the mean bold, the spread shaded
   <cell>/samples.png   a copy of the last sample grid (samples/step_*.png) of the
-                       cell's first seed
+                       cell's first seed (kept when that run folder is elsewhere)
   samples.png          with --panel: the cells' sample grids side by side, one row
                        per panel
-  pairs.csv            with --pair: per (baseline, other) pair of cells, the last-step
-                       means and stds, other - baseline, and the verdict: a difference
-                       no larger than the larger of the two seed stds is "within the
-                       spread" (no difference), a larger one "beyond the spread";
-                       also a section of results.md
+  pairs.csv            with --pair: per (baseline, other) pair of cells, the seeds'
+                       last values compared under the rule the study file declared
+                       (`spec.TESTS`, --test / --alpha): Welch's t-test (t, the
+                       Welch-Satterthwaite dof, the two-sided p; scipy.stats.ttest_ind
+                       with equal_var=False) and a percentile bootstrap interval of
+                       other - baseline (each cell's seeds drawn with replacement,
+                       coverage 1 - alpha); significant when p < alpha; with fewer
+                       than 2 seeds on a side "not testable (n < 2)"; also a section
+                       of results.md
 """
 
 import csv
@@ -37,6 +55,7 @@ import numpy as np
 
 RESULTS_CSV = 'results.csv'
 RESULTS_MD = 'results.md'
+RUNS_CSV = 'runs.csv'
 CURVES_PNG = 'curves.png'
 CELL_CURVE = 'curve.png'
 CELL_SAMPLES = 'samples.png'
@@ -44,6 +63,11 @@ PAIRS_CSV = 'pairs.csv'
 SAMPLES_PNG = 'samples.png'
 METRICS_FILE = 'metrics.jsonl'      # tf_gans.metrics.run_eval.METRICS_FILE
 DIVERGED_FILE = 'study_diverged.txt'  # written by tf_gans.study for a run that diverged
+FINAL, SNAPSHOT, DIVERGED = 'final', 'snapshot', 'diverged'   # runs.csv statuses
+RUN_COLUMNS = ('cell', 'seed', 'unit', 'position', 'status')
+CI_FIELDS = ('ci_low', 'ci_high', 'ci', 'ci_method')  # per interval: <metric>/<key>.<field>
+# The value a metric's single interval dict (`<metric>/ci` = Interval.to_dict()) belongs to.
+_INTERVAL_KEY = {'fid': 'fid', 'kid': 'mean'}
 
 
 def read_rows(path):
@@ -51,16 +75,132 @@ def read_rows(path):
   return run_eval.read_rows(path)
 
 
+def _position(row):
+  """(unit, position) of a metrics.jsonl row: ('step', int) or ('kimg', float), or None."""
+  if 'step' in row:
+    return 'step', int(row['step'])
+  if 'kimg' in row:
+    return 'kimg', float(row['kimg'])
+  return None
+
+
+def intervals(row, metric):
+  """{'<metric>/<key>': Interval dict} of the bootstrap intervals a row carries for `metric`:
+  `<metric>/ci` as one Interval dict (fid, kid: of their value) or {key: Interval dict}
+  (precision_recall, density_coverage)."""
+  ci = row.get(f'{metric}/ci')
+  if not isinstance(ci, dict):
+    return {}
+  if 'low' in ci and 'high' in ci:
+    return {f'{metric}/{_INTERVAL_KEY.get(metric, "value")}': ci}
+  return {f'{metric}/{key}': value for key, value in ci.items()
+          if isinstance(value, dict) and 'low' in value and 'high' in value}
+
+
+def run_snapshot_rows(logdir, metric):
+  """[(unit, position, {column: value}, {column: interval dict})] of the run's evaluated
+  snapshots, by position: rows of metrics.jsonl without an error for `metric` (the last
+  row of a snapshot evaluated twice); every numeric value of `metric`."""
+  by_position = {}
+  for row in read_rows(os.path.join(logdir, METRICS_FILE)):
+    where = _position(row)
+    if where is None or metric in (row.get('errors') or {}):
+      continue
+    values = {k: float(v) for k, v in row.items() if k.startswith(metric + '/')
+              and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if values:
+      by_position[where[1]] = (*where, values, intervals(row, metric))
+  return [by_position[p] for p in sorted(by_position)]
+
+
 def run_values(logdir, column, metric) -> Dict[float, float]:
   """{position: value} of `column` in `<logdir>/metrics.jsonl`, rows without an error for
   `metric`; the position is the step (GAN / RGAN) or the kimg (PGGAN) of the snapshot."""
-  values = {}
-  for row in read_rows(os.path.join(logdir, METRICS_FILE)):
-    position = row['step'] if 'step' in row else row.get('kimg')
-    if position is None or column not in row or metric in (row.get('errors') or {}):
-      continue
-    values[int(position) if 'step' in row else float(position)] = float(row[column])
-  return values
+  return {position: values[column] for _, position, values, _ in
+          run_snapshot_rows(logdir, metric) if column in values}
+
+
+# ------------------------------------------------------------------ runs.csv
+
+
+def runs_path(study):
+  return os.path.join(study.results, RUNS_CSV)
+
+
+def read_runs(study) -> List[dict]:
+  """runs.csv's rows (dicts of strings), [] when there is none yet."""
+  path = runs_path(study)
+  if not os.path.exists(path):
+    return []
+  with open(path, newline='') as f:
+    reader = csv.DictReader(f)
+    missing = [c for c in RUN_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+      raise ValueError(f'{path}: not a study runs.csv, its header lacks {", ".join(missing)}.')
+    return list(reader)
+
+
+def recorded(study) -> Dict[tuple, dict]:
+  """{(cell name, seed): its 'final' or 'diverged' row} of the runs runs.csv holds as finished."""
+  out = {}
+  for row in read_runs(study):
+    if row['status'] in (FINAL, DIVERGED):
+      out[(row['cell'], int(row['seed']))] = row
+  return out
+
+
+def record_run(study, cell, seed, diverged=False):
+  """Writes one run's rows into runs.csv (replacing any earlier rows of that run): its
+  evaluated snapshots, the last one `final`; or one `diverged` row. Returns the rows
+  written. The file is rewritten whole (a temporary file renamed over it)."""
+  rows = []
+  if diverged:
+    rows.append({'cell': cell.name, 'seed': str(seed), 'unit': '', 'position': '',
+                 'status': DIVERGED})
+  else:
+    snapshots = run_snapshot_rows(study.logdir(cell, seed), study.metric)
+    for i, (unit, position, values, cis) in enumerate(snapshots):
+      row = {'cell': cell.name, 'seed': str(seed), 'unit': unit,
+             'position': str(position) if unit == 'step' else f'{position:g}',
+             'status': FINAL if i == len(snapshots) - 1 else SNAPSHOT}
+      row.update({k: repr(v) for k, v in values.items()})
+      for column, interval in cis.items():
+        row.update({f'{column}.ci_low': repr(float(interval['low'])),
+                    f'{column}.ci_high': repr(float(interval['high'])),
+                    f'{column}.ci': repr(float(interval.get('ci', math.nan))),
+                    f'{column}.ci_method': str(interval.get('method', ''))})
+      rows.append(row)
+  kept = [r for r in read_runs(study) if (r['cell'], int(r['seed'])) != (cell.name, seed)]
+  write_runs(study, kept + rows)
+  return rows
+
+
+def write_runs(study, rows):
+  """runs.csv from `rows`, in the study's run order, then by position; columns: RUN_COLUMNS,
+  the tabulated column, the metric's other values, their intervals."""
+  order = {(c.name, s): i for i, (c, s) in enumerate(study.runs())}
+  rows = sorted(rows, key=lambda r: (order.get((r['cell'], int(r['seed'])), len(order)),
+                                     r['cell'], int(r['seed']),
+                                     float(r['position']) if r['position'] else -1.0))
+  extra = {k for r in rows for k, v in r.items() if k not in RUN_COLUMNS and v != ''}
+  cis = sorted(k for k in extra if k.endswith(tuple('.' + f for f in CI_FIELDS)))
+  values = [study.column] + sorted(extra - set(cis) - {study.column})
+  os.makedirs(study.results, exist_ok=True)
+  path = runs_path(study)
+  partial = path + '.partial'
+  with open(partial, 'w', newline='') as f:
+    writer = csv.DictWriter(f, list(RUN_COLUMNS) + values + cis, restval='')
+    writer.writeheader()
+    writer.writerows(rows)
+  os.replace(partial, path)
+  return path
+
+
+def _float(text):
+  try:
+    return float(text)
+  except (TypeError, ValueError):
+    return math.nan
 
 
 def mean_std(values):
@@ -90,6 +230,11 @@ class CellResult:
     return (*mean_std(values), len(values))
 
   @property
+  def last_values(self) -> Dict[int, float]:
+    """{seed: its value at its own last evaluated step}."""
+    return {seed: v[max(v)] for seed, v in sorted(self.per_seed.items()) if v}
+
+  @property
   def last(self):
     """(mean, std, n, last step): each seed's value at its own last evaluated step."""
     lasts = [(max(v), v[max(v)]) for v in self.per_seed.values() if v]
@@ -100,15 +245,30 @@ class CellResult:
 
 
 def collect(study) -> List[CellResult]:
-  """Every cell's values from its runs' metrics.jsonl."""
+  """Every cell's values: a run in runs.csv from its rows there, another (not finished, or
+  never recorded) from its run folder's metrics.jsonl."""
+  from_csv = {}
+  for row in read_runs(study):
+    run = from_csv.setdefault((row['cell'], int(row['seed'])), ({}, [False]))
+    if row['status'] == DIVERGED:
+      run[1][0] = True
+      continue
+    value = _float(row.get(study.column))
+    if not math.isnan(value):
+      position = int(row['position']) if row['unit'] == 'step' else float(row['position'])
+      run[0][position] = value
   results = []
   for cell in study.cells:
     per_seed, diverged = {}, []
     for seed in study.seeds:
       logdir = study.logdir(cell, seed)
-      if os.path.exists(os.path.join(logdir, DIVERGED_FILE)):
+      if (cell.name, seed) in from_csv:
+        values, (is_diverged,) = from_csv[(cell.name, seed)]
+      else:
+        values = run_values(logdir, study.column, study.metric)
+        is_diverged = os.path.exists(os.path.join(logdir, DIVERGED_FILE))
+      if is_diverged:
         diverged.append(seed)
-      values = run_values(logdir, study.column, study.metric)
       if values:
         per_seed[seed] = values
     results.append(CellResult(cell.name, cell.describe(), per_seed, diverged))
@@ -141,13 +301,57 @@ def write_csv(results, path):
   return path
 
 
+# ------------------------------------------------------------------ pairs
+
+
+NOT_TESTABLE = 'not testable (n < 2)'
+
+
+def welch_pair(baseline, other, alpha, resamples=10000, seed=0):
+  """Welch's t-test of `other` against `baseline` and a bootstrap interval of the difference.
+
+  Args:
+    baseline, other: the seeds' values of the two cells.
+    alpha: the significance level; the interval's coverage is 1 - alpha.
+    resamples, seed: the bootstrap's draws and their seed (numpy's default_rng).
+
+  Returns:
+    dict: n_baseline, n_other, difference (mean(other) - mean(baseline)), t, dof, p
+    (scipy.stats.ttest_ind(other, baseline, equal_var=False): two-sided, the
+    Welch-Satterthwaite dof), low / high (the 100 alpha / 2 and 100 (1 - alpha / 2)
+    percentiles of mean(other*) - mean(baseline*) over `resamples` draws, each
+    cell's values drawn with replacement, independently), verdict ('significant' when
+    p < alpha, 'not significant', 'not testable (n < 2)' with fewer than 2 values on a
+    side, 'not testable (no variance)' when both sides are constant).
+  """
+  from scipy import stats  # pylint: disable=import-outside-toplevel
+  a = np.asarray(baseline, np.float64)
+  b = np.asarray(other, np.float64)
+  out = dict(n_baseline=len(a), n_other=len(b), t=math.nan, dof=math.nan, p=math.nan,
+             low=math.nan, high=math.nan,
+             difference=float(b.mean() - a.mean()) if len(a) and len(b) else math.nan)
+  if len(a) < 2 or len(b) < 2:
+    return dict(out, verdict=NOT_TESTABLE)
+  rng = np.random.default_rng(seed)
+  draws = (b[rng.integers(0, len(b), (resamples, len(b)))].mean(axis=1)
+           - a[rng.integers(0, len(a), (resamples, len(a)))].mean(axis=1))
+  low, high = np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+  out.update(low=float(low), high=float(high))
+  if np.var(a) == 0 and np.var(b) == 0:
+    return dict(out, verdict='not testable (no variance)')
+  test = stats.ttest_ind(b, a, equal_var=False)
+  out.update(t=float(test.statistic), p=float(test.pvalue), dof=float(test.df))
+  return dict(out, verdict='significant' if out['p'] < alpha else 'not significant')
+
+
 @dataclasses.dataclass
 class Pair:
-  """Two cells at their last step: `other` - `baseline`, against the seeds' spread."""
+  """Two cells' last values over the seeds: `other` - `baseline`, under the study's rule."""
   baseline: str
   other: str
   baseline_last: tuple        # CellResult.last: (mean, std, n, step)
   other_last: tuple
+  stats: dict                 # welch_pair
 
   @property
   def difference(self):
@@ -158,51 +362,75 @@ class Pair:
     return self.difference / self.baseline_last[0] if self.baseline_last[0] else math.nan
 
   @property
-  def spread(self):
-    """The larger of the two sample stds (nan below 2 seeds on either side)."""
-    stds = (self.baseline_last[1], self.other_last[1])
-    return math.nan if any(math.isnan(x) for x in stds) else max(stds)
-
-  @property
   def verdict(self):
     if math.isnan(self.difference):
       return 'no values'
-    if math.isnan(self.spread):
-      return 'too few seeds'
-    return 'beyond the spread' if abs(self.difference) > self.spread else 'within the spread'
+    return self.stats['verdict']
 
 
 def compare(study, results) -> List[Pair]:
   by_name = {r.name: r for r in results}
-  return [Pair(a, b, by_name[a].last, by_name[b].last) for a, b in study.pairs]
+  pairs = []
+  for a, b in study.pairs:
+    values = [list(by_name[name].last_values.values()) for name in (a, b)]
+    pairs.append(Pair(a, b, by_name[a].last, by_name[b].last,
+                      welch_pair(*values, study.alpha, study.bootstrap_resamples,
+                                 study.bootstrap_seed)))
+  return pairs
 
 
-def write_pairs_csv(pairs, path):
+PAIR_COLUMNS = ('baseline', 'other', 'test', 'alpha', 'n_baseline', 'n_other', 'baseline_mean',
+                'baseline_std', 'other_mean', 'other_std', 'difference', 'relative',
+                'difference_low', 'difference_high', 't', 'dof', 'p', 'verdict')
+
+
+def write_pairs_csv(study, pairs, path):
   with open(path, 'w', newline='') as f:
     writer = csv.writer(f)
-    writer.writerow(['baseline', 'other', 'baseline_mean', 'baseline_std', 'other_mean',
-                     'other_std', 'difference', 'relative', 'spread', 'verdict'])
+    writer.writerow(PAIR_COLUMNS)
     for p in pairs:
-      writer.writerow([p.baseline, p.other, _fmt(p.baseline_last[0]), _fmt(p.baseline_last[1]),
+      s = p.stats
+      writer.writerow([p.baseline, p.other, study.test, _fmt(study.alpha), s['n_baseline'],
+                       s['n_other'], _fmt(p.baseline_last[0]), _fmt(p.baseline_last[1]),
                        _fmt(p.other_last[0]), _fmt(p.other_last[1]), _fmt(p.difference),
-                       _fmt(p.relative), _fmt(p.spread), p.verdict])
+                       _fmt(p.relative), _fmt(s['low']), _fmt(s['high']), _fmt(s['t']),
+                       _fmt(s['dof']), _fmt(s['p']), p.verdict])
   return path
+
+
+def _g(value, spec='.3g'):
+  return '-' if math.isnan(value) else format(value, spec)
 
 
 def _pairs_markdown(study, pairs):
   if not pairs:
     return []
+  from tf_gans.studies import spec  # pylint: disable=import-outside-toplevel
+  coverage = f'{100 * (1 - study.alpha):g}%'
   lines = ['## Pairs', '',
-           f'{study.column} at the last step, other - baseline; "spread" is the larger of the two '
-           f'sample stds: a difference within it is no difference.', '',
-           '| baseline | other | baseline | other | other - baseline | relative | spread | '
-           'verdict |', '|' + '---|' * 8]
+           f'{study.column} at each seed\'s last step, other - baseline. Decision rule, declared '
+           f'in the study file before the runs: --test={study.test} ({spec.TESTS[study.test]}), '
+           f'--alpha={study.alpha:g}. Interval: {coverage} percentile bootstrap of the '
+           f'difference of the means, the seeds of each cell drawn with replacement '
+           f'({study.bootstrap_resamples} draws, seed {study.bootstrap_seed}).', '']
+  groups = {}
   for p in pairs:
+    groups.setdefault(p.verdict, []).append(f'{p.other} vs {p.baseline}')
+  for verdict in ('significant', 'not significant', NOT_TESTABLE, 'not testable (no variance)',
+                  'no values'):
+    if verdict in groups:
+      lines.append(f'- {verdict} ({len(groups[verdict])} of {len(pairs)}): '
+                   + ', '.join(groups[verdict]))
+  lines += ['', f'| baseline | other | n | baseline | other | other - baseline | relative | '
+            f'{coverage} interval | t | dof | p | verdict |', '|' + '---|' * 12]
+  for p in pairs:
+    s = p.stats
     rel = '-' if math.isnan(p.relative) else f'{100 * p.relative:+.0f}%'
     diff = '-' if math.isnan(p.difference) else f'{p.difference:+.4g}'
-    spread = '-' if math.isnan(p.spread) else f'{p.spread:.2g}'
-    lines.append(f'| {p.baseline} | {p.other} | {_pm(*p.baseline_last[:2])} | '
-                 f'{_pm(*p.other_last[:2])} | {diff} | {rel} | {spread} | {p.verdict} |')
+    interval = '-' if math.isnan(s['low']) else f'[{s["low"]:+.4g}, {s["high"]:+.4g}]'
+    lines.append(f'| {p.baseline} | {p.other} | {s["n_baseline"]}, {s["n_other"]} | '
+                 f'{_pm(*p.baseline_last[:2])} | {_pm(*p.other_last[:2])} | {diff} | {rel} | '
+                 f'{interval} | {_g(s["t"])} | {_g(s["dof"])} | {_g(s["p"])} | {p.verdict} |')
   return lines + ['']
 
 
@@ -227,7 +455,9 @@ def write_markdown(study, results, path, description=(), pairs=()):
              '' if step is None else str(step), _pm(mean, std)]
     cells += [_pm(*r.at(s)[:2]) for s in steps]
     lines.append('| ' + ' | '.join(cells) + ' |')
-  lines += ['', f'Curves: {CURVES_PNG} (all cells), <cell>/{CELL_CURVE}; samples: '
+  lines += ['', f'Every run\'s values: {RUNS_CSV} (one row per cell, seed and evaluated '
+            f'snapshot; each metric value, intervals where the metric gives one).',
+            f'Curves: {CURVES_PNG} (all cells), <cell>/{CELL_CURVE}; samples: '
             f'<cell>/{CELL_SAMPLES} (the last grid of the cell\'s first seed).', '']
   lines += _pairs_markdown(study, pairs)
   with open(path, 'w') as f:
@@ -305,7 +535,7 @@ def plot_samples(study, path):
     for ax in row:
       ax.axis('off')
     for ax, name in zip(row, names):
-      grid = os.path.join(study.study_dir, name, CELL_SAMPLES)
+      grid = os.path.join(study.results, name, CELL_SAMPLES)
       if os.path.exists(grid):
         ax.imshow(plt.imread(grid), cmap='gray')
       ax.set_title(f'{title}\n{name}', fontsize='small')
@@ -333,15 +563,16 @@ def last_samples(logdir):
 def write_report(study, description=(), log=print):
   """Writes results.csv / results.md / curves / sample grids; returns the CellResults."""
   results = collect(study)
-  os.makedirs(study.study_dir, exist_ok=True)
-  write_csv(results, os.path.join(study.study_dir, RESULTS_CSV))
+  out = study.results
+  os.makedirs(out, exist_ok=True)
+  write_csv(results, os.path.join(out, RESULTS_CSV))
   pairs = compare(study, results)
-  write_markdown(study, results, os.path.join(study.study_dir, RESULTS_MD), description, pairs)
-  plot_cells(study, results, os.path.join(study.study_dir, CURVES_PNG))
+  write_markdown(study, results, os.path.join(out, RESULTS_MD), description, pairs)
+  plot_cells(study, results, os.path.join(out, CURVES_PNG))
   if pairs:
-    write_pairs_csv(pairs, os.path.join(study.study_dir, PAIRS_CSV))
+    write_pairs_csv(study, pairs, os.path.join(out, PAIRS_CSV))
   for cell, result in zip(study.cells, results):
-    cell_dir = os.path.join(study.study_dir, cell.name)
+    cell_dir = os.path.join(out, cell.name)
     os.makedirs(cell_dir, exist_ok=True)
     plot_cell(study, result, os.path.join(cell_dir, CELL_CURVE))
     grid = last_samples(study.logdir(cell, study.seeds[0]))
@@ -351,8 +582,9 @@ def write_report(study, description=(), log=print):
     log(f'{cell.name:<16} {study.column} at the last step ({step}): {_pm(mean, std)} '
         f'over {n} seed(s)' + (f', {len(result.diverged)} diverged' if result.diverged else ''))
   if study.panels:
-    plot_samples(study, os.path.join(study.study_dir, SAMPLES_PNG))
+    plot_samples(study, os.path.join(out, SAMPLES_PNG))
   extra = ([SAMPLES_PNG] if study.panels else []) + ([PAIRS_CSV] if study.pairs else [])
-  log(f'Wrote {os.path.join(study.study_dir, RESULTS_CSV)}, {RESULTS_MD}, {CURVES_PNG}, '
+  log(f'Wrote {os.path.join(out, RESULTS_CSV)}, {RESULTS_MD}, {CURVES_PNG}, '
+      + (f'{RUNS_CSV} (kept), ' if os.path.exists(runs_path(study)) else '')
       + ''.join(f'{name}, ' for name in extra) + f'<cell>/{CELL_CURVE}, <cell>/{CELL_SAMPLES}.')
   return results

@@ -14,6 +14,11 @@ A study is written as an absl flag file of `tf_gans.study`, configs/studies/<nam
   --eval=num_samples=200;sigma=0.3           the metric's options (`evaluation.Options`
                                              fields; the rest: valid_split, sigma,
                                              centres, reference_split)
+  --results_dir=docs/results/tiny            where runs.csv and the tables go (default:
+                                             --study_dir); commit it, the runs need not be
+  --pair=gan,rsgan                           cells compared at the last step
+  --test=welch                               the decision rule of every --pair, declared
+  --alpha=0.05                               before the runs (needed with --pair)
 
 The flags a cell or --set may name are the `tf_gans.train` flags (the fields of
 the run's config: `RunConfig`, or `ProgressiveConfig` for a PGGAN cell, whose
@@ -25,9 +30,18 @@ RGAN paper's losses (section 4: SGAN, RSGAN, RaSGAN, LSGAN, RaLSGAN, HingeGAN,
 RaHingeGAN; github.com/AlexiaJM/RelativisticGAN `code/GAN_losses_iter.py`
 `--loss_D`) under one of its setups (section 6: n_D, learning rates, Adam betas,
 `--set` or per-cell flags).
+
+The decision rule (`TESTS`) is part of the study file, written before any run
+so that no rule is chosen after the values are seen: --test=welch compares
+the two cells' final values over the seeds by Welch's unequal-variance t-test
+(Welch 1947; scipy.stats.ttest_ind(equal_var=False)) and calls a pair
+significant when p < --alpha; a percentile bootstrap interval of the
+difference of the means (coverage 1 - alpha, --bootstrap_resamples draws of
+the seeds of each cell, seeded by --bootstrap_seed) is reported beside it.
 """
 
 import dataclasses
+import math
 import os
 import re
 import typing
@@ -47,6 +61,9 @@ EXTRA_OPTIONS = ('valid_split', 'sigma', 'centres', 'reference_split')
 STUDY_SET = ('logdir', 'seed')   # fields the study itself sets per run
 _CELL_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$')
 _TRUE, _FALSE = ('true', 't', '1', 'yes'), ('false', 'f', '0', 'no')
+# Decision rules of --pair (--test): name -> what it decides.
+TESTS = {'welch': "significant when Welch's t-test (unequal variances, two-sided) gives p < alpha"}
+BOOTSTRAP_RESAMPLES = 10000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +90,16 @@ class Study:
   eval_given: Tuple[str, ...] = ()  # Options fields the study set (data / split / pad_to)
   pairs: Tuple[Tuple[str, str], ...] = ()   # (baseline cell, compared cell), --pair
   panels: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()   # (title, cells) of curves.png, --panel
+  results_dir: str = ''          # runs.csv and the tables; '' = study_dir
+  test: str = ''                 # the decision rule of the pairs (TESTS), '' without pairs
+  alpha: float = math.nan        # its significance level
+  bootstrap_resamples: int = BOOTSTRAP_RESAMPLES   # draws of the difference's interval
+  bootstrap_seed: int = 0
+
+  @property
+  def results(self):
+    """The folder of runs.csv and the tables (--results_dir, else --study_dir)."""
+    return self.results_dir or self.study_dir
 
   @property
   def column(self):
@@ -265,8 +292,28 @@ def parse_panels(panels, names):
   return tuple(out)
 
 
+def parse_rule(pairs, test, alpha, resamples, seed):
+  """(test, alpha) of --test / --alpha, checked: both needed with --pair (declared in the
+  study file before the runs), alpha in (0, 1), resamples >= 100."""
+  test = (test or '').strip()
+  alpha = math.nan if alpha is None or alpha == '' else float(alpha)
+  if test and test not in TESTS:
+    raise ValueError(f'--test={test}: unknown decision rule; rules: {", ".join(sorted(TESTS))}.')
+  if not math.isnan(alpha) and not 0.0 < alpha < 1.0:
+    raise ValueError(f'--alpha={alpha:g}: expected a significance level in (0, 1), e.g. 0.05.')
+  if pairs and (not test or math.isnan(alpha)):
+    raise ValueError('--pair: declare the decision rule in the study file before the runs: '
+                     f'--test ({", ".join(sorted(TESTS))}) and --alpha (e.g. 0.05); missing: '
+                     + ', '.join(n for n, v in (('--test', test), ('--alpha', not math.isnan(alpha)))
+                                 if not v) + '.')
+  if int(resamples) < 100:
+    raise ValueError(f'--bootstrap_resamples={resamples}: expected at least 100 draws.')
+  return test, alpha, int(resamples), int(seed)
+
+
 def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', set_flags='',
-               eval_options='', pairs=(), panels=()):
+               eval_options='', pairs=(), panels=(), results_dir='', test='', alpha=None,
+               bootstrap_resamples=BOOTSTRAP_RESAMPLES, bootstrap_seed=0):
   """A Study from the runner's flag values (strings / lists as absl gives them)."""
   from tf_gans.metrics import protocols  # pylint: disable=import-outside-toplevel
   if not study_dir:
@@ -292,7 +339,8 @@ def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', se
   base.update(parse_assignments(set_flags, '--set'))
   options, given = parse_eval_options(eval_options, metric)
   study = Study(study_dir, base, parsed, seeds, metric, metric_key, options, given,
-                parse_pairs(pairs, names), parse_panels(panels, names))
+                parse_pairs(pairs, names), parse_panels(panels, names), results_dir or '',
+                *parse_rule(pairs, test, alpha, bootstrap_resamples, bootstrap_seed))
   for cell in parsed:  # every cell's config is valid before anything runs
     try:
       study.config(cell, seeds[0])
@@ -305,4 +353,8 @@ def describe(study) -> Sequence[str]:
   """Lines that summarise the study (printed at its start, written into results.md)."""
   return [f'study {study.study_dir}: {len(study.cells)} cell(s) x {len(study.seeds)} seed(s) '
           f'({", ".join(map(str, study.seeds))}) = {len(study.runs())} run(s); metric '
-          f'{study.column}'] + [f'  cell {c.name}: {c.describe()}' for c in study.cells]
+          f'{study.column}'] + [f'  cell {c.name}: {c.describe()}' for c in study.cells] + (
+              [f'  pairs: --test={study.test} ({TESTS[study.test]}), --alpha={study.alpha:g}; '
+               f'difference interval: percentile bootstrap over the seeds, '
+               f'{study.bootstrap_resamples} draws, seed {study.bootstrap_seed}']
+              if study.pairs else [])
