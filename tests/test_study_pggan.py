@@ -46,8 +46,18 @@ def test_a_pggan_study_runs_its_cells_and_tabulates_them(tmp_path):
     at = [k for k in row if k.startswith('mean@')]
     assert len(at) == 2 and at[-1] == 'mean@0.512' and float(row['last_mean']) < 0
     assert row['last_step'] == '0.512' and all(row[k] for k in at)
-  # A second call finds every run finished and evaluated: nothing retrains.
+  # Each run's values went into runs.csv, by kimg, its last snapshot final.
+  with open(tmp_path / 'study' / 'runs.csv') as f:
+    runs = list(csv.DictReader(f))
+  assert [(r['cell'], r['unit'], r['position'], r['status']) for r in runs] == [
+      (cell, 'kimg', kimg, status) for cell in ('progressive', 'full_resolution')
+      for kimg, status in (('0.256', 'snapshot'), ('0.512', 'final'))]
+  assert all(float(r['parzen/mean']) < 0 for r in runs)
+  for r in runs:   # one seed: the table's last value is the run's final value
+    if r['status'] == 'final':
+      assert rows[r['cell']]['last_mean'] == f'{float(r["parzen/mean"]):.6g}'
+  # A second call finds every run finished and recorded: nothing retrains.
   again = []
   study_lib.run_study(study, log=again.append)
-  assert sum('skipped, finished (0.512 kimg' in m for m in again) == 2, again
+  assert sum('skipped, finished (0.512 kimg, its final values in' in m for m in again) == 2, again
   assert os.path.exists(tmp_path / 'study' / 'full_resolution' / 'samples.png')  # a Gs grid

@@ -39,7 +39,8 @@ the FID along training). Written to <results>/:
                        Welch-Satterthwaite dof, the two-sided p; scipy.stats.ttest_ind
                        with equal_var=False) and a percentile bootstrap interval of
                        other - baseline (each cell's seeds drawn with replacement,
-                       coverage 1 - alpha); significant when p < alpha; with fewer
+                       coverage 1 - alpha; with 3 seeds narrower than a t interval,
+                       so descriptive); significant when p < alpha; with fewer
                        than 2 seeds on a side "not testable (n < 2)"; also a section
                        of results.md
 """
@@ -412,7 +413,10 @@ def _pairs_markdown(study, pairs):
            f'in the study file before the runs: --test={study.test} ({spec.TESTS[study.test]}), '
            f'--alpha={study.alpha:g}. Interval: {coverage} percentile bootstrap of the '
            f'difference of the means, the seeds of each cell drawn with replacement '
-           f'({study.bootstrap_resamples} draws, seed {study.bootstrap_seed}).', '']
+           f'({study.bootstrap_resamples} draws, seed {study.bootstrap_seed}); with few seeds '
+           f'it is narrower than a t interval (a resample\'s mean varies by (n - 1) / n of the '
+           f'mean\'s variance, without t\'s tails): the decision is Welch\'s p, the interval '
+           f'describes.', '']
   groups = {}
   for p in pairs:
     groups.setdefault(p.verdict, []).append(f'{p.other} vs {p.baseline}')
