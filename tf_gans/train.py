@@ -43,12 +43,11 @@ def main(argv):
       sys.stderr.write(f'note: {line}\n')
     options = {n: FLAGS[n].value for n in family.cli_options}
     result = run.train(family.trainer_class, cfg, FLAGS.resume, explicit, print, **options)
+  except run.StoppedDuringExport as e:  # the run is finished; its final checkpoint is saved
+    sys.stderr.write(f'\n{e}\n')
+    sys.exit(cli.INTERRUPTED_EXIT_STATUS)
   except KeyboardInterrupt:  # outside the training steps (set-up or the final export)
-    from tf_gans.training import runfile
-    again = (f'continue with: {runfile.resume_command(FLAGS.logdir)}'
-             if FLAGS.logdir and runfile.locate(FLAGS.logdir)[0] else 'start it again')
-    sys.stderr.write(f'\nStopped outside the training steps; the latest checkpoint (if any) '
-                     f'is kept; {again}\n')
+    sys.stderr.write(f'\n{_stopped_outside_training(FLAGS.logdir)}\n')
     sys.exit(cli.INTERRUPTED_EXIT_STATUS)
   except DivergenceError as e:
     sys.stderr.write(f'\nerror: {e}\n')
@@ -57,6 +56,18 @@ def main(argv):
     cli.fail(e)
   if result.interrupted:
     sys.exit(cli.INTERRUPTED_EXIT_STATUS)
+
+
+def _stopped_outside_training(logdir):
+  """The line for a stop outside the training steps: the checkpoint kept (file and
+  position, as a stop inside them says) and how to go on."""
+  from tf_gans.training import lifecycle  # pylint: disable=import-outside-toplevel
+  from tf_gans.training import runfile  # pylint: disable=import-outside-toplevel
+  if not logdir:
+    return 'Stopped outside the training steps; nothing was written; start it again.'
+  again = (f'continue with: {runfile.resume_command(logdir)}' if runfile.locate(logdir)[0]
+           else 'start it again')
+  return f'Stopped outside the training steps; {lifecycle.kept_checkpoint(logdir)}; {again}'
 
 
 if __name__ == '__main__':

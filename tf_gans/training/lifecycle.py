@@ -84,6 +84,7 @@ import time
 
 import tensorflow as tf
 
+from tf_gans.training import checkpoint as checkpoint_lib
 from tf_gans.training import interrupts
 from tf_gans.training import runfile
 from tf_gans.training import strategy as strategy_lib
@@ -137,6 +138,28 @@ class Lifecycle:
     self.multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
     self._vote = strategy_lib.StopVote(self.strategy) if self.multi_worker else None
     self._pace = _Pace()
+    self._signal_block = None  # the stop handlers held from the set-up on (several workers)
+    if self.signals and self.multi_worker:
+      self._take_signals()
+      self.stop_request.announce = self._announce_in_setup
+
+  def _take_signals(self):
+    """SIGINT / SIGTERM set the stop request from now until `release_signals` (idempotent)."""
+    if self._signal_block is None:
+      self._signal_block = contextlib.ExitStack()
+      self._signal_block.enter_context(interrupts.stop_signals(self.stop_request))
+
+  def release_signals(self):
+    """Gives SIGINT / SIGTERM back to the handlers the process had before (idempotent)."""
+    block, self._signal_block = self._signal_block, None
+    if block is not None:
+      block.close()
+    if self.stop_request.announce == self._announce_in_setup:
+      self.stop_request.announce = None
+
+  def _announce_in_setup(self, name):
+    self.log(f'{name}: stopping every worker at the end of the set-up (the first point all of '
+             f'them reach); a second signal stops this worker at once and the others as lost.')
 
   @property
   def logdir(self):
@@ -171,6 +194,46 @@ class Lifecycle:
           os.remove(legacy)
     return self.restored
 
+  def setup_done(self, checkpointer, where):
+    """The end of the set-up (after `start`): returns True if the run stops here.
+
+    Under several workers a stop signal that came during the set-up (the data, the nets,
+    the restore) only set the request (`_take_signals`): a worker that ended alone there
+    would leave the others blocked in their first collective until its heartbeats were
+    missed. Here, the first point every worker reaches after the restore, all of them vote
+    (`strategy.StopVote`) and stop together, saving nothing (nothing was trained: the
+    checkpoint they restored, if any, is the run's state), each saying what is kept.
+    One process has no vote: its set-up stops as a KeyboardInterrupt (`tf_gans.train`).
+    """
+    if not self.multi_worker:
+      return False
+    try:
+      self.watch_peers(lambda: self.stop_request.check(self._vote),
+                       f'the set-up, before {where()}', checkpointer)
+    except interrupts.Interrupted as e:
+      if e.forced:
+        raise
+      origin = f' on {e.origin}' if e.origin else ''
+      path = self.restored or self.latest_checkpoint(checkpointer)
+      kept = (f'the last checkpoint, {self.checkpoint_name(path)}, is kept' if path
+              else 'no checkpoint was written yet (a resume starts from the beginning)')
+      self.log(f'Stopped by {e.args[0]}{origin} during the set-up, at {where()}; nothing was '
+               f'trained, so nothing was saved: {kept}. Continue with: '
+               f'{runfile.resume_command(self.logdir)} on every worker')
+      self.cleanup()
+      return True
+    return False
+
+  def latest_checkpoint(self, checkpointer=None):
+    """The newest intact checkpoint of the run (None: none yet, or none can be read)."""
+    try:
+      if checkpointer is not None:
+        return checkpointer.latest()
+      return checkpoint_lib.newest_intact(
+          os.path.join(self.logdir, checkpoint_lib.CHECKPOINT_DIR))[0]
+    except Exception:  # pylint: disable=broad-except  # e.g. every checkpoint damaged
+      return None
+
   def check_stop(self):
     """Raises `Interrupted` if a stop was requested; call where the state is consistent.
 
@@ -186,7 +249,7 @@ class Lifecycle:
     a second signal would keep."""
     when = self._pace.describe()
     latest = getattr(getattr(checkpointer, 'manager', None), 'latest_checkpoint', None)
-    kept = f'the last checkpoint, {self._checkpoint_name(latest)},' if latest else (
+    kept = f'the last checkpoint, {self.checkpoint_name(latest)},' if latest else (
         'the last checkpoint (none yet)')
     by = 'Ctrl-C' if name == 'SIGINT' else 'signal'
     again = (f'; a second {by} stops at once without saving: {kept} is kept'
@@ -194,60 +257,61 @@ class Lifecycle:
     return (f'{name}: stopping at the next consistent point ({when}), then saving a '
             f'checkpoint{again}.')
 
-  def _checkpoint_name(self, path):
-    """'checkpoints/ckpt-5000 (5 kimg)' / '.../ckpt-600 (step 600)': the file and its
-    position (PGGAN numbers checkpoints by images shown, the others by step)."""
-    base = os.path.basename(path)
-    try:
-      number = int(base.rsplit('-', 1)[1])
-    except (IndexError, ValueError):
-      return path
-    at = (f'{number / 1000:g} kimg' if getattr(self.cfg, 'FAMILY', '') == 'pggan'
-          else f'step {number}')
-    return f'{path} ({at})'
+  def checkpoint_name(self, path):
+    """'checkpoints/ckpt-5000 (5 kimg)' / '.../ckpt-600 (step 600)' (`checkpoint_name`)."""
+    return checkpoint_name(path, getattr(self.cfg, 'FAMILY', ''))
 
-  def _watch_peers(self, work, checkpointer, where, monitor):
+  def watch_peers(self, work, stage, checkpointer=None, where=None, monitor=None):
     """Returns `work()`; under several workers a lost peer's collective errors ->
     `WorkerLostError`, raised outside the handler: the TensorFlow error's traceback
     (its frames hold TensorFlow's reduce thread pools) is then freed here, not at
     interpreter exit, where a pool's __del__ prints "Exception ignored ... Bad file
-    descriptor"."""
+    descriptor".
+
+    Args:
+      stage: what the run was doing, for the message when `where` is None ('the set-up').
+      checkpointer: names the last checkpoint (None: the newest intact one of the run folder).
+      where: callable -> 'step 600' / '1.200 kimg' (None: `stage`).
+      monitor: closed first (its progress line ended).
+    """
     lost = None
     try:
       return work()
-    except tf.errors.OpError as e:
-      if not (self.multi_worker and strategy_lib.peer_failure(e)):
+    except (tf.errors.OpError, ValueError, RuntimeError) as e:
+      error = strategy_lib.peer_error_in(e) if self.multi_worker else None
+      if error is None:
         raise
-      lost = self._worker_lost(e, checkpointer, where, monitor)
+      lost = self._worker_lost(error, checkpointer, where, stage, monitor)
     gc.collect()
     raise lost
 
-  def _worker_lost(self, error, checkpointer, where, monitor):
+  def _worker_lost(self, error, checkpointer, where, stage, monitor):
     lost = strategy_lib.lost_task(error, self.strategy)
     try:
-      at = where()
+      at = f'at {where()}' if where is not None else f'during {stage}'
     except Exception:  # pylint: disable=broad-except  # the runtime may refuse reads now
-      at = 'its current step'
+      at = 'at its current step'
     if monitor is not None:
       try:
         monitor.close()
       except Exception:  # pylint: disable=broad-except
         pass
+    self.release_signals()
     self.cleanup()
-    detail = ' '.join(str(error.message if hasattr(error, 'message') else error).split())
-    detail = detail.split(' Additional GRPC error information')[0]
-    detail = detail.split(' The error could be from a previous operation')[0]
-    if len(detail) > 300:
-      detail = detail[:300] + '...'
-    path = checkpointer.latest()
+    detail = error_detail(error)
+    path = self.latest_checkpoint(checkpointer)
     saved = (f'the last checkpoint is {path} (nothing newer was saved)' if path
              else 'no checkpoint was written yet (a resume starts from the beginning)')
+    if runfile.locate(self.logdir)[0]:
+      again = f'again with: {runfile.resume_command(self.logdir)}'
+    else:  # lost before `start` wrote the run file: there is nothing to resume
+      saved = 'nothing was written yet (no run file: there is nothing to resume)'
+      again = 'with the command that started them'
     me = strategy_lib.task(self.strategy)
     return interrupts.WorkerLostError(
-        f'{"lost " + lost if lost else "lost another worker"} at {at} '
+        f'{"lost " + lost if lost else "lost another worker"} {at} '
         f'(this is {strategy_lib.describe_task(*me)}; {type(error).__name__}: {detail}). '
-        f'Stopped this worker; {saved}. Once every worker can run, start all of them '
-        f'again with: {runfile.resume_command(self.logdir)}')
+        f'Stopped this worker; {saved}. Once every worker can run, start all of them {again}')
 
   def train(self, body, checkpointer, where, monitor=None):
     """Runs `body()`, which calls `check_stop()` at its consistent points; a stop request
@@ -260,8 +324,9 @@ class Lifecycle:
       WorkerLostError: under several workers, another worker was lost.
       KeyboardInterrupt: not through the stop request; the last checkpoint is kept.
     """
-    handlers = (interrupts.stop_signals(self.stop_request) if self.signals
-                else contextlib.nullcontext())
+    # Under several workers the handlers were taken at the set-up already (`_take_signals`).
+    handlers = (interrupts.stop_signals(self.stop_request)
+                if self.signals and self._signal_block is None else contextlib.nullcontext())
 
     def announce(name):
       if monitor is not None:
@@ -271,7 +336,7 @@ class Lifecycle:
     try:
       with handlers:
         try:
-          self._watch_peers(body, checkpointer, where, monitor)
+          self.watch_peers(body, 'training', checkpointer, where, monitor)
         except interrupts.Interrupted as e:
           self._stopped(e, e.args[0], checkpointer, where, monitor)
           return True
@@ -280,6 +345,7 @@ class Lifecycle:
           raise
     finally:
       self.stop_request.announce = None
+      self.release_signals()
     return False
 
   def _stopped(self, error, name, checkpointer, where, monitor):
@@ -301,7 +367,7 @@ class Lifecycle:
           path = checkpointer.latest()
         except Exception:  # pylint: disable=broad-except  # e.g. every checkpoint damaged
           path = None
-        what = (f'the last checkpoint, {self._checkpoint_name(path)}, is kept; nothing newer '
+        what = (f'the last checkpoint, {self.checkpoint_name(path)}, is kept; nothing newer '
                 f'was saved' if path else 'no checkpoint was written yet (nothing is kept; a '
                 'resume starts from the beginning)')
       if monitor is not None:
@@ -327,8 +393,8 @@ class Lifecycle:
 
     Returns the export folder ('' if none).
     """
-    checkpoint = self._watch_peers(checkpointer.save_unless_saved, checkpointer, where,
-                                   monitor)
+    checkpoint = self.watch_peers(checkpointer.save_unless_saved, 'the final save',
+                                  checkpointer, where, monitor)
     curves = monitor.close()
     export_dir = export() if export and self.chief else ''
     if self.chief:
@@ -347,6 +413,46 @@ class Lifecycle:
     """Removes a non-chief's scratch folder."""
     if not self.chief:
       strategy_lib.remove_scratch_dir(self.out_dir)
+
+
+def error_detail(error, limit=300):
+  """A TensorFlow error's message on one line, at most `limit` characters, without the
+  graph's "Detected at node ... defined at (most recent call last):" frames (a
+  `tf.function`'s collective), gRPC's details and the "previous operation" note."""
+  text = str(error.message if hasattr(error, 'message') else error)
+  kept = [line for line in text.splitlines()
+          if line.strip() and not line[:1].isspace()
+          and not line.startswith(('Graph execution error', 'Detected at node', 'File "'))]
+  detail = ' '.join(' '.join(kept).split())
+  detail = detail.split(' Additional GRPC error information')[0]
+  detail = detail.split(' The error could be from a previous operation')[0]
+  return detail[:limit] + '...' if len(detail) > limit else detail
+
+
+def checkpoint_name(path, family):
+  """'checkpoints/ckpt-5000 (5 kimg)' / '.../ckpt-600 (step 600)': the file and its
+  position (PGGAN, `family` 'pggan', numbers checkpoints by images shown, the others by step)."""
+  base = os.path.basename(path)
+  try:
+    number = int(base.rsplit('-', 1)[1])
+  except (IndexError, ValueError):
+    return path
+  at = f'{number / 1000:g} kimg' if family == 'pggan' else f'step {number}'
+  return f'{path} ({at})'
+
+
+def kept_checkpoint(logdir):
+  """'the latest checkpoint, <path> (step 600), is kept' for the run in `logdir` (read only:
+  `checkpoint.newest_intact`; what a stop outside the training steps keeps), or what holds
+  when there is none."""
+  try:
+    family = runfile.locate(logdir)[1]
+    path = checkpoint_lib.newest_intact(os.path.join(logdir, checkpoint_lib.CHECKPOINT_DIR))[0]
+  except Exception:  # pylint: disable=broad-except  # an unreadable folder or run file
+    family, path = None, None
+  if path:
+    return f'the latest checkpoint, {checkpoint_name(path, family)}, is kept'
+  return 'no checkpoint was written yet'
 
 
 class _Pace:

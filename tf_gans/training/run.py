@@ -34,6 +34,7 @@ A trainer class (the protocol; `tf_gans.gan.loop.GanRun` and
 """
 
 import os
+import shlex
 import shutil
 
 from tf_gans import atomic
@@ -108,10 +109,26 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
   """
   cfg, data = trainer_class.prepare(cfg, resume=resume, log=log, **options)
   life = lifecycle.Lifecycle(cfg, resume, explicit, log)
+  try:
+    return _train(life, trainer_class, data, log)
+  finally:
+    life.release_signals()
+
+
+def _train(life, trainer_class, data, log):
+  """`train` once the Lifecycle (and so the strategy) exists. Under several workers every
+  stage that may run a collective (the nets' first broadcast, the restore, the first
+  grids, the final save) turns a lost worker into `WorkerLostError` as training does
+  (`Lifecycle.watch_peers`), and a stop signal during the set-up stops every worker at
+  its end (`Lifecycle.setup_done`)."""
   preflight(life.out_dir, life.logdir, life.cfg.export and life.chief)
-  trainer = trainer_class(life, data, log)
+  trainer = life.watch_peers(lambda: trainer_class(life, data, log), 'the set-up')
   check_free_space(trainer.checkpointer, life.logdir)
-  trainer.started(life.start(trainer.checkpointer) is not None)
+  restored = life.watch_peers(lambda: life.start(trainer.checkpointer), 'the restore',
+                              trainer.checkpointer)
+  trainer.started(restored is not None)
+  if life.setup_done(trainer.checkpointer, trainer.where):
+    return trainer.result(interrupted=True)
   cfg = life.cfg
   monitor = monitor_lib.Monitor(life.out_dir, trainer.total, trainer.unit,
                                 start=trainer.position(),
@@ -119,13 +136,14 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
                                 plain_every_s=cfg.progress_every_s)
   trainer.attach(monitor)
   if trainer.position() == 0 and life.chief:
-    trainer.first_grids()
+    life.watch_peers(trainer.first_grids, 'the first grids', trainer.checkpointer,
+                     monitor=monitor)
   try:
     if life.train(lambda: trainer.rounds(life.check_stop), trainer.checkpointer, trainer.where,
                   monitor):
       return trainer.result(interrupted=True)
     trainer.end()
-    export = lambda: trainer.export(os.path.join(life.logdir, EXPORT_DIR))
+    export = lambda: _export(trainer, life)
     export_dir = life.finish(trainer.checkpointer, trainer.where, monitor,
                              export=export if cfg.export else None,
                              artefacts=trainer.artefacts())
@@ -136,3 +154,27 @@ def train(trainer_class, cfg, resume=False, explicit=None, log=print, **options)
     monitor.truncate(number / 1000 if trainer.unit == 'kimg' else number)
     raise
   return trainer.result(export_dir=export_dir)
+
+
+class StoppedDuringExport(KeyboardInterrupt):
+  """A stop (Ctrl-C, SIGTERM) during the final export: the run itself is finished and its
+  final checkpoint saved; only the SavedModel is missing. Its message says how to write it."""
+
+
+def _export(trainer, life):
+  """The chief's final export of the generator (no collective: the other workers have
+  ended by then). A stop during it keeps the final checkpoint, and the message names it
+  and the command that exports it (`python -m tf_gans.export --logdir=...`)."""
+  out_dir = os.path.join(life.logdir, EXPORT_DIR)
+  try:
+    return trainer.export(out_dir)
+  except KeyboardInterrupt as e:
+    path = life.latest_checkpoint(trainer.checkpointer)
+    kept = (f'the final checkpoint, {life.checkpoint_name(path)}, is kept' if path
+            else 'no checkpoint is kept')
+    name = e.args[0] if e.args and isinstance(e.args[0], str) else 'KeyboardInterrupt'
+    raise StoppedDuringExport(
+        f'Stopped by {name} during the export of the generator (training had finished at '
+        f'{trainer.where()}); {kept}. Write the SavedModel with: python -m tf_gans.export '
+        f'--logdir={shlex.quote(str(life.logdir))} --out={shlex.quote(out_dir)} '
+        f'--overwrite') from None

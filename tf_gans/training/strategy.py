@@ -19,8 +19,9 @@ chief is the task of type `chief`, or worker 0 when the cluster has no chief.
 
 Faults under several workers (`Lifecycle` uses these): a worker that dies,
 freezes or leaves makes the others' next collective fail with one of
-`PEER_ERRORS` (`peer_failure` recognises them by type and text, `lost_task`
-names the lost task from the addresses and task names in the text), and a stop
+`PEER_ERRORS` (`peer_failure` recognises them by type and text, `peer_error_in` finds
+one wrapped in another error, `lost_task` names the lost task from the addresses and
+task names in the text), and a stop
 signal on any worker reaches all of them through `StopVote`, an all-reduce of
 the workers' stop requests at each consistent point.
 """
@@ -157,6 +158,20 @@ def peer_failure(error):
     return False
   text = str(error).lower()
   return any(t in text for t in PEER_ERROR_TEXTS)
+
+
+def peer_error_in(error):
+  """The error of `error`'s chain (itself, then its causes and contexts) that says another
+  worker is gone (`peer_failure`), or None. Set-up and restore code may wrap it: e.g.
+  `Checkpointer.restore` turns a failed read into a ValueError "does not match this model"
+  raised from the collective's UnavailableError."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if peer_failure(error):
+      return error
+    error = error.__cause__ or error.__context__
+  return None
 
 
 def lost_task(error, strategy):
