@@ -247,3 +247,44 @@ def test_a_run_whose_evaluation_failed_is_not_recorded(tmp_path, monkeypatch):
   study_lib.run_study(s, train_fn=quiet, evaluate_fn=evaluate, log=log.append)
   assert report.read_runs(s) == []
   assert any('not recorded in' in line and '(no value at 20)' in line for line in log), log
+
+
+def test_the_decision_rule_is_fixed_when_the_study_starts(tmp_path):
+  """rule.txt holds the rule as the study first started; a later start with another alpha
+  (or test, pairs, metric) is refused naming the file and the change, --report_only too."""
+  s = make(tmp_path, pairs=['gan,rsgan'], test='welch', alpha='0.05')
+  log = []
+  study_lib.run_study(s, train_fn=quiet, evaluate_fn=quiet, log=log.append)
+  rule = (tmp_path / 'runs' / report.RULE_FILE).read_text().splitlines()
+  assert rule == ['# The decision rule of this study, declared before any run.',
+                  'metric=parzen/mean', 'pairs=gan,rsgan', 'test=welch', 'alpha=0.05',
+                  'bootstrap_resamples=10000', 'bootstrap_seed=0']
+  assert any('not recorded in' in line for line in log)   # quiet fakes: nothing finished
+  assert 'fixed in rule.txt before any run: --test=welch' in (
+      tmp_path / 'runs' / report.RESULTS_MD).read_text()
+  study_lib.run_study(s, train_fn=quiet, evaluate_fn=quiet, log=quiet)   # same rule: runs
+  later = make(tmp_path, pairs=['gan,rsgan'], test='welch', alpha='0.1')
+  message = (r"rule\.txt: the study file's rule differs from the one declared before its runs "
+             r"\(declared 'alpha=0\.05', now 'alpha=0\.1'\): a rule chosen after the values")
+  with pytest.raises(ValueError, match=message):
+    study_lib.run_study(later, train_fn=quiet, evaluate_fn=quiet, log=quiet)
+  with pytest.raises(ValueError, match=message):
+    report.check_rule(later, 0, write=False)
+  fewer = make(tmp_path)   # the pairs dropped after the runs: refused too
+  with pytest.raises(ValueError, match=r"declared 'pairs=gan,rsgan', now 'pairs='"):
+    study_lib.run_study(fewer, train_fn=quiet, evaluate_fn=quiet, log=quiet)
+
+
+def test_a_recorded_run_shorter_than_the_study_asks_is_continued(tmp_path):
+  s = make(tmp_path, cells=['gan:loss=nonsaturating'], seeds=['0', '1'],
+           set_flags=TINY + ';steps=40')
+  report.write_runs(s, [{'cell': 'gan', 'seed': '0', 'unit': 'step', 'position': '20',
+                         'status': 'final', 'parzen/mean': '-3.0'},
+                        {'cell': 'gan', 'seed': '1', 'unit': 'step', 'position': '40',
+                         'status': 'final', 'parzen/mean': '-2.0'}])
+  trained, log = [], []
+  study_lib.run_study(s, train_fn=lambda cfg, **_: trained.append(cfg.seed), evaluate_fn=quiet,
+                      log=log.append)
+  assert trained == [0]
+  assert ('cell gan seed 0: runs.csv ends it at step 20, the study asks for 40 steps: it is '
+          'continued.') in log

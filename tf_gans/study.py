@@ -202,6 +202,8 @@ def run_study(study, train_fn=None, evaluate_fn=None, log=print):
   train_fn = train_fn or default_train
   runs = study.runs()
   finished = report.recorded(study)
+  report.check_rule(study, len(finished))   # before anything runs
+  finished = {run: row for run, row in finished.items() if _recorded_final(study, run, row, log)}
   if evaluate_fn is None:
     if any((cell.name, seed) not in finished for cell, seed in runs):
       check_metric(study)   # nothing is evaluated when runs.csv holds every run
@@ -287,6 +289,25 @@ def _record(study, cell, seed, cfg, where, runs_csv, log):
       f'{runs_csv}')
 
 
+def _recorded_final(study, run, row, log):
+  """Whether a runs.csv row ends the run the study asks for now: a diverged row, or a final
+  row at the cell's run length (steps; PGGAN: total_kimg). A longer run asked for (more
+  --steps) is continued, from its run folder when this machine has it."""
+  if row['status'] == report.DIVERGED:
+    return True
+  cell = next((c for c in study.cells if c.name == run[0]), None)
+  if cell is None or run[1] not in study.seeds:
+    return True   # not a run of this study: never consulted
+  cfg = study.config(cell, run[1])
+  pggan = hasattr(cfg, 'total_kimg')
+  length = cfg.total_kimg if pggan else cfg.steps
+  if row['unit'] == ('kimg' if pggan else 'step') and abs(float(row['position']) - length) < 1e-6:
+    return True
+  log(f'cell {cell.name} seed {run[1]}: {report.RUNS_CSV} ends it at {row["unit"]} '
+      f'{row["position"]}, the study asks for {_length(cfg, unit=True)}: it is continued.')
+  return False
+
+
 def _at(cfg, number):
   """'step 600' (GAN / RGAN) or '1.2 kimg' (PGGAN) of a checkpoint number."""
   return f'{number / 1000:g} kimg' if hasattr(cfg, 'total_kimg') else f'step {number}'
@@ -322,6 +343,7 @@ def main(argv):
   try:
     study = study_from_flags()
     if FLAGS.report_only:
+      report.check_rule(study, 0, write=False)
       report.write_report(study, spec.describe(study), log=lambda t: print(t, flush=True))
     else:
       run_study(study, log=lambda t: print(t, flush=True))

@@ -22,6 +22,10 @@ FIDs (section 6: Tables 1-3 give the FID at the end of training; its figures
 the FID along training). Written to <results>/:
 
   runs.csv             one row per (cell, seed, snapshot), see above
+  rule.txt             the metric, pairs, --test, --alpha and bootstrap draws as they
+                       were when the study first started (`check_rule`): a later start
+                       with another rule is refused, so the rule stays the one
+                       declared before the values were seen
   results.csv          one row per cell: cell, flags, seeds, diverged, last_step,
                        last_mean, last_std, then mean@<step> / std@<step> per step
   results.md           the same as a Markdown table (mean +- std), with the
@@ -64,6 +68,7 @@ PAIRS_CSV = 'pairs.csv'
 SAMPLES_PNG = 'samples.png'
 METRICS_FILE = 'metrics.jsonl'      # tf_gans.metrics.run_eval.METRICS_FILE
 DIVERGED_FILE = 'study_diverged.txt'  # written by tf_gans.study for a run that diverged
+RULE_FILE = 'rule.txt'              # the decision rule as declared before the runs
 FINAL, SNAPSHOT, DIVERGED = 'final', 'snapshot', 'diverged'   # runs.csv statuses
 RUN_COLUMNS = ('cell', 'seed', 'unit', 'position', 'status')
 CI_FIELDS = ('ci_low', 'ci_high', 'ci', 'ci_method')  # per interval: <metric>/<key>.<field>
@@ -162,7 +167,7 @@ def record_run(study, cell, seed, diverged=False):
     snapshots = run_snapshot_rows(study.logdir(cell, seed), study.metric)
     for i, (unit, position, values, cis) in enumerate(snapshots):
       row = {'cell': cell.name, 'seed': str(seed), 'unit': unit,
-             'position': str(position) if unit == 'step' else f'{position:g}',
+             'position': str(position) if unit == 'step' else repr(position),
              'status': FINAL if i == len(snapshots) - 1 else SNAPSHOT}
       row.update({k: repr(v) for k, v in values.items()})
       for column, interval in cis.items():
@@ -195,6 +200,48 @@ def write_runs(study, rows):
     writer.writerows(rows)
   os.replace(partial, path)
   return path
+
+
+def check_rule(study, recorded_runs, write=True):
+  """Fixes the study's decision rule in <results>/rule.txt at its first start; refuses
+  (ValueError naming the file and the lines that differ) a later start whose rule differs.
+
+  Args:
+    recorded_runs: how many runs runs.csv already holds (said in the file when not 0).
+    write: write rule.txt when absent (False: only compare, as --report_only).
+  """
+  from tf_gans.studies import spec  # pylint: disable=import-outside-toplevel
+  path = os.path.join(study.results, RULE_FILE)
+  lines = spec.rule_lines(study)
+  if os.path.exists(path):
+    with open(path) as f:
+      declared = [l.strip() for l in f if l.strip() and not l.startswith('#')]
+    changed = [(old, new) for old, new in zip(declared, lines) if old != new]
+    if len(declared) != len(lines) or changed:
+      raise ValueError(
+          f'{path}: the study file\'s rule differs from the one declared before its runs ('
+          + '; '.join(f'declared {old!r}, now {new!r}' for old, new in changed)
+          + '): a rule chosen after the values are seen is not a test. Restore the declared '
+          f'--metric / --pair / --test / --alpha, or use a new --results_dir (or delete '
+          f'{RULE_FILE}, and say so with the results).')
+    return path
+  if write:
+    os.makedirs(study.results, exist_ok=True)
+    when = ('before any run' if not recorded_runs else
+            f'when {recorded_runs} run(s) were already in {RUNS_CSV}')
+    with open(path, 'w') as f:
+      f.write(f'# The decision rule of this study, declared {when}.\n' + '\n'.join(lines) + '\n')
+  return path
+
+
+def _declared(study):
+  """When rule.txt says the rule was declared ('before any run', ...), or ''."""
+  path = os.path.join(study.results, RULE_FILE)
+  if not os.path.exists(path):
+    return ''
+  with open(path) as f:
+    first = f.readline().strip()
+  return first.partition(' declared ')[2].rstrip('.') if first.startswith('#') else ''
 
 
 def _float(text):
@@ -410,7 +457,9 @@ def _pairs_markdown(study, pairs):
   coverage = f'{100 * (1 - study.alpha):g}%'
   lines = ['## Pairs', '',
            f'{study.column} at each seed\'s last step, other - baseline. Decision rule, declared '
-           f'in the study file before the runs: --test={study.test} ({spec.TESTS[study.test]}), '
+           f'in the study file and fixed in {RULE_FILE} '
+           f'{_declared(study) or "(not written: no run started)"}: '
+           f'--test={study.test} ({spec.TESTS[study.test]}), '
            f'--alpha={study.alpha:g}. Interval: {coverage} percentile bootstrap of the '
            f'difference of the means, the seeds of each cell drawn with replacement '
            f'({study.bootstrap_resamples} draws, seed {study.bootstrap_seed}); with few seeds '

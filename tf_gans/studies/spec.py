@@ -349,6 +349,15 @@ def make_study(study_dir, base_flagfile, cells, seeds, metric, metric_key='', se
   return study
 
 
+def rule_lines(study) -> List[str]:
+  """The study's decision rule as `name=value` lines: what <results>/rule.txt fixes before the
+  runs (`tf_gans.studies.report.check_rule`)."""
+  return [f'metric={study.column}', 'pairs=' + ' '.join(f'{a},{b}' for a, b in study.pairs),
+          f'test={study.test}', f'alpha={"" if math.isnan(study.alpha) else f"{study.alpha:g}"}',
+          f'bootstrap_resamples={study.bootstrap_resamples}',
+          f'bootstrap_seed={study.bootstrap_seed}']
+
+
 def describe(study) -> Sequence[str]:
   """Lines that summarise the study (printed at its start, written into results.md)."""
   return [f'study {study.study_dir}: {len(study.cells)} cell(s) x {len(study.seeds)} seed(s) '
