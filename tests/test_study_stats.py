@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import pathlib
 import shutil
 
 import numpy as np
@@ -21,6 +22,9 @@ from tf_gans.metrics import bootstrap
 from tf_gans.studies import report
 from tf_gans.studies import spec
 from tf_gans.training import checkpoint
+from inprocess_cli import run_main
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 TINY = ('dataset=digits;model=mlp2014;batch_size=20;steps=20;log_every=5;sample_every=10;'
         'checkpoint_every=10;snapshot_every=10;steps_per_execution=5;num_samples=16;'
@@ -288,3 +292,20 @@ def test_a_recorded_run_shorter_than_the_study_asks_is_continued(tmp_path):
   assert trained == [0]
   assert ('cell gan seed 0: runs.csv ends it at step 20, the study asks for 40 steps: it is '
           'continued.') in log
+
+
+def test_the_cli_takes_the_rule_flags_and_refuses_pairs_without_them(tmp_path, monkeypatch):
+  monkeypatch.chdir(REPO)   # the study file's --base_flagfile is relative to the checkout
+  common = ['--flagfile=configs/studies/tiny.study', f'--study_dir={tmp_path / "runs"}',
+            '--pair=gan,rsgan', '--report_only']
+  refused = run_main('study', *common)
+  assert refused.returncode == 2
+  assert ('--pair: declare the decision rule in the study file before the runs: --test (welch) '
+          'and --alpha (e.g. 0.05); missing: --test, --alpha.') in refused.stderr
+  done = run_main('study', *common, '--test=welch', '--alpha=0.1', '--bootstrap_resamples=500',
+                  f'--results_dir={tmp_path / "results"}')
+  assert done.returncode == 0, done.stderr
+  md = (tmp_path / 'results' / report.RESULTS_MD).read_text()
+  assert '--alpha=0.1' in md and '90% interval' in md and '(500 draws, seed 0)' in md
+  assert not (tmp_path / 'results' / report.RULE_FILE).exists()   # --report_only runs nothing
+  assert not (tmp_path / 'runs').exists()
