@@ -62,3 +62,13 @@ def test_extraction_bench_without_weights_is_refused(tmp_path):
   assert '--extraction_bench needs --inception=<weights file>' in out.stderr
   out = run_main('benchmark', '--extraction_bench', '--inception=x.h5', '--onednn_rounds=0')
   assert out.returncode == 2 and '--onednn_rounds' in out.stderr
+
+
+def test_ratio_rounds_alternate_the_order_after_one_untimed_call_each():
+  calls = []
+  variants = {'bare_forward': lambda: calls.append('b'),
+              'source_features': lambda: calls.append('s')}
+  median, rates, first = extraction._paired_rounds(variants, 10, 4, _quiet, 'x')
+  assert ''.join(calls) == 'bs' + 'bs' + 'sb' + 'bs' + 'sb'
+  assert set(first) == set(median) == set(variants)
+  assert all(len(v) == 4 and min(v) > 0 for v in rates.values())
