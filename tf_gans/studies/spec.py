@@ -301,11 +301,12 @@ def parse_rule(pairs, test, alpha, resamples, seed):
     raise ValueError(f'--test={test}: unknown decision rule; rules: {", ".join(sorted(TESTS))}.')
   if not math.isnan(alpha) and not 0.0 < alpha < 1.0:
     raise ValueError(f'--alpha={alpha:g}: expected a significance level in (0, 1), e.g. 0.05.')
-  if pairs and (not test or math.isnan(alpha)):
+  missing = [name for name, given in (('--test', test), ('--alpha', not math.isnan(alpha)))
+             if not given]
+  if pairs and missing:
     raise ValueError('--pair: declare the decision rule in the study file before the runs: '
                      f'--test ({", ".join(sorted(TESTS))}) and --alpha (e.g. 0.05); missing: '
-                     + ', '.join(n for n, v in (('--test', test), ('--alpha', not math.isnan(alpha)))
-                                 if not v) + '.')
+                     f'{", ".join(missing)}.')
   if int(resamples) < 100:
     raise ValueError(f'--bootstrap_resamples={resamples}: expected at least 100 draws.')
   return test, alpha, int(resamples), int(seed)
