@@ -158,3 +158,21 @@ def test_run_evaluation_checks_the_constraints_before_any_snapshot(gan_run, monk
   with pytest.raises(ValueError, match=r'swd: .*SWD needs images of at least 16x16'):
     run_eval.evaluate_run(str(gan_run), ['swd', 'parzen'], parzen_options(), given=('split',),
                           log=quiet)
+
+
+def test_a_metrics_interval_reaches_metrics_jsonl_for_the_study(gan_run, tmp_path):
+  """Under --ci the kid row keeps its bootstrap interval (`kid/ci`), which the study's runs.csv
+  reads (studies/report.intervals); TensorBoard, the log and the plot take the numbers only."""
+  import shutil  # pylint: disable=import-outside-toplevel
+  from tf_gans.studies import report  # pylint: disable=import-outside-toplevel
+  logdir = tmp_path / 'run'
+  shutil.copytree(gan_run, logdir)
+  (logdir / run_eval.METRICS_FILE).unlink(missing_ok=True)
+  opts = evaluation.Options(data='digits', split='test', num_samples=200, features='classifier',
+                            classifier_epochs=1, progress=False, ci=0.9, ci_resamples=10)
+  rows = run_eval.evaluate_run(str(logdir), ['kid'], opts, snapshots='30', given=('split',),
+                               log=quiet)
+  ci = rows[-1]['kid/ci']
+  assert ci['ci'] == 0.9 and ci['low'] <= rows[-1]['kid/mean'] <= ci['high']
+  assert report.intervals(rows[-1], 'kid') == {'kid/mean': ci}
+  assert (logdir / run_eval.METRICS_PLOT).exists()

@@ -77,13 +77,27 @@ def read_rows(path):
 
 
 def flatten(results):
-  """{metric: {key: value}} -> {'metric/key': float} for the numeric values."""
+  """{metric: {key: value}} -> {'metric/key': float} for the numeric values, and
+  {'metric/ci': {...}} for a metric's bootstrap interval(s) under --ci (what the study's
+  runs.csv reads)."""
   flat = {}
   for name, result in results.items():
     for key, value in result.items():
       if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
         flat[f'{name}/{key}'] = float(value)
+      elif key == 'ci' and isinstance(value, dict):
+        flat[f'{name}/ci'] = json.loads(json.dumps(value, default=_plain_number))
   return flat
+
+
+def _plain_number(value):
+  if isinstance(value, (np.floating, np.integer)):
+    return value.item()
+  raise TypeError(f'not JSON: {type(value).__name__}')
+
+
+def _is_number(value):
+  return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, on_error=None):
@@ -197,11 +211,11 @@ def evaluate_run(logdir, names, options, snapshots='all', given=(), log=print, o
     step = int(round(position * 1000)) if rg.unit == 'kimg' else int(position)
     with writer.as_default(step=step):
       for k, v in row.items():
-        if '/' in k:
+        if '/' in k and _is_number(v):
           tf.summary.scalar(k, v)
     writer.flush()
     log(f'[{i + 1}/{len(todo)}] {rg.unit} {position:g}: '
-        + '  '.join(f'{k} {v:.4g}' for k, v in row.items() if '/' in k)
+        + '  '.join(f'{k} {v:.4g}' for k, v in row.items() if '/' in k and _is_number(v))
         + f'  ({row["seconds"]:.0f}s)')
   rows = read_rows(path)
   if rows:
@@ -215,8 +229,8 @@ def plot_metrics(rows, unit, out_path):
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  keys = sorted({k for r in rows for k in r if '/' in k and not k.split('/', 1)[1].startswith(
-      ('num_', 'seed', 'real_passes', 'time_'))})
+  keys = sorted({k for r in rows for k, v in r.items() if '/' in k and _is_number(v)
+                 and not k.split('/', 1)[1].startswith(('num_', 'seed', 'real_passes', 'time_'))})
   metrics = sorted({k.split('/', 1)[0] for k in keys})
   fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 4),
                            squeeze=False)
