@@ -74,6 +74,27 @@ which hosts the service (30 s: the heartbeat RPC times out), and a worker's own
 exit in the middle of the run, e.g. a second Ctrl-C (25 s); so no collective
 timeout (`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`)
 is set, which would also have to outlast the chief's extra work between steps.
+
+Outside the training steps (issue 25 item 8). The template (`tf_gans.training.run`)
+runs every stage that may hold a collective under `watch_peers` too: the set-up (the
+nets' variables are broadcast from worker 0 as they are made), the restore, the first
+grids and the final save; a worker lost there ends the others with the same
+`WorkerLostError` ("lost worker 1 (...) during the set-up ..."; before the run file is
+written it says that there is nothing to resume yet). The restore itself reads files
+only, so a worker lost at it is found at the next collective, `setup_done`'s vote.
+Under the command lines' handlers a stop signal during a worker's set-up (once its
+strategy exists) only sets its request: a worker
+that ended alone there would leave the others blocked in their first collective until
+its heartbeats were missed. `setup_done`, the first point all workers reach after the
+restore, votes, and all of them stop there together, saving nothing (nothing was
+trained) and naming the checkpoint kept; exit 130. The final export runs on the chief
+alone, after the last collective (the final save): the other workers have ended by
+then, so a stop during it concerns the chief only; it keeps the final checkpoint and
+names the `python -m tf_gans.export` command that writes the SavedModel
+(`run.StoppedDuringExport`). Not covered: a worker lost or stopped before its
+strategy exists (the family's `prepare`, e.g. PGGAN's data; TensorFlow's start-up):
+the others then wait in the strategy's creation for it to join (how long is
+TensorFlow's cluster registration timeout; not measured here).
 """
 
 import contextlib
@@ -122,26 +143,35 @@ class Lifecycle:
     saved = runfile.saved_value(cfg.logdir, 'strategy') if resume else None
     if saved and 'strategy' not in (explicit or ()):
       name = saved
-    self.strategy = strategy_lib.get(name)
-    self.out_dir = strategy_lib.write_dir(self.strategy, cfg.logdir)  # scratch on non-chiefs
-    self.chief = self.out_dir == cfg.logdir
-    self.resume = resume
-    self.cfg = runfile.resolve(cfg, resume, explicit) if self.chief or resume else cfg.validate()
     self.log = log
-    if saved and self.cfg.strategy != saved:
-      log(f'note: --strategy={self.cfg.strategy} (the run had {saved}); a different replica '
-          f'count changes how each minibatch is split (PGGAN: the schedule\'s minibatch '
-          f'rounding and per-replica caps).')
-    self.restored = None
     self.stop_request = stop if stop is not None else interrupts.current_stop_request()
     self.signals = interrupts.stop_signals_taken() if signals is None else signals
-    self.multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    self._vote = strategy_lib.StopVote(self.strategy) if self.multi_worker else None
-    self._pace = _Pace()
     self._signal_block = None  # the stop handlers held from the set-up on (several workers)
-    if self.signals and self.multi_worker:
-      self._take_signals()
-      self.stop_request.announce = self._announce_in_setup
+    try:
+      self.strategy = strategy_lib.get(name)
+      self.out_dir = strategy_lib.write_dir(self.strategy, cfg.logdir)  # scratch on non-chiefs
+      self.chief = self.out_dir == cfg.logdir
+      self.resume = resume
+      self.cfg = (runfile.resolve(cfg, resume, explicit) if self.chief or resume
+                  else cfg.validate())
+      if saved and self.cfg.strategy != saved:
+        log(f'note: --strategy={self.cfg.strategy} (the run had {saved}); a different replica '
+            f'count changes how each minibatch is split (PGGAN: the schedule\'s minibatch '
+            f'rounding and per-replica caps).')
+      self.restored = None
+      self.multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+      self._vote = strategy_lib.StopVote(self.strategy) if self.multi_worker else None
+      self._pace = _Pace()
+      if self.signals and self.multi_worker:
+        # From here to the end of the set-up a stop signal only sets the request:
+        # `setup_done` stops all workers. Not before the strategy exists: making it
+        # starts TensorFlow's coordination service agent, whose preemption notifier
+        # takes SIGTERM at the C level (a Python handler set before would never run).
+        self._take_signals()
+        self.stop_request.announce = self._announce_in_setup
+    except BaseException:
+      self.release_signals()
+      raise
 
   def _take_signals(self):
     """SIGINT / SIGTERM set the stop request from now until `release_signals` (idempotent)."""
@@ -282,6 +312,7 @@ class Lifecycle:
       if error is None:
         raise
       lost = self._worker_lost(error, checkpointer, where, stage, monitor)
+      del error  # holds the traceback too (`e` itself is dropped at the block's end)
     gc.collect()
     raise lost
 

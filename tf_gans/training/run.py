@@ -15,6 +15,12 @@
                state is consistent (GAN: Keras `fit` executions; PGGAN: schedule rounds)
   end          last grids and snapshot, final checkpoint, SavedModel, "Done: ..."
 
+Under several workers the stages from the trainer to the final save run under
+`Lifecycle.watch_peers` (a lost worker -> `WorkerLostError`, exit 3, as in training),
+and a stop signal during the set-up stops every worker at its end (`Lifecycle.setup_done`).
+A stop during the chief's export raises `StoppedDuringExport`, naming the final checkpoint
+and the export command (`lifecycle` module docstring, "Outside the training steps").
+
 A trainer class (the protocol; `tf_gans.gan.loop.GanRun` and
 `tf_gans.progressive.loop.ProgressiveRun` implement it):
 
