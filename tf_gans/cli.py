@@ -36,6 +36,29 @@ else:
   if (__import__('__main__').__dict__.get('__package__') or '').startswith('tf_gans'):  # -m tf_gans.X
     native_logs.filter_native_logs()
 
+# oneDNN (TF_ENABLE_ONEDNN_OPTS, read once when TensorFlow loads; TF 2.21 leaves it off on CPUs
+# without AVX-512, e.g. AMD EPYC with AVX2): the project's default per command, where one setting
+# was clearly faster (won every interleaved round by >= 10%, separate processes,
+# docs/results/bench/extraction_onednn.json): the FID Inception forward is faster with it on; the
+# train steps disagree (GAN MLPs faster on, the small PGGAN step slower), so training keeps
+# TensorFlow's default. A value already in the environment wins.
+ONEDNN_DEFAULTS = {'tf_gans.evaluate': '1'}
+
+
+def onednn_default(environ, program):
+  """Sets environ['TF_ENABLE_ONEDNN_OPTS'] to ONEDNN_DEFAULTS[program] unless it holds a value.
+
+  program: the command's module ('tf_gans.evaluate' for `python -m tf_gans.evaluate`).
+  Returns the value in effect afterwards (None: TensorFlow's own default).
+  """
+  if program in ONEDNN_DEFAULTS:
+    environ.setdefault('TF_ENABLE_ONEDNN_OPTS', ONEDNN_DEFAULTS[program])
+  return environ.get('TF_ENABLE_ONEDNN_OPTS')
+
+
+onednn_default(os.environ, getattr(getattr(sys.modules.get('__main__'), '__spec__', None),
+                                   'name', None))
+
 # Errors a user can fix from the message alone: print it, no traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError, WorkerLostError)
 # Exit status of a run stopped by SIGINT / SIGTERM (after its checkpoint was saved); under
