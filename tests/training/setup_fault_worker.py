@@ -10,6 +10,7 @@ that the worker whose TF_CONFIG task index is TASK_INDEX does ACTION there:
           export   `GanRun.export` (the chief's final export of the generator)
   ACTION  kill     SIGKILL to itself (a worker lost there)
           term     SIGTERM to itself (a stop signal there), then the function runs on
+          int      SIGINT to itself (Ctrl-C there), then the function runs on
 
 The code under test has no hook of its own: the fault comes from this wrapper only.
 """
@@ -22,7 +23,8 @@ import sys
 
 
 def _act(action):
-  os.kill(os.getpid(), signal.SIGKILL if action == 'kill' else signal.SIGTERM)
+  os.kill(os.getpid(), {'kill': signal.SIGKILL, 'term': signal.SIGTERM,
+                       'int': signal.SIGINT}[action])
 
 
 def _wrap(owner, name, action):
