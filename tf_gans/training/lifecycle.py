@@ -83,11 +83,13 @@ grids and the final save; a worker lost there ends the others with the same
 written it says that there is nothing to resume yet). The restore itself reads files
 only, so a worker lost at it is found at the next collective, `setup_done`'s vote.
 Under the command lines' handlers a stop signal during a worker's set-up (once its
-strategy exists) only sets its request: a worker
-that ended alone there would leave the others blocked in their first collective until
-its heartbeats were missed. `setup_done`, the first point all workers reach after the
-restore, votes, and all of them stop there together, saving nothing (nothing was
-trained) and naming the checkpoint kept; exit 130. The final export runs on the chief
+strategy exists) only sets its request: a worker that ended alone there would leave the
+others blocked in their first collective until its heartbeats were missed. (Before,
+SIGINT did so, and SIGTERM was not seen at all: making the strategy starts TensorFlow's
+coordination agent, whose preemption notifier takes SIGTERM at the C level until the
+lifecycle sets its handlers again.) `setup_done`, the first point all workers reach
+after the restore, votes, and all of them stop there together, saving nothing (nothing
+was trained) and naming the checkpoint kept; exit 130. The final export runs on the chief
 alone, after the last collective (the final save): the other workers have ended by
 then, so a stop during it concerns the chief only; it keeps the final checkpoint and
 names the `python -m tf_gans.export` command that writes the SavedModel
