@@ -37,7 +37,9 @@ FID on few images: clean-fid's `frechet_distance` is TTUR's (np.cov, scipy sqrtm
 disp=False, eps on the diagonal if not finite) with no rank check, so 16 images per side
 (rank-deficient 2048-d covariances) are scored as-is. Ours: the library path `evaluate` runs
 (sources.open_source('folder:...'), features.source_features with the --resize extractor) and
-fid.frechet_distance(method='sqrtm'), the TTUR computation. Not the `evaluate` command itself:
+fid.frechet_distance(method='eigh'): the same trace as TTUR's sqrtm (equal to 1e-7 relative on
+rank-deficient 16-image covariances, and to pytorch-fid's in test_crosscheck_pytorch_fid), 7x
+faster here, where each 2048-d sqrtm took 46-50 s. Not the `evaluate` command itself:
 it refuses fewer real images than feature dimensions even with --fid_small_sample (that flag
 relaxes only the generated side).
 """
@@ -225,12 +227,12 @@ def _cleanfid_score(cleanfid_fid, monkeypatch, folder, a, b, mode):
 
 def _ours(a, b, weights, resize):
   """Our features of both folders (sources.open_source, features.source_features, no cache)
-  and FID by the TTUR computation (fid.frechet_distance, method 'sqrtm')."""
+  and FID by fid.frechet_distance, method 'eigh' (the sqrtm trace, see the module docstring)."""
   from tf_gans.metrics import features, fid, sources  # pylint: disable=import-outside-toplevel
   extractor = features.get_extractor('inception', inception=str(weights), resize=resize)
   feats = [features.source_features(sources.open_source(f'folder:{folder}'), extractor,
                                     cache_dir='', show_progress=False) for folder in (a, b)]
-  return fid.frechet_distance_from_activations(*feats, method='sqrtm'), feats
+  return fid.frechet_distance_from_activations(*feats, method='eigh'), feats
 
 
 def _folders(tmp_path):
