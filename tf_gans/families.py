@@ -45,19 +45,23 @@ def generator_module(logdir, checkpoint=None, snapshot=None):
   given) training checkpoint, finished or not, or at its snapshot `snapshot` (a step, or
   PGGAN kimg), with the signatures of an export
   (`tf_gans.models.savedmodel.InMemoryExport`); `where` is e.g. 'step 600'."""
-  # pylint: disable=import-outside-toplevel
-  from tf_gans.models import savedmodel
-  from tf_gans.training.family import restore_latest
-  rg, _ = load_generator(logdir)
-  if snapshot is not None:
-    if checkpoint:
-      raise ValueError('a checkpoint and a snapshot name two sources; give one.')
-    where = _restore_snapshot(rg, logdir, snapshot)
-  else:
-    where = _where(rg, restore_latest(rg, logdir, checkpoint))
+  from tf_gans.models import savedmodel  # pylint: disable=import-outside-toplevel
+  rg, where = _restored(logdir, checkpoint, snapshot)
   module = savedmodel.InMemoryExport(rg.generator, rg.latent_dim, rg.latent_distribution,
                                      rg.value_range, rg.label_size)
   return module, where
+
+
+def _restored(logdir, checkpoint=None, snapshot=None):
+  """(`RunGenerator`, where) of the run in `logdir` with its nets read from the newest intact
+  (or the given) checkpoint, or from its snapshot at `snapshot`."""
+  from tf_gans.training.family import restore_latest  # pylint: disable=import-outside-toplevel
+  rg, _ = load_generator(logdir)
+  if snapshot is not None:
+    if checkpoint:
+      raise ValueError('--checkpoint and --snapshot name two sources; give one.')
+    return rg, _restore_snapshot(rg, logdir, snapshot)
+  return rg, _where(rg, restore_latest(rg, logdir, checkpoint))
 
 
 def _restore_snapshot(rg, logdir, position):
@@ -116,7 +120,6 @@ def export_run(logdir, out_dir, checkpoint=None, overwrite=False, snapshot=None)
   import os
   from tf_gans.models import pggan_convert
   from tf_gans.models import savedmodel
-  from tf_gans.training.family import restore_latest
   if os.path.exists(out_dir) and not overwrite:  # before any expensive work
     raise FileExistsError(f'Export folder {out_dir} exists already; pass --overwrite to replace it.')
   if pggan_convert.is_converted(logdir):
@@ -127,13 +130,7 @@ def export_run(logdir, out_dir, checkpoint=None, overwrite=False, snapshot=None)
                                        overwrite=overwrite,
                                        label_size=gs.static_kwargs['label_size'])
     return path, None
-  rg, _ = load_generator(logdir)
-  if snapshot is not None:
-    if checkpoint:
-      raise ValueError('--checkpoint and --snapshot name two sources; give one.')
-    where = _restore_snapshot(rg, logdir, snapshot)
-  else:
-    where = _where(rg, restore_latest(rg, logdir, checkpoint))
+  rg, where = _restored(logdir, checkpoint, snapshot)
   path = savedmodel.export_generator(rg.generator, rg.latent_dim, rg.latent_distribution,
                                      rg.value_range, out_dir, overwrite=overwrite,
                                      label_size=rg.label_size)
