@@ -252,10 +252,10 @@ def plot_metrics(rows, unit, out_path):
   return out_path
 
 
-# The run-config field that would carry a protocol's sample count (the RGAN CAT runs compute
-# FID on 10000 samples at 64 / 128 and 2000 at 256: their `gen_every` FID of
-# GAN_losses_iter.py). No run config defines it yet; a run whose config has it (> 0) is
-# evaluated on that many samples unless --num_samples is typed.
+# The run-config field that carries a protocol's sample count (`RunConfig.fid_num_samples`: the
+# RGAN CAT configs compute FID on 10000 samples at 64 / 128 and 2000 at 256, their `gen_every`
+# FID of GAN_losses_iter.py); a run whose config has it (> 0) is evaluated on that many samples
+# unless --num_samples is typed.
 RUN_SAMPLE_COUNT_FIELD = 'fid_num_samples'
 
 
