@@ -120,12 +120,14 @@ class Evaluation:
         generator_num=self.opt.num_samples))
 
   def extractor(self):
-    """The --features extractor of `tf_gans.metrics.features` (source mode)."""
+    """The --features extractor of `tf_gans.metrics.features` (the Inception shared with the
+    logits of `inception_model`: loaded once)."""
     from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
+    model = self.inception_model() if self.opt.features == 'inception' else None
     return self._once('extractor', lambda: features.get_extractor(
         self.opt.features, inception=self.opt.inception, resize=self.opt.resize,
         batch_size=self.opt.batch_size, classifier_epochs=self.opt.classifier_epochs,
-        seed=self.opt.seed, vgg16_weights=self.opt.vgg16_weights))
+        seed=self.opt.seed, vgg16_weights=self.opt.vgg16_weights, model=model))
 
   def extractor_identity(self):
     """The identity of the --features extractor if one was built (what the features depend on)."""
@@ -204,28 +206,20 @@ class Evaluation:
     return classifier.to_range(images_uint8.astype(np.float32) / 255.0, (-1.0, 1.0))
 
   def array_extractor(self):
-    """The --features extractor of --data / --model evaluations: the Inception, or the digit
-    classifier trained on --data's labels (its weights in the cache key)."""
+    """The --features extractor of --data / --model evaluations: `extractor()`, except the
+    digit classifier, which is trained on --data's labels (its weights in the cache key)."""
     from tf_gans.metrics import features  # pylint: disable=import-outside-toplevel
+    if self.opt.features != 'classifier':
+      return self.extractor()
 
     def make():
-      if self.opt.features == 'vgg16':
-        return features.get_extractor('vgg16', vgg16_weights=self.opt.vgg16_weights,
-                                      batch_size=self.opt.batch_size)
-      if self.opt.features == 'classifier':
-        from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
-        model = self.digit_classifier()
-        extract = fid.classifier_features(model)
-        return features.Extractor('classifier', {
-            'features': f'digit classifier trained on {self.opt.data}@{self.opt.split}',
-            'weights_sha256': features.weights_sha256(model)},
-            lambda x: extract(self.classifier_input(x)))
-      from tf_gans.metrics import inception  # pylint: disable=import-outside-toplevel
-      model = self.inception_model()
-      return features.Extractor('inception', {
-          'features': 'inception pool_3', 'weights_sha256': features.file_sha256(
-              self.opt.inception), 'resize': self.opt.resize},
-          lambda x: inception.inception_features(model, x, self.opt.batch_size, self.opt.resize))
+      from tf_gans.metrics import fid  # pylint: disable=import-outside-toplevel
+      model = self.digit_classifier()
+      extract = fid.classifier_features(model)
+      return features.Extractor('classifier', {
+          'features': f'digit classifier trained on {self.opt.data}@{self.opt.split}',
+          'weights_sha256': features.weights_sha256(model)},
+          lambda x: extract(self.classifier_input(x)))
     return self._once('array_extractor', make)
 
   def features(self, which: str) -> np.ndarray:

@@ -67,7 +67,8 @@ def file_sha256(path: str, chunk: int = 1 << 22) -> str:
 
 
 @EXTRACTORS.register('inception')
-def inception_extractor(inception='', resize='legacy_tf', batch_size=50, **_):
+def inception_extractor(inception='', resize='legacy_tf', batch_size=50, model=None, **_):
+  """pool_3 of the FID Inception in `inception` (`model`: that file already loaded)."""
   from tf_gans.metrics import inception as inception_lib  # pylint: disable=import-outside-toplevel
   from tf_gans.metrics import resize as resize_lib  # pylint: disable=import-outside-toplevel
   resize_lib.get(resize)
@@ -78,7 +79,7 @@ def inception_extractor(inception='', resize='legacy_tf', batch_size=50, **_):
   if not os.path.isfile(inception):
     raise FileNotFoundError(f'--inception={inception}: no such file; make one with '
                             '`python -m tf_gans.tools.import_inception`.')
-  model = inception_lib.load_fid_inception(inception)
+  model = model or inception_lib.load_fid_inception(inception)
   return Extractor('inception', {'features': 'inception pool_3', 'weights_sha256':
                                  file_sha256(inception), 'resize': resize},
                    lambda x: inception_lib.inception_features(model, x, batch_size, resize))
